@@ -1,0 +1,79 @@
+/**
+ * matmul: strided, batched C = alpha * A.B (+ bias). `linear` is the nn.Linear case Y = X.W^T + b.
+ */
+import type { GpuContext, Tensor } from '../runtime/context.js';
+import type { KernelDescriptor } from '../runtime/kernel.js';
+
+export const matmulKernel: KernelDescriptor = {
+  name: 'matmul',
+  entryPoint: 'main',
+  storage: [
+    { name: 'a', access: 'read' },
+    { name: 'b', access: 'read' },
+    { name: 'bias', access: 'read' },
+    { name: 'c', access: 'read_write' },
+  ],
+  uniforms: [
+    ...['M', 'N', 'K', 'batch', 'a_off', 'a_rs', 'a_cs', 'a_bs', 'b_off', 'b_rs', 'b_cs', 'b_bs', 'c_off', 'c_rs', 'c_bs'].map(
+      (name) => ({ name, type: 'u32' as const }),
+    ),
+    { name: 'alpha', type: 'f32' },
+  ],
+  overrides: { WG_X: 8, WG_Y: 8, HAS_BIAS: 0 },
+};
+
+/** Where an operand lives: element offset and strides (row, column, batch) in its buffer. */
+export interface Operand {
+  tensor: Tensor;
+  offset?: number;
+  rowStride: number;
+  colStride: number;
+  batchStride?: number;
+}
+
+export interface MatmulOptions {
+  M: number;
+  N: number;
+  K: number;
+  batch?: number;
+  a: Operand;
+  b: Operand;
+  c: { tensor: Tensor; offset?: number; rowStride: number; batchStride?: number };
+  bias?: Tensor;
+  alpha?: number;
+}
+
+export function matmul(ctx: GpuContext, o: MatmulOptions): void {
+  const batch = o.batch ?? 1;
+  const wgX = matmulKernel.overrides.WG_X;
+  const wgY = matmulKernel.overrides.WG_Y;
+  ctx.dispatch(
+    matmulKernel,
+    {
+      M: o.M, N: o.N, K: o.K, batch,
+      a_off: o.a.offset ?? 0, a_rs: o.a.rowStride, a_cs: o.a.colStride, a_bs: o.a.batchStride ?? 0,
+      b_off: o.b.offset ?? 0, b_rs: o.b.rowStride, b_cs: o.b.colStride, b_bs: o.b.batchStride ?? 0,
+      c_off: o.c.offset ?? 0, c_rs: o.c.rowStride, c_bs: o.c.batchStride ?? 0,
+      alpha: o.alpha ?? 1,
+    },
+    [o.a.tensor, o.b.tensor, o.bias ?? ctx.placeholder, o.c.tensor],
+    [Math.ceil(o.N / (4 * wgX)), Math.ceil(o.M / (4 * wgY)), batch],
+    { HAS_BIAS: o.bias ? 1 : 0 },
+  );
+}
+
+/** nn.Linear: y[rows, out] = x[rows, in] . w[out, in]^T + bias[out]. */
+export function linear(ctx: GpuContext, x: Tensor, w: Tensor, bias: Tensor | null, label: string): Tensor {
+  const [outFeatures, inFeatures] = w.shape;
+  if (x.size % inFeatures !== 0) throw new Error(`${label}: input [${x.shape}] does not end in ${inFeatures}`);
+  const rows = x.size / inFeatures;
+  const y = ctx.empty([...x.shape.slice(0, -1), outFeatures], label);
+  matmul(ctx, {
+    M: rows, N: outFeatures, K: inFeatures,
+    a: { tensor: x, rowStride: inFeatures, colStride: 1 },
+    b: { tensor: w, rowStride: 1, colStride: inFeatures },
+    c: { tensor: y, rowStride: outFeatures },
+    bias: bias ?? undefined,
+  });
+  return y;
+}

@@ -1,0 +1,73 @@
+/**
+ * Storage buffers reused by size. Releasing a buffer makes it available to the next acquire at
+ * once: WebGPU orders all work on one queue, so a later dispatch that overwrites a released buffer
+ * runs after every earlier dispatch that read it. Buffers are only destroyed by `dispose()`, which
+ * the context calls after its last submit. `reuse: false` turns pooling off for debugging: each
+ * released buffer is then destroyed after the next submit.
+ */
+export class BufferPool {
+  private readonly free = new Map<number, GPUBuffer[]>();
+  private readonly all = new Set<GPUBuffer>();
+  private readonly destroyAfterSubmit: GPUBuffer[] = [];
+  private liveBytes = 0;
+  peakBytes = 0;
+
+  constructor(private readonly device: GPUDevice, private readonly reuse: boolean) {}
+
+  /** Sizes are bucketed to multiples of 256 bytes (up to 64 KiB) or of 1/16 of the next power of two, to raise reuse. */
+  static bucket(bytes: number): number {
+    const b = Math.max(16, bytes);
+    if (b <= 65536) return Math.ceil(b / 256) * 256;
+    const step = 2 ** Math.ceil(Math.log2(b)) / 16;
+    return Math.ceil(b / step) * step;
+  }
+
+  acquire(bytes: number, label: string): GPUBuffer {
+    const size = BufferPool.bucket(bytes);
+    const list = this.free.get(size);
+    const reused = this.reuse ? list?.pop() : undefined;
+    if (reused) {
+      reused.label = label;
+      this.track(size);
+      return reused;
+    }
+    const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    const buffer = this.device.createBuffer({ size, usage, label });
+    this.all.add(buffer);
+    this.track(size);
+    return buffer;
+  }
+
+  release(buffer: GPUBuffer): void {
+    this.liveBytes -= buffer.size;
+    if (!this.reuse) {
+      this.all.delete(buffer);
+      this.destroyAfterSubmit.push(buffer);
+      return;
+    }
+    const list = this.free.get(buffer.size) ?? [];
+    list.push(buffer);
+    this.free.set(buffer.size, list);
+  }
+
+  /** Called by the context once the work recorded so far has been submitted. */
+  afterSubmit(): void {
+    for (const b of this.destroyAfterSubmit.splice(0)) b.destroy();
+  }
+
+  get bytesInUse(): number {
+    return this.liveBytes;
+  }
+
+  dispose(): void {
+    for (const b of this.all) b.destroy();
+    this.all.clear();
+    this.free.clear();
+    this.liveBytes = 0;
+  }
+
+  private track(size: number): void {
+    this.liveBytes += size;
+    this.peakBytes = Math.max(this.peakBytes, this.liveBytes);
+  }
+}

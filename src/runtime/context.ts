@@ -1,0 +1,399 @@
+/**
+ * The one layer that touches the GPUDevice: pipelines, buffers, recording, readback, timing.
+ * Ops describe work with pure descriptors (src/runtime/kernel.ts) and call `ctx.dispatch`.
+ */
+import { BufferPool } from './buffer-pool.js';
+import {
+  type KernelDescriptor,
+  type OverrideValues,
+  type UniformValues,
+  packUniforms,
+  pipelineKey,
+  uniformByteSize,
+} from './kernel.js';
+import { Profiler, type KernelTiming } from './profiler.js';
+
+export type ShaderSource = (name: string) => string;
+
+export interface AdapterSummary {
+  vendor: string;
+  architecture: string;
+  device: string;
+  description: string;
+  fallback: boolean;
+  backend: string;
+}
+
+export interface ContextOptions {
+  /** Submit after every op (to find which op failed); also makes `profile` time each op by wall clock. */
+  debug?: boolean;
+  /** Reuse released buffers (default true); turn off to catch use-after-release. */
+  reuseBuffers?: boolean;
+  /** Record per-kernel GPU time with timestamp queries, or wall clock where the adapter has none. */
+  profile?: boolean;
+  /** Dispatches recorded before the open pass is submitted. */
+  dispatchesPerSubmit?: number;
+  /** Fill every new tensor with NaN, so a kernel that skips an element is caught. */
+  poison?: boolean;
+  /** Called with the WGSL of every pipeline as it is created (debug dumps). */
+  onShader?: (name: string, code: string) => void;
+}
+
+export type TensorDtype = 'f32' | 'u32' | 'i32';
+
+/** A GPU storage buffer with a shape; element type is 32-bit. */
+export class Tensor {
+  private released = false;
+  constructor(
+    readonly ctx: GpuContext,
+    readonly buffer: GPUBuffer,
+    readonly shape: readonly number[],
+    readonly dtype: TensorDtype,
+  ) {}
+
+  get size(): number {
+    return this.shape.reduce((a, b) => a * b, 1);
+  }
+
+  get byteLength(): number {
+    return this.size * 4;
+  }
+
+  /** Returns the buffer to the pool; the tensor must not be used afterwards. */
+  release(): void {
+    if (this.released) throw new Error(`tensor ${this.buffer.label} released twice`);
+    this.released = true;
+    this.ctx.releaseBuffer(this.buffer);
+  }
+}
+
+export interface ContextStats {
+  dispatches: number;
+  submits: number;
+  readbacks: number;
+  pipelines: number;
+}
+
+const UNIFORM_SLOT = 256;
+
+export class GpuContext {
+  readonly stats: ContextStats = { dispatches: 0, submits: 0, readbacks: 0, pipelines: 0 };
+  readonly limits: GPUSupportedLimits;
+  readonly features: ReadonlySet<string>;
+  private readonly pool: BufferPool;
+  private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
+  private readonly layouts = new Map<string, GPUBindGroupLayout>();
+  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly dispatchesPerSubmit: number;
+  private readonly uniformStaging: ArrayBuffer;
+  private readonly uniformView: DataView;
+  private uniformBuffer: GPUBuffer;
+  private uniformUsed = 0;
+  private encoder: GPUCommandEncoder | null = null;
+  private pass: GPUComputePassEncoder | null = null;
+  private readonly profiler: Profiler | null;
+  private lost: string | null = null;
+  private placeholderTensor: Tensor | null = null;
+  private readonly pendingErrors: Promise<string | null>[] = [];
+
+  constructor(
+    /** Held for the device's lifetime: dawn.node tears its instance down when this is collected. */
+    readonly gpu: GPU,
+    readonly device: GPUDevice,
+    readonly adapter: AdapterSummary,
+    private readonly shaderSource: ShaderSource,
+    private readonly options: ContextOptions = {},
+  ) {
+    this.limits = device.limits;
+    this.features = new Set(device.features);
+    this.pool = new BufferPool(device, options.reuseBuffers ?? true);
+    const timestamps = this.features.has('timestamp-query');
+    const submitEachOp = options.debug || (options.profile && !timestamps);
+    this.dispatchesPerSubmit = submitEachOp ? 1 : (options.dispatchesPerSubmit ?? 64);
+    this.uniformStaging = new ArrayBuffer(this.dispatchesPerSubmit * UNIFORM_SLOT);
+    this.uniformView = new DataView(this.uniformStaging);
+    this.uniformBuffer = this.createUniformBuffer();
+    this.profiler = options.profile ? new Profiler(device, timestamps) : null;
+    void device.lost.then((info) => {
+      this.lost = `${info.reason}: ${info.message}`;
+    });
+  }
+
+  // ---- tensors -------------------------------------------------------------------------------
+
+  /** An uninitialised tensor from the pool. */
+  empty(shape: readonly number[], label: string, dtype: TensorDtype = 'f32'): Tensor {
+    const size = shape.reduce((a, b) => a * b, 1);
+    if (!Number.isInteger(size) || size < 0) throw new Error(`${label}: bad shape [${shape}]`);
+    const bytes = size * 4;
+    if (bytes > this.limits.maxStorageBufferBindingSize) {
+      throw new Error(
+        `${label}: ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize}); use a smaller batch`,
+      );
+    }
+    const t = new Tensor(this, this.pool.acquire(bytes, label), shape, dtype);
+    if (this.options.poison) this.write(t, new Uint32Array(size).fill(0x7fc00000));
+    return t;
+  }
+
+  /** A tensor holding `data` (copied through the queue, ordered before later dispatches). */
+  upload(data: Float32Array | Uint32Array | Int32Array, shape: readonly number[], label: string): Tensor {
+    const dtype: TensorDtype = data instanceof Float32Array ? 'f32' : data instanceof Uint32Array ? 'u32' : 'i32';
+    const t = this.empty(shape, label, dtype);
+    if (t.size !== data.length) throw new Error(`${label}: ${data.length} values for shape [${shape}]`);
+    this.write(t, data);
+    return t;
+  }
+
+  /** Overwrites a tensor's contents from the host; recorded work before this call sees the old contents. */
+  write(t: Tensor, data: Float32Array | Uint32Array | Int32Array, elementOffset = 0): void {
+    this.flush();
+    this.device.queue.writeBuffer(t.buffer, elementOffset * 4, data.buffer, data.byteOffset, data.byteLength);
+  }
+
+  /** A small tensor bound where a kernel variant ignores a binding (e.g. matmul without bias). */
+  get placeholder(): Tensor {
+    this.placeholderTensor ??= this.upload(new Float32Array(4), [4], 'placeholder');
+    return this.placeholderTensor;
+  }
+
+  releaseBuffer(buffer: GPUBuffer): void {
+    this.pool.release(buffer);
+  }
+
+  get bytesInUse(): number {
+    return this.pool.bytesInUse;
+  }
+
+  get peakBytes(): number {
+    return this.pool.peakBytes;
+  }
+
+  // ---- pipelines -----------------------------------------------------------------------------
+
+  private layoutFor(desc: KernelDescriptor): GPUBindGroupLayout {
+    let layout = this.layouts.get(desc.name);
+    if (!layout) {
+      const entries: GPUBindGroupLayoutEntry[] = [
+        { binding: 0, visibility: GPUShaderStage.COMPUTE, buffer: { type: 'uniform' } },
+        ...desc.storage.map((s, i) => ({
+          binding: i + 1,
+          visibility: GPUShaderStage.COMPUTE,
+          buffer: { type: s.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+        })),
+      ];
+      layout = this.device.createBindGroupLayout({ label: desc.name, entries });
+      this.layouts.set(desc.name, layout);
+    }
+    return layout;
+  }
+
+  private moduleFor(desc: KernelDescriptor): GPUShaderModule {
+    let module = this.modules.get(desc.name);
+    if (!module) {
+      const code = this.shaderSource(desc.name);
+      this.options.onShader?.(desc.name, code);
+      module = this.device.createShaderModule({ label: desc.name, code });
+      this.modules.set(desc.name, module);
+    }
+    return module;
+  }
+
+  /**
+   * Compiles a kernel ahead of use and throws WGSL compilation errors with file, line and column.
+   * Optional: `dispatch` creates missing pipelines itself and reports such errors at the next sync.
+   */
+  async prepare(desc: KernelDescriptor, overrides: OverrideValues = {}): Promise<void> {
+    const module = this.moduleFor(desc);
+    const info = await module.getCompilationInfo();
+    const text = formatCompilationErrors(desc, info);
+    if (text) throw new Error(`WGSL compilation failed\n${text}`);
+    this.pipelineFor(desc, overrides);
+    await this.throwPendingErrors();
+  }
+
+  private pipelineFor(desc: KernelDescriptor, overrides: OverrideValues): { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout } {
+    const key = pipelineKey(desc, overrides);
+    let entry = this.pipelines.get(key);
+    if (entry) return entry;
+    this.device.pushErrorScope('validation');
+    const module = this.moduleFor(desc);
+    const layout = this.layoutFor(desc);
+    const pipeline = this.device.createComputePipeline({
+      label: desc.name,
+      layout: this.device.createPipelineLayout({ label: desc.name, bindGroupLayouts: [layout] }),
+      compute: { module, entryPoint: desc.entryPoint, constants: { ...desc.overrides, ...overrides } },
+    });
+    this.pendingErrors.push(
+      Promise.all([this.device.popErrorScope(), module.getCompilationInfo()]).then(([error, info]) => {
+        if (!error) return null;
+        const text = formatCompilationErrors(desc, info);
+        return `pipeline ${desc.name}: ${error.message}${text ? `\n${text}` : ''}`;
+      }),
+    );
+    entry = { pipeline, layout };
+    this.pipelines.set(key, entry);
+    this.stats.pipelines++;
+    return entry;
+  }
+
+  private async throwPendingErrors(): Promise<void> {
+    const messages = (await Promise.all(this.pendingErrors.splice(0))).filter((m): m is string => m !== null);
+    if (messages.length > 0) throw new Error(messages.join('\n'));
+  }
+
+  // ---- recording -----------------------------------------------------------------------------
+
+  /** Records one dispatch; recording never waits for the GPU. */
+  dispatch(
+    desc: KernelDescriptor,
+    uniforms: UniformValues,
+    buffers: Tensor[],
+    grid: [number, number, number],
+    overrides: OverrideValues = {},
+  ): void {
+    if (this.lost) throw new Error(`GPU device lost (${this.lost})`);
+    const entry = this.pipelineFor(desc, overrides);
+    if (buffers.length !== desc.storage.length) {
+      throw new Error(`${desc.name}: ${buffers.length} buffers for ${desc.storage.length} bindings`);
+    }
+    if (this.uniformUsed + UNIFORM_SLOT > this.uniformStaging.byteLength) this.flush();
+    const uniformOffset = this.uniformUsed;
+    packUniforms(desc, uniforms, this.uniformView, uniformOffset);
+    this.uniformUsed += UNIFORM_SLOT;
+    const bindGroup = this.device.createBindGroup({
+      label: desc.name,
+      layout: entry.layout,
+      entries: [
+        { binding: 0, resource: { buffer: this.uniformBuffer, offset: uniformOffset, size: uniformByteSize(desc) } },
+        ...buffers.map((t, i) => ({ binding: i + 1, resource: { buffer: t.buffer, offset: 0, size: t.byteLength || 4 } })),
+      ],
+    });
+    const pass = this.openPass(desc.name);
+    pass.setPipeline(entry.pipeline);
+    pass.setBindGroup(0, bindGroup);
+    pass.dispatchWorkgroups(grid[0], grid[1], grid[2]);
+    this.stats.dispatches++;
+    if (this.profiler) {
+      this.closePass();
+    }
+    if (this.uniformUsed + UNIFORM_SLOT > this.uniformStaging.byteLength) this.flush();
+  }
+
+  private openPass(label: string): GPUComputePassEncoder {
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'fimaq' });
+    if (!this.pass) {
+      const timestampWrites = this.profiler?.timestampWritesFor(label);
+      this.pass = this.encoder.beginComputePass(timestampWrites ? { label, timestampWrites } : { label });
+    }
+    return this.pass;
+  }
+
+  private closePass(): void {
+    this.pass?.end();
+    this.pass = null;
+  }
+
+  /** Copies between tensors in queue order (after every dispatch recorded so far). */
+  copy(src: Tensor, dst: Tensor, elements = src.size, srcOffset = 0, dstOffset = 0): void {
+    this.closePass();
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'fimaq' });
+    this.encoder.copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, elements * 4);
+  }
+
+  /** Submits everything recorded so far. */
+  flush(): void {
+    this.closePass();
+    if (!this.encoder) return;
+    if (this.uniformUsed > 0) this.device.queue.writeBuffer(this.uniformBuffer, 0, this.uniformStaging, 0, this.uniformUsed);
+    this.profiler?.resolve(this.encoder);
+    this.device.queue.submit([this.encoder.finish()]);
+    this.profiler?.afterSubmit();
+    this.encoder = null;
+    this.uniformUsed = 0;
+    this.stats.submits++;
+    this.pool.afterSubmit();
+  }
+
+  /** Waits until the GPU has finished all submitted work. */
+  async sync(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    await this.throwPendingErrors();
+  }
+
+  // ---- readback ------------------------------------------------------------------------------
+
+  /** Copies a tensor back to the host. Counted in `stats.readbacks`: hot loops must not call it. */
+  async read(t: Tensor): Promise<Float32Array> {
+    return new Float32Array(await this.readBytes(t));
+  }
+
+  async readU32(t: Tensor): Promise<Uint32Array> {
+    return new Uint32Array(await this.readBytes(t));
+  }
+
+  private async readBytes(t: Tensor): Promise<ArrayBuffer> {
+    this.closePass();
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'fimaq' });
+    const bytes = t.byteLength;
+    const staging = this.device.createBuffer({
+      label: `${t.buffer.label}:readback`,
+      size: Math.max(4, Math.ceil(bytes / 4) * 4),
+      usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+    });
+    try {
+      if (bytes > 0) this.encoder.copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
+      this.flush();
+      this.stats.readbacks++;
+      await staging.mapAsync(GPUMapMode.READ);
+      if (this.lost) throw new Error(`GPU device lost (${this.lost})`);
+      await this.throwPendingErrors();
+      const copy = staging.getMappedRange(0, bytes).slice(0);
+      staging.unmap();
+      return copy;
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  // ---- timing --------------------------------------------------------------------------------
+
+  /** Per-kernel GPU time since the last call (requires `profile: true`). */
+  async kernelTimings(): Promise<KernelTiming[]> {
+    if (!this.profiler) throw new Error('kernelTimings() needs a context created with profile: true');
+    this.flush();
+    return this.profiler.collect(this.device);
+  }
+
+  get timingSource(): 'timestamp-query' | 'wall-clock' | 'none' {
+    if (!this.profiler) return 'none';
+    return this.profiler.usesTimestamps ? 'timestamp-query' : 'wall-clock';
+  }
+
+  private createUniformBuffer(): GPUBuffer {
+    return this.device.createBuffer({
+      label: 'uniforms',
+      size: this.uniformStaging.byteLength,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+  }
+
+  /** Waits for submitted work, then frees every buffer and destroys the device. */
+  async dispose(): Promise<void> {
+    this.flush();
+    await this.device.queue.onSubmittedWorkDone();
+    this.pool.dispose();
+    this.uniformBuffer.destroy();
+    this.placeholderTensor = null;
+    this.profiler?.dispose();
+    this.device.destroy();
+  }
+}
+
+function formatCompilationErrors(desc: KernelDescriptor, info: GPUCompilationInfo): string {
+  return info.messages
+    .filter((m) => m.type === 'error')
+    .map((m) => `shaders/${desc.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`)
+    .join('\n');
+}

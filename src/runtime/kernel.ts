@@ -1,0 +1,80 @@
+/**
+ * Kernel descriptors: pure data that says how a shader in `shaders/<name>.wgsl` is bound and
+ * dispatched. The descriptor is the single source of truth for bindings, the uniform struct and
+ * override constants; test/runtime/descriptor-sync.test.ts checks each one against the WGSL with
+ * wgsl_reflect. Nothing here touches a GPUDevice.
+ *
+ * Binding convention, shared by every shader:
+ *   @group(0) @binding(0) var<uniform> params: Params;   (fields in `uniforms` order, 4 bytes each)
+ *   @group(0) @binding(1..n) var<storage, ...>            (in `storage` order)
+ */
+export type UniformType = 'u32' | 'i32' | 'f32';
+
+export interface StorageBinding {
+  name: string;
+  access: 'read' | 'read_write';
+}
+
+export interface UniformField {
+  name: string;
+  type: UniformType;
+}
+
+export type OverrideValues = Record<string, number>;
+
+export interface KernelDescriptor {
+  /** Shader file stem (`shaders/<name>.wgsl`) and label of every GPU object made for it. */
+  name: string;
+  entryPoint: string;
+  storage: StorageBinding[];
+  uniforms: UniformField[];
+  /** Override constants with their default values; a pipeline exists per distinct value set. */
+  overrides: OverrideValues;
+}
+
+export type UniformValues = Record<string, number>;
+
+/** Byte size of the uniform struct: 4-byte scalars, rounded up to WGSL's 16-byte struct alignment rule for uniforms. */
+export function uniformByteSize(desc: KernelDescriptor): number {
+  return Math.max(16, Math.ceil((desc.uniforms.length * 4) / 16) * 16);
+}
+
+/** Packs uniform values in descriptor order; a missing or extra value is a programming error. */
+export function packUniforms(desc: KernelDescriptor, values: UniformValues, target: DataView, offset: number): void {
+  for (const key of Object.keys(values)) {
+    if (!desc.uniforms.some((u) => u.name === key)) throw new Error(`${desc.name}: unknown uniform '${key}'`);
+  }
+  desc.uniforms.forEach((field, i) => {
+    const v = values[field.name];
+    if (v === undefined || !Number.isFinite(v)) throw new Error(`${desc.name}: uniform '${field.name}' is ${v}`);
+    const at = offset + i * 4;
+    if (field.type === 'f32') target.setFloat32(at, v, true);
+    else if (field.type === 'u32') {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new Error(`${desc.name}: uniform '${field.name}'=${v} is not a u32`);
+      target.setUint32(at, v, true);
+    } else {
+      if (!Number.isInteger(v) || v < -0x80000000 || v > 0x7fffffff) throw new Error(`${desc.name}: uniform '${field.name}'=${v} is not an i32`);
+      target.setInt32(at, v, true);
+    }
+  });
+}
+
+/** Pipeline cache key: the op and its override values, never shapes (shapes travel as uniforms). */
+export function pipelineKey(desc: KernelDescriptor, overrides: OverrideValues): string {
+  const merged = { ...desc.overrides, ...overrides };
+  return desc.name + JSON.stringify(Object.keys(merged).sort().map((k) => [k, merged[k]]));
+}
+
+export const MAX_WORKGROUPS_PER_DIMENSION = 65535;
+
+/**
+ * Workgroup grid for `count` independent items with `workgroupSize` items per workgroup.
+ * Large counts spill into y; shaders rebuild the flat index as gid.x + gid.y * (num_workgroups.x * WG).
+ */
+export function gridFor(count: number, workgroupSize: number): [number, number, number] {
+  const groups = Math.max(1, Math.ceil(count / workgroupSize));
+  if (groups <= MAX_WORKGROUPS_PER_DIMENSION) return [groups, 1, 1];
+  const y = Math.ceil(groups / MAX_WORKGROUPS_PER_DIMENSION);
+  if (y > MAX_WORKGROUPS_PER_DIMENSION) throw new Error(`dispatch of ${count} items is too large`);
+  return [MAX_WORKGROUPS_PER_DIMENSION, y, 1];
+}

@@ -1,0 +1,32 @@
+/** Node entry to the runtime: Dawn through the npm `webgpu` package, shaders read from `shaders/`. */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { GpuContext } from './context.js';
+import { type AcquireOptions, createContext } from './device.js';
+import { type AdapterChoice, NO_ADAPTER_HINT, configureVulkanEnv } from './vulkan-env.js';
+
+/** The package root: two levels above this file in both src/runtime and dist/runtime. */
+export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+const shaderCache = new Map<string, string>();
+export function readShader(name: string): string {
+  let code = shaderCache.get(name);
+  if (code === undefined) {
+    code = readFileSync(join(PACKAGE_ROOT, 'shaders', `${name}.wgsl`), 'utf8');
+    shaderCache.set(name, code);
+  }
+  return code;
+}
+
+export interface NodeAcquireOptions extends AcquireOptions {
+  adapter?: AdapterChoice;
+}
+
+export async function createNodeContext(options: NodeAcquireOptions = {}): Promise<GpuContext> {
+  const driver = configureVulkanEnv(options.adapter ?? 'auto');
+  const { create, globals } = await import('webgpu');
+  Object.assign(globalThis, globals);
+  const gpu = create([]);
+  return createContext(gpu, readShader, { ...options, backend: `dawn-node (${driver})`, noAdapterHint: NO_ADAPTER_HINT });
+}

@@ -1,0 +1,46 @@
+/** Shared test plumbing: one GPU context per test file, seeded data, tolerance checks. */
+import { afterAll } from 'vitest';
+import type { GpuContext } from '../../src/runtime/context.js';
+import { createNodeContext } from '../../src/runtime/node-gpu.js';
+import { uniformTensor } from '../../src/util/prng.js';
+
+let shared: Promise<GpuContext> | null = null;
+
+/** A context that poisons every new buffer with NaN, so unwritten outputs fail the comparisons. */
+export function testContext(): Promise<GpuContext> {
+  if (!shared) {
+    shared = createNodeContext({ poison: true });
+    afterAll(async () => {
+      await (await shared)?.dispose();
+      shared = null;
+    });
+  }
+  return shared;
+}
+
+let streamCounter = 1;
+/** Seeded random values in [-scale, scale] (never zeros); each call draws a new stream. */
+export function randomData(count: number, scale = 1, seed = 1234): Float32Array {
+  return uniformTensor(seed, streamCounter++, count, 0, scale);
+}
+
+/**
+ * Checks |got - ref| <= atol + rtol * |ref| element-wise; throws with the first mismatches.
+ * Returns the largest absolute error, for reporting.
+ */
+export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, atol: number, rtol: number, what = 'values'): number {
+  if (got.length !== ref.length) throw new Error(`${what}: ${got.length} values, expected ${ref.length}`);
+  const bad: string[] = [];
+  let worst = 0;
+  for (let i = 0; i < ref.length; i++) {
+    const err = Math.abs(got[i] - ref[i]);
+    if (!(err <= atol + rtol * Math.abs(ref[i]))) {
+      if (bad.length < 8) bad.push(`[${i}] got ${got[i]} expected ${ref[i]}`);
+      else if (bad.length === 8) bad.push('...');
+    }
+    if (Number.isNaN(err)) worst = Infinity;
+    else worst = Math.max(worst, err);
+  }
+  if (bad.length > 0) throw new Error(`${what}: mismatches (atol ${atol}, rtol ${rtol}):\n${bad.join('\n')}`);
+  return worst;
+}
