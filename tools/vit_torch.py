@@ -115,3 +115,27 @@ def read_idx_gz(path):
     ndim = magic & 0xFF
     dims = struct.unpack(">" + "I" * ndim, data[4:4 + 4 * ndim])
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
+
+
+def read_safetensors(path):
+    """Read a float32 safetensors file into a dict of torch tensors."""
+    with open(path, "rb") as f:
+        data = f.read()
+    n, = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + n])
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        assert info["dtype"] == "F32", f"{path}: {name} is {info['dtype']}, expected F32"
+        b, e = info["data_offsets"]
+        arr = np.frombuffer(data, dtype="<f4", count=(e - b) // 4, offset=8 + n + b).reshape(info["shape"])
+        out[name] = torch.from_numpy(arr.copy())
+    return out
+
+
+def model_from_config(config):
+    a = config["model_args"]
+    return VisionTransformer(img_size=a["img_size"], patch_size=a["patch_size"], in_chans=a.get("in_chans", 3),
+                             num_classes=a["num_classes"], embed_dim=a["embed_dim"], depth=a["depth"],
+                             num_heads=a["num_heads"], mlp_ratio=a.get("mlp_ratio", 4.0))

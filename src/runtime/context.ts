@@ -193,7 +193,11 @@ export class GpuContext {
     if (!module) {
       const code = this.shaderSource(desc.name);
       this.options.onShader?.(desc.name, code);
+      // Compilation errors are reported from getCompilationInfo() with line numbers; the scope
+      // keeps Dawn from also printing them as uncaptured errors.
+      this.device.pushErrorScope('validation');
       module = this.device.createShaderModule({ label: desc.name, code });
+      void this.device.popErrorScope();
       this.modules.set(desc.name, module);
     }
     return module;

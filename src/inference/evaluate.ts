@@ -1,0 +1,90 @@
+/**
+ * Top-1 / top-5 evaluation of any classifier that maps an image batch on the GPU to logits.
+ * The next batch is decoded on the CPU while the GPU runs the current one.
+ */
+import type { Dataset } from '../data/dataset.js';
+import type { GpuContext, Tensor } from '../runtime/context.js';
+
+export interface Classifier {
+  readonly ctx: GpuContext;
+  /** [channels, height, width] of one input image. */
+  readonly inputShape: readonly [number, number, number];
+  readonly numClasses: number;
+  forward(images: Tensor): Tensor;
+}
+
+export interface EvalOptions {
+  limit?: number;
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+  /** Keep every image's logits (for comparisons between engines). */
+  keepLogits?: boolean;
+}
+
+export interface EvalResult {
+  count: number;
+  top1: number;
+  top5: number | null;
+  predictions: Int32Array;
+  labels: Int32Array;
+  logits: Float32Array | null;
+  seconds: number;
+}
+
+/** Ranks of the true label among the logits: 0 means top-1. */
+function rankOf(logits: Float32Array, offset: number, classes: number, label: number): number {
+  const v = logits[offset + label];
+  let rank = 0;
+  for (let c = 0; c < classes; c++) {
+    const o = logits[offset + c];
+    if (o > v || (o === v && c < label)) rank++;
+  }
+  return rank;
+}
+
+export async function evaluate(model: Classifier, data: Dataset, options: EvalOptions = {}): Promise<EvalResult> {
+  const count = Math.min(options.limit ?? data.count, data.count);
+  const batchSize = Math.max(1, options.batchSize ?? 64);
+  const classes = model.numClasses;
+  const predictions = new Int32Array(count);
+  const labels = new Int32Array(count);
+  const logitsAll = options.keepLogits ? new Float32Array(count * classes) : null;
+  let top1 = 0;
+  let top5 = 0;
+  const start = performance.now();
+  const indices = (from: number) => Array.from({ length: Math.min(batchSize, count - from) }, (_, i) => from + i);
+  let pending = count > 0 ? data.batch(indices(0)) : null;
+  for (let from = 0; from < count; from += batchSize) {
+    const batch = await (pending as Promise<Awaited<ReturnType<Dataset['batch']>>>);
+    const b = batch.labels.length;
+    pending = from + b < count ? data.batch(indices(from + b)) : null;
+    const images = model.ctx.upload(batch.pixels, [b, ...model.inputShape], 'images');
+    const logitsT = model.forward(images);
+    const logits = await model.ctx.read(logitsT);
+    logitsT.release();
+    images.release();
+    for (let i = 0; i < b; i++) {
+      let best = 0;
+      for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
+      predictions[from + i] = best;
+      labels[from + i] = batch.labels[i];
+      if (batch.labels[i] >= 0) {
+        const rank = rankOf(logits, i * classes, classes, batch.labels[i]);
+        if (rank === 0) top1++;
+        if (rank < 5) top5++;
+      }
+    }
+    logitsAll?.set(logits.subarray(0, b * classes), from * classes);
+    options.onProgress?.(from + b, count);
+  }
+  const labelled = labels.filter((l) => l >= 0).length;
+  return {
+    count,
+    top1: labelled > 0 ? top1 / labelled : NaN,
+    top5: labelled > 0 && classes > 5 ? top5 / labelled : null,
+    predictions,
+    labels,
+    logits: logitsAll,
+    seconds: (performance.now() - start) / 1000,
+  };
+}

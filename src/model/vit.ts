@@ -1,0 +1,192 @@
+/**
+ * The float ViT / DeiT forward pass on the GPU, op by op as timm computes it:
+ * patch embedding -> class token + position embedding -> depth x pre-LN block -> final LN on the
+ * class token -> head. Intermediates go back to the pool as soon as their consumer is recorded,
+ * so a forward needs about four activation tensors of the largest size at once.
+ */
+import { add } from '../ops/add.js';
+import { attentionContext } from '../ops/attention-context.js';
+import { attentionScores } from '../ops/attention-scores.js';
+import { clsPool } from '../ops/cls-pool.js';
+import { embedTokens } from '../ops/embed-tokens.js';
+import { gelu } from '../ops/gelu.js';
+import { layerNorm } from '../ops/layer-norm.js';
+import { linear } from '../ops/matmul.js';
+import { patchEmbed } from '../ops/patch-embed.js';
+import { softmax } from '../ops/softmax.js';
+import type { GpuContext, Tensor } from '../runtime/context.js';
+import type { VitCheckpoint } from './checkpoint.js';
+import type { VitConfig } from './config.js';
+import type { Classifier } from '../inference/evaluate.js';
+
+export interface LinearWeights {
+  weight: Tensor;
+  bias: Tensor;
+}
+
+export interface NormWeights {
+  gamma: Tensor;
+  beta: Tensor;
+}
+
+export interface BlockWeights {
+  norm1: NormWeights;
+  qkv: LinearWeights;
+  proj: LinearWeights;
+  norm2: NormWeights;
+  fc1: LinearWeights;
+  fc2: LinearWeights;
+}
+
+export class VitModel implements Classifier {
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly config: VitConfig,
+    readonly patchEmbed: LinearWeights,
+    readonly clsToken: Tensor,
+    readonly posEmbed: Tensor,
+    readonly blocks: BlockWeights[],
+    readonly norm: NormWeights,
+    readonly head: LinearWeights,
+  ) {}
+
+  get inputShape(): readonly [number, number, number] {
+    return [this.config.inChans, this.config.imgSize, this.config.imgSize];
+  }
+
+  get numClasses(): number {
+    return this.config.numClasses;
+  }
+
+  /** Uploads a checkpoint's weights to the GPU. */
+  static upload(ctx: GpuContext, ckpt: VitCheckpoint): VitModel {
+    const cfg = ckpt.config;
+    const take = (name: string, shape: number[]): Tensor => {
+      const data = ckpt.weights.get(name);
+      if (!data) throw new Error(`checkpoint has no tensor ${name}`);
+      return ctx.upload(data, shape, name);
+    };
+    const lin = (prefix: string, outF: number, inF: number): LinearWeights => ({
+      weight: take(`${prefix}.weight`, [outF, inF]),
+      bias: take(`${prefix}.bias`, [outF]),
+    });
+    const ln = (prefix: string): NormWeights => ({
+      gamma: take(`${prefix}.weight`, [cfg.embedDim]),
+      beta: take(`${prefix}.bias`, [cfg.embedDim]),
+    });
+    const d = cfg.embedDim;
+    const blocks: BlockWeights[] = [];
+    for (let i = 0; i < cfg.depth; i++) {
+      const p = `blocks.${i}`;
+      blocks.push({
+        norm1: ln(`${p}.norm1`),
+        qkv: lin(`${p}.attn.qkv`, 3 * d, d),
+        proj: lin(`${p}.attn.proj`, d, d),
+        norm2: ln(`${p}.norm2`),
+        fc1: lin(`${p}.mlp.fc1`, cfg.mlpHidden, d),
+        fc2: lin(`${p}.mlp.fc2`, d, cfg.mlpHidden),
+      });
+    }
+    return new VitModel(
+      ctx,
+      cfg,
+      {
+        weight: take('patch_embed.proj.weight', [d, cfg.inChans, cfg.patchSize, cfg.patchSize]),
+        bias: take('patch_embed.proj.bias', [d]),
+      },
+      take('cls_token', [d]),
+      take('pos_embed', [cfg.numTokens, d]),
+      blocks,
+      ln('norm'),
+      lin('head', cfg.numClasses, d),
+    );
+  }
+
+  /** Tokens [B, N+1, D] from images [B, C, H, W]. */
+  embed(images: Tensor): Tensor {
+    const patches = patchEmbed(this.ctx, images, this.patchEmbed.weight, this.patchEmbed.bias, 'patch_embed');
+    const x = embedTokens(this.ctx, patches, this.clsToken, this.posEmbed, 'tokens');
+    patches.release();
+    return x;
+  }
+
+  /** One pre-LN transformer block; consumes nothing, returns a new tensor. */
+  block(i: number, x: Tensor): Tensor {
+    const ctx = this.ctx;
+    const w = this.blocks[i];
+    const eps = this.config.layerNormEps;
+    const h = layerNorm(ctx, x, w.norm1.gamma, w.norm1.beta, eps, `blocks.${i}.norm1`);
+    const qkv = linear(ctx, h, w.qkv.weight, w.qkv.bias, `blocks.${i}.attn.qkv`);
+    h.release();
+    const scores = attentionScores(ctx, qkv, this.config.numHeads, `blocks.${i}.attn.scores`);
+    const attn = softmax(ctx, scores, `blocks.${i}.attn.softmax`);
+    scores.release();
+    const heads = attentionContext(ctx, attn, qkv, `blocks.${i}.attn.context`);
+    attn.release();
+    qkv.release();
+    const proj = linear(ctx, heads, w.proj.weight, w.proj.bias, `blocks.${i}.attn.proj`);
+    heads.release();
+    const x1 = add(ctx, x, proj, `blocks.${i}.residual1`);
+    proj.release();
+    const h2 = layerNorm(ctx, x1, w.norm2.gamma, w.norm2.beta, eps, `blocks.${i}.norm2`);
+    const f1 = linear(ctx, h2, w.fc1.weight, w.fc1.bias, `blocks.${i}.mlp.fc1`);
+    h2.release();
+    const g = gelu(ctx, f1, `blocks.${i}.mlp.gelu`);
+    f1.release();
+    const f2 = linear(ctx, g, w.fc2.weight, w.fc2.bias, `blocks.${i}.mlp.fc2`);
+    g.release();
+    const x2 = add(ctx, x1, f2, `blocks.${i}.residual2`);
+    x1.release();
+    f2.release();
+    return x2;
+  }
+
+  /** Logits [B, classes] from the final tokens: LayerNorm of the class token, then the head. */
+  headForward(x: Tensor): Tensor {
+    const pooled = clsPool(this.ctx, x, 'cls_pool');
+    const n = layerNorm(this.ctx, pooled, this.norm.gamma, this.norm.beta, this.config.layerNormEps, 'norm');
+    pooled.release();
+    const logits = linear(this.ctx, n, this.head.weight, this.head.bias, 'head');
+    n.release();
+    return logits;
+  }
+
+  /** Logits [B, classes] for preprocessed images [B, C, H, W]. */
+  forward(images: Tensor): Tensor {
+    let x = this.embed(images);
+    for (let i = 0; i < this.config.depth; i++) {
+      const next = this.block(i, x);
+      x.release();
+      x = next;
+    }
+    const logits = this.headForward(x);
+    x.release();
+    return logits;
+  }
+
+  /** Frees the weights. */
+  release(): void {
+    const all: Tensor[] = [this.patchEmbed.weight, this.patchEmbed.bias, this.clsToken, this.posEmbed, this.norm.gamma, this.norm.beta, this.head.weight, this.head.bias];
+    for (const b of this.blocks) {
+      all.push(b.norm1.gamma, b.norm1.beta, b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias);
+      all.push(b.norm2.gamma, b.norm2.beta, b.fc1.weight, b.fc1.bias, b.fc2.weight, b.fc2.bias);
+    }
+    for (const t of all) t.release();
+  }
+}
+
+/** Parameter count of a ViT with this config (what `fimaq info` prints). */
+export function parameterCount(cfg: VitConfig): number {
+  const d = cfg.embedDim;
+  const perBlock = 4 * d + (3 * d * d + 3 * d) + (d * d + d) + (cfg.mlpHidden * d + cfg.mlpHidden) + (d * cfg.mlpHidden + d);
+  return d + cfg.numTokens * d + d * cfg.inChans * cfg.patchSize ** 2 + d + cfg.depth * perBlock + 2 * d + cfg.numClasses * d + cfg.numClasses;
+}
+
+/** Multiply-accumulates per image, times two: the FLOPs of one forward. */
+export function forwardFlops(cfg: VitConfig): number {
+  const t = cfg.numTokens;
+  const d = cfg.embedDim;
+  const patchMacs = cfg.numPatches * d * cfg.inChans * cfg.patchSize ** 2;
+  const blockMacs = t * d * 3 * d + 2 * t * t * d + t * d * d + 2 * t * d * cfg.mlpHidden;
+  return 2 * (patchMacs + cfg.depth * blockMacs + d * cfg.numClasses);
+}

@@ -1,0 +1,42 @@
+/**
+ * GPU-free check that every kernel descriptor matches its WGSL file: binding numbers, access modes,
+ * the uniform struct's fields, types and byte size, and the override constants.
+ */
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { WgslReflect } from 'wgsl_reflect';
+import { ALL_KERNELS } from '../../src/ops/registry.js';
+import { uniformByteSize } from '../../src/runtime/kernel.js';
+import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
+
+const shaderDir = join(PACKAGE_ROOT, 'shaders');
+
+describe('kernel descriptors match their WGSL', () => {
+  it('every shader file has exactly one descriptor', () => {
+    const files = readdirSync(shaderDir).filter((f) => f.endsWith('.wgsl')).map((f) => f.replace(/\.wgsl$/, '')).sort();
+    expect(ALL_KERNELS.map((k) => k.name).sort()).toEqual(files);
+  });
+
+  for (const desc of ALL_KERNELS) {
+    it(desc.name, () => {
+      const reflect = new WgslReflect(readFileSync(join(shaderDir, `${desc.name}.wgsl`), 'utf8'));
+      const entry = reflect.entry.compute.find((f) => f.name === desc.entryPoint);
+      expect(entry, `entry point ${desc.entryPoint}`).toBeDefined();
+
+      const uniforms = reflect.uniforms.filter((u) => u.group === 0);
+      expect(uniforms.map((u) => u.binding)).toEqual([0]);
+      const members = uniforms[0].members ?? [];
+      expect(members.map((m) => [m.name, m.type.name])).toEqual(desc.uniforms.map((u) => [u.name, u.type]));
+      expect(uniformByteSize(desc)).toBeGreaterThanOrEqual(uniforms[0].size);
+
+      const storage = [...reflect.storage].sort((a, b) => a.binding - b.binding);
+      expect(storage.map((s) => [s.binding, s.name, s.access === 'read' ? 'read' : 'read_write'])).toEqual(
+        desc.storage.map((s, i) => [i + 1, s.name, s.access]),
+      );
+
+      const overrides = reflect.overrides.map((o) => o.name).sort();
+      expect(overrides).toEqual(Object.keys(desc.overrides).sort());
+    });
+  }
+});
