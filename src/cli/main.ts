@@ -2,7 +2,7 @@
  * The `fimaq` command line. Every command prints a human summary, or exactly one JSON object on
  * stdout with --json; progress goes to stderr; user errors are one line on stderr with exit code 1.
  */
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openDataset } from '../data/open.js';
@@ -16,6 +16,7 @@ import { FimaqError } from '../util/errors.js';
 import { Progress } from './progress.js';
 
 export const DEMO_MODEL_DIR = join(PACKAGE_ROOT, 'demo', 'fashion-vit');
+export const TOOL_VERSION: string = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
 
 const HELP = `fimaq: FIMA-Q post-training quantization of Vision Transformers on WebGPU
 
@@ -209,4 +210,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-export const TOOL_VERSION = '0.1.0';
