@@ -1,13 +1,15 @@
-// matmul: C[b] = alpha * A[b] . B[b] (+ bias), with every operand addressed through strides, so one
-// pipeline serves X.W^T, dY.W, dY^T.X and batched products without transposing anything in memory.
-// One invocation computes a 4x4 tile of C: rows m0..m0+3, columns n0..n0+3 of batch gid.z.
-// Out-of-range rows/columns are clamped on load and skipped on store.
+// matmul: C[z] = alpha * A[z] . B[z] (+ bias), with every operand addressed through strides, so one
+// pipeline serves X.W^T, dY.W, dY^T.X and the per-head products of attention (read straight from
+// the fused qkv tensor) without transposing anything in memory. The batch index z = gid.z splits
+// into an outer and an inner index, z = zo * inner + zi, each with its own stride per operand
+// (attention: zo = image, zi = head). One invocation computes a 4x4 tile of C: rows m0..m0+3,
+// columns n0..n0+3. Out-of-range rows/columns are clamped on load and skipped on store.
 
 struct Params {
-  M: u32, N: u32, K: u32, batch: u32,
-  a_off: u32, a_rs: u32, a_cs: u32, a_bs: u32,
-  b_off: u32, b_rs: u32, b_cs: u32, b_bs: u32,
-  c_off: u32, c_rs: u32, c_bs: u32, alpha: f32,
+  M: u32, N: u32, K: u32, batch: u32, inner: u32,
+  a_off: u32, a_rs: u32, a_cs: u32, a_bs: u32, a_is: u32,
+  b_off: u32, b_rs: u32, b_cs: u32, b_bs: u32, b_is: u32,
+  c_off: u32, c_rs: u32, c_bs: u32, c_is: u32, alpha: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -24,15 +26,17 @@ override HAS_BIAS: bool = false;
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let n0 = gid.x * 4u;
   let m0 = gid.y * 4u;
-  let bi = gid.z;
-  if (m0 >= p.M || n0 >= p.N || bi >= p.batch) {
+  let z = gid.z;
+  if (m0 >= p.M || n0 >= p.N || z >= p.batch) {
     return;
   }
+  let zo = z / p.inner;
+  let zi = z % p.inner;
   var rows: array<u32, 4>;
   var cols: array<u32, 4>;
   for (var i = 0u; i < 4u; i++) {
-    rows[i] = p.a_off + bi * p.a_bs + min(m0 + i, p.M - 1u) * p.a_rs;
-    cols[i] = p.b_off + bi * p.b_bs + min(n0 + i, p.N - 1u) * p.b_cs;
+    rows[i] = p.a_off + zo * p.a_bs + zi * p.a_is + min(m0 + i, p.M - 1u) * p.a_rs;
+    cols[i] = p.b_off + zo * p.b_bs + zi * p.b_is + min(n0 + i, p.N - 1u) * p.b_cs;
   }
   var acc: array<vec4<f32>, 4>;
   for (var k = 0u; k < p.K; k++) {
@@ -58,7 +62,7 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       if (HAS_BIAS) {
         v += bias[n];
       }
-      c[p.c_off + bi * p.c_bs + m * p.c_rs + n] = v;
+      c[p.c_off + zo * p.c_bs + zi * p.c_is + m * p.c_rs + n] = v;
     }
   }
 }

@@ -5,15 +5,13 @@
  * so a forward needs about four activation tensors of the largest size at once.
  */
 import { add } from '../ops/add.js';
-import { attentionContext } from '../ops/attention-context.js';
-import { attentionScores } from '../ops/attention-scores.js';
+import { attention } from '../ops/attention.js';
 import { clsPool } from '../ops/cls-pool.js';
 import { embedTokens } from '../ops/embed-tokens.js';
 import { gelu } from '../ops/gelu.js';
 import { layerNorm } from '../ops/layer-norm.js';
 import { linear } from '../ops/matmul.js';
 import { patchEmbed } from '../ops/patch-embed.js';
-import { softmax } from '../ops/softmax.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import type { VitCheckpoint } from './checkpoint.js';
 import type { VitConfig } from './config.js';
@@ -118,11 +116,7 @@ export class VitModel implements Classifier {
     const h = layerNorm(ctx, x, w.norm1.gamma, w.norm1.beta, eps, `blocks.${i}.norm1`);
     const qkv = linear(ctx, h, w.qkv.weight, w.qkv.bias, `blocks.${i}.attn.qkv`);
     h.release();
-    const scores = attentionScores(ctx, qkv, this.config.numHeads, `blocks.${i}.attn.scores`);
-    const attn = softmax(ctx, scores, `blocks.${i}.attn.softmax`);
-    scores.release();
-    const heads = attentionContext(ctx, attn, qkv, `blocks.${i}.attn.context`);
-    attn.release();
+    const heads = attention(ctx, qkv, this.config.numHeads, `blocks.${i}.attn`);
     qkv.release();
     const proj = linear(ctx, heads, w.proj.weight, w.proj.bias, `blocks.${i}.attn.proj`);
     heads.release();

@@ -14,7 +14,7 @@ export const matmulKernel: KernelDescriptor = {
     { name: 'c', access: 'read_write' },
   ],
   uniforms: [
-    ...['M', 'N', 'K', 'batch', 'a_off', 'a_rs', 'a_cs', 'a_bs', 'b_off', 'b_rs', 'b_cs', 'b_bs', 'c_off', 'c_rs', 'c_bs'].map(
+    ...['M', 'N', 'K', 'batch', 'inner', 'a_off', 'a_rs', 'a_cs', 'a_bs', 'a_is', 'b_off', 'b_rs', 'b_cs', 'b_bs', 'b_is', 'c_off', 'c_rs', 'c_bs', 'c_is'].map(
       (name) => ({ name, type: 'u32' as const }),
     ),
     { name: 'alpha', type: 'f32' },
@@ -22,38 +22,47 @@ export const matmulKernel: KernelDescriptor = {
   overrides: { WG_X: 8, WG_Y: 8, HAS_BIAS: 0 },
 };
 
-/** Where an operand lives: element offset and strides (row, column, batch) in its buffer. */
+/**
+ * Where an operand lives: element offset and strides in its buffer. The batch index splits into
+ * outer * inner + innerIndex (see `MatmulOptions.inner`), with a stride for each part.
+ */
 export interface Operand {
   tensor: Tensor;
   offset?: number;
   rowStride: number;
   colStride: number;
   batchStride?: number;
+  innerStride?: number;
 }
 
 export interface MatmulOptions {
   M: number;
   N: number;
   K: number;
+  /** Number of products (outer * inner). */
   batch?: number;
+  /** Size of the inner batch dimension (e.g. heads); default 1. */
+  inner?: number;
   a: Operand;
   b: Operand;
-  c: { tensor: Tensor; offset?: number; rowStride: number; batchStride?: number };
+  c: { tensor: Tensor; offset?: number; rowStride: number; batchStride?: number; innerStride?: number };
   bias?: Tensor;
   alpha?: number;
 }
 
 export function matmul(ctx: GpuContext, o: MatmulOptions): void {
   const batch = o.batch ?? 1;
+  const inner = o.inner ?? 1;
+  if (batch % inner !== 0) throw new Error(`matmul: batch ${batch} is not a multiple of inner ${inner}`);
   const wgX = matmulKernel.overrides.WG_X;
   const wgY = matmulKernel.overrides.WG_Y;
   ctx.dispatch(
     matmulKernel,
     {
-      M: o.M, N: o.N, K: o.K, batch,
-      a_off: o.a.offset ?? 0, a_rs: o.a.rowStride, a_cs: o.a.colStride, a_bs: o.a.batchStride ?? 0,
-      b_off: o.b.offset ?? 0, b_rs: o.b.rowStride, b_cs: o.b.colStride, b_bs: o.b.batchStride ?? 0,
-      c_off: o.c.offset ?? 0, c_rs: o.c.rowStride, c_bs: o.c.batchStride ?? 0,
+      M: o.M, N: o.N, K: o.K, batch, inner,
+      a_off: o.a.offset ?? 0, a_rs: o.a.rowStride, a_cs: o.a.colStride, a_bs: o.a.batchStride ?? 0, a_is: o.a.innerStride ?? 0,
+      b_off: o.b.offset ?? 0, b_rs: o.b.rowStride, b_cs: o.b.colStride, b_bs: o.b.batchStride ?? 0, b_is: o.b.innerStride ?? 0,
+      c_off: o.c.offset ?? 0, c_rs: o.c.rowStride, c_bs: o.c.batchStride ?? 0, c_is: o.c.innerStride ?? 0,
       alpha: o.alpha ?? 1,
     },
     [o.a.tensor, o.b.tensor, o.bias ?? ctx.placeholder, o.c.tensor],

@@ -1,8 +1,6 @@
 /** Every kernel descriptor, for the descriptor/WGSL sync test and for ahead-of-time compilation. */
 import type { KernelDescriptor } from '../runtime/kernel.js';
 import { addKernel } from './add.js';
-import { attentionContextKernel } from './attention-context.js';
-import { attentionScoresKernel } from './attention-scores.js';
 import { clsPoolKernel } from './cls-pool.js';
 import { embedTokensKernel } from './embed-tokens.js';
 import { geluKernel } from './gelu.js';
@@ -13,8 +11,6 @@ import { softmaxKernel } from './softmax.js';
 
 export const ALL_KERNELS: readonly KernelDescriptor[] = [
   addKernel,
-  attentionContextKernel,
-  attentionScoresKernel,
   clsPoolKernel,
   embedTokensKernel,
   geluKernel,

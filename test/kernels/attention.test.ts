@@ -1,6 +1,5 @@
 import { describe, it } from 'vitest';
-import { attentionContext } from '../../src/ops/attention-context.js';
-import { attentionScores } from '../../src/ops/attention-scores.js';
+import { attention, attentionContext, attentionScores } from '../../src/ops/attention.js';
 import { softmax } from '../../src/ops/softmax.js';
 import { expectClose, randomData, testContext } from '../helpers/gpu.js';
 import { attentionContextRef, attentionScoresRef } from '../reference/attention.js';
@@ -20,8 +19,11 @@ describe('multi-head attention from fused qkv', () => {
       const a = softmax(ctx, s, 'attn');
       const aRef = softmaxRef(sRef, batch * heads * tokens, tokens);
       const o = attentionContext(ctx, a, qkvT, 'context');
-      expectClose(await ctx.read(o), attentionContextRef(aRef, qkv, batch, tokens, heads, hd), 1e-5, 1e-5, 'context');
-      for (const t of [qkvT, s, a, o]) t.release();
+      const oRef = attentionContextRef(aRef, qkv, batch, tokens, heads, hd);
+      expectClose(await ctx.read(o), oRef, 1e-5, 1e-5, 'context');
+      const fused = attention(ctx, qkvT, heads, 'attention');
+      expectClose(await ctx.read(fused), oRef, 1e-5, 1e-5, 'attention');
+      for (const t of [qkvT, s, a, o, fused]) t.release();
     });
   }
 });
