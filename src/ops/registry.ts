@@ -3,6 +3,7 @@ import type { KernelDescriptor } from '../runtime/kernel.js';
 import { addKernel } from './add.js';
 import { clsPoolKernel } from './cls-pool.js';
 import { embedTokensKernel } from './embed-tokens.js';
+import { fakeQuantKernel } from './fake-quant.js';
 import { geluKernel } from './gelu.js';
 import { layerNormKernel } from './layer-norm.js';
 import { matmulKernel } from './matmul.js';
@@ -13,6 +14,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   addKernel,
   clsPoolKernel,
   embedTokensKernel,
+  fakeQuantKernel,
   geluKernel,
   layerNormKernel,
   matmulKernel,
