@@ -36,6 +36,28 @@ export interface BlockWeights {
   fc2: LinearWeights;
 }
 
+/**
+ * Quantization points of the forward, named like the quantizers in the quantized-model file:
+ * `blocks.{i}.attn.qkv.input`, `blocks.{i}.attn.qkv.output` (where q, k and v are quantized),
+ * `blocks.{i}.attn.map` (post-softmax), `blocks.{i}.attn.proj.input`, `blocks.{i}.mlp.fc1.input`,
+ * `blocks.{i}.mlp.fc2.input`, `head.input`.
+ */
+export interface ForwardHooks {
+  /**
+   * Sees each quantization point's tensor and returns the tensor the forward continues with:
+   * the same one (to observe, e.g. copy it for calibration) or a new one (e.g. fake-quantized),
+   * in which case the forward releases the original.
+   */
+  activation(point: string, t: Tensor): Tensor;
+}
+
+function applyHook(hooks: ForwardHooks | undefined, point: string, t: Tensor): Tensor {
+  if (!hooks) return t;
+  const r = hooks.activation(point, t);
+  if (r !== t) t.release();
+  return r;
+}
+
 export class VitModel implements Classifier {
   private constructor(
     readonly ctx: GpuContext,
@@ -109,25 +131,27 @@ export class VitModel implements Classifier {
   }
 
   /** One pre-LN transformer block; consumes nothing, returns a new tensor. */
-  block(i: number, x: Tensor): Tensor {
+  block(i: number, x: Tensor, hooks?: ForwardHooks): Tensor {
     const ctx = this.ctx;
     const w = this.blocks[i];
     const eps = this.config.layerNormEps;
-    const h = layerNorm(ctx, x, w.norm1.gamma, w.norm1.beta, eps, `blocks.${i}.norm1`);
-    const qkv = linear(ctx, h, w.qkv.weight, w.qkv.bias, `blocks.${i}.attn.qkv`);
+    const p = `blocks.${i}`;
+    const h = applyHook(hooks, `${p}.attn.qkv.input`, layerNorm(ctx, x, w.norm1.gamma, w.norm1.beta, eps, `${p}.norm1`));
+    const qkv = applyHook(hooks, `${p}.attn.qkv.output`, linear(ctx, h, w.qkv.weight, w.qkv.bias, `${p}.attn.qkv`));
     h.release();
-    const heads = attention(ctx, qkv, this.config.numHeads, `blocks.${i}.attn`);
+    const mapHook = hooks ? (a: Tensor) => applyHook(hooks, `${p}.attn.map`, a) : undefined;
+    const heads = applyHook(hooks, `${p}.attn.proj.input`, attention(ctx, qkv, this.config.numHeads, `${p}.attn`, mapHook));
     qkv.release();
-    const proj = linear(ctx, heads, w.proj.weight, w.proj.bias, `blocks.${i}.attn.proj`);
+    const proj = linear(ctx, heads, w.proj.weight, w.proj.bias, `${p}.attn.proj`);
     heads.release();
-    const x1 = add(ctx, x, proj, `blocks.${i}.residual1`);
+    const x1 = add(ctx, x, proj, `${p}.residual1`);
     proj.release();
-    const h2 = layerNorm(ctx, x1, w.norm2.gamma, w.norm2.beta, eps, `blocks.${i}.norm2`);
-    const f1 = linear(ctx, h2, w.fc1.weight, w.fc1.bias, `blocks.${i}.mlp.fc1`);
+    const h2 = applyHook(hooks, `${p}.mlp.fc1.input`, layerNorm(ctx, x1, w.norm2.gamma, w.norm2.beta, eps, `${p}.norm2`));
+    const f1 = linear(ctx, h2, w.fc1.weight, w.fc1.bias, `${p}.mlp.fc1`);
     h2.release();
-    const g = gelu(ctx, f1, `blocks.${i}.mlp.gelu`);
+    const g = applyHook(hooks, `${p}.mlp.fc2.input`, gelu(ctx, f1, `${p}.mlp.gelu`));
     f1.release();
-    const f2 = linear(ctx, g, w.fc2.weight, w.fc2.bias, `blocks.${i}.mlp.fc2`);
+    const f2 = linear(ctx, g, w.fc2.weight, w.fc2.bias, `${p}.mlp.fc2`);
     g.release();
     const x2 = add(ctx, x1, f2, `blocks.${i}.residual2`);
     x1.release();
@@ -136,9 +160,9 @@ export class VitModel implements Classifier {
   }
 
   /** Logits [B, classes] from the final tokens: LayerNorm of the class token, then the head. */
-  headForward(x: Tensor): Tensor {
+  headForward(x: Tensor, hooks?: ForwardHooks): Tensor {
     const pooled = clsPool(this.ctx, x, 'cls_pool');
-    const n = layerNorm(this.ctx, pooled, this.norm.gamma, this.norm.beta, this.config.layerNormEps, 'norm');
+    const n = applyHook(hooks, 'head.input', layerNorm(this.ctx, pooled, this.norm.gamma, this.norm.beta, this.config.layerNormEps, 'norm'));
     pooled.release();
     const logits = linear(this.ctx, n, this.head.weight, this.head.bias, 'head');
     n.release();
@@ -146,14 +170,14 @@ export class VitModel implements Classifier {
   }
 
   /** Logits [B, classes] for preprocessed images [B, C, H, W]. */
-  forward(images: Tensor): Tensor {
+  forward(images: Tensor, hooks?: ForwardHooks): Tensor {
     let x = this.embed(images);
     for (let i = 0; i < this.config.depth; i++) {
-      const next = this.block(i, x);
+      const next = this.block(i, x, hooks);
       x.release();
       x = next;
     }
-    const logits = this.headForward(x);
+    const logits = this.headForward(x, hooks);
     x.release();
     return logits;
   }

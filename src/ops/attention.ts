@@ -39,11 +39,15 @@ export function attentionContext(ctx: GpuContext, attn: Tensor, qkv: Tensor, lab
   return out;
 }
 
-/** Full attention core: softmax(q.k^T * scale) . v, heads merged. */
-export function attention(ctx: GpuContext, qkv: Tensor, heads: number, label: string): Tensor {
+/**
+ * Full attention core: softmax(q.k^T * scale) . v, heads merged. `mapHook` may replace the
+ * post-softmax map (quantization); it owns the tensor it is given.
+ */
+export function attention(ctx: GpuContext, qkv: Tensor, heads: number, label: string, mapHook?: (map: Tensor) => Tensor): Tensor {
   const scores = attentionScores(ctx, qkv, heads, `${label}.scores`);
-  const attn = softmax(ctx, scores, `${label}.softmax`);
+  const softmaxed = softmax(ctx, scores, `${label}.softmax`);
   scores.release();
+  const attn = mapHook ? mapHook(softmaxed) : softmaxed;
   const out = attentionContext(ctx, attn, qkv, `${label}.context`);
   attn.release();
   return out;

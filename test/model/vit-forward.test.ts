@@ -1,4 +1,4 @@
-import { describe, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { VitModel } from '../../src/model/vit.js';
 import { uniformTensor } from '../../src/util/prng.js';
 import { expectClose, testContext } from '../helpers/gpu.js';
@@ -27,5 +27,39 @@ describe('ViT forward on the GPU vs float64 reference', () => {
       imgT.release();
       model.release();
     });
+  });
+});
+
+describe('forward hooks', () => {
+  it('visit every quantization point in order and can replace tensors', async () => {
+    const ctx = await testContext();
+    const ckpt = randomVitCheckpoint(JSON.stringify(configs[0]), 3);
+    const c = ckpt.config;
+    const model = VitModel.upload(ctx, ckpt);
+    const images = ctx.upload(uniformTensor(1, 2, 2 * c.inChans * c.imgSize * c.imgSize, 0, 1), [2, c.inChans, c.imgSize, c.imgSize], 'images');
+    const seen: string[] = [];
+    const logits = model.forward(images, {
+      activation(point, t) {
+        seen.push(`${point} [${t.shape}]`);
+        // Replace the head input by zeros: the logits must then equal the head bias.
+        return point === 'head.input' ? ctx.upload(new Float32Array(t.size), t.shape, 'zeros') : t;
+      },
+    });
+    const T = c.numTokens;
+    const D = c.embedDim;
+    const perBlock = (i: number) => [
+      `blocks.${i}.attn.qkv.input [2,${T},${D}]`,
+      `blocks.${i}.attn.qkv.output [2,${T},${3 * D}]`,
+      `blocks.${i}.attn.map [2,${c.numHeads},${T},${T}]`,
+      `blocks.${i}.attn.proj.input [2,${T},${D}]`,
+      `blocks.${i}.mlp.fc1.input [2,${T},${D}]`,
+      `blocks.${i}.mlp.fc2.input [2,${T},${c.mlpHidden}]`,
+    ];
+    expect(seen).toEqual([...perBlock(0), ...perBlock(1), `head.input [2,${D}]`]);
+    const bias = ckpt.weights.get('head.bias') as Float32Array;
+    expectClose(await ctx.read(logits), [...bias, ...bias], 0, 0, 'logits of a zero head input');
+    logits.release();
+    images.release();
+    model.release();
   });
 });
