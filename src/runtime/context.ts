@@ -298,6 +298,13 @@ export class GpuContext {
     this.pass = null;
   }
 
+  /** Zero-fills a tensor in queue order (after every dispatch recorded so far). */
+  clear(t: Tensor): void {
+    this.closePass();
+    if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'fimaq' });
+    this.encoder.clearBuffer(t.buffer, 0, Math.ceil(t.byteLength / 4) * 4);
+  }
+
   /** Copies between tensors in queue order (after every dispatch recorded so far). */
   copy(src: Tensor, dst: Tensor, elements = src.size, srcOffset = 0, dstOffset = 0): void {
     this.closePass();

@@ -1,0 +1,24 @@
+/** Node reader and writer for quantized-model files; kept apart so quantized-file.ts stays browser-safe. */
+import { readFile } from 'node:fs/promises';
+import type { QuantizedVit } from '../quant/quantized-model.js';
+import { FimaqError } from '../util/errors.js';
+import { writeFileAtomic } from './atomic-write.js';
+import { parseQuantizedVit, serializeQuantizedVit } from './quantized-file.js';
+
+/** Writes the model atomically: an existing file at `path` is replaced only by a complete new one. */
+export async function writeQuantizedVit(path: string, m: QuantizedVit): Promise<void> {
+  await writeFileAtomic(path, serializeQuantizedVit(m));
+}
+
+/** Reads and validates a quantized-model file; every error names `path`. */
+export async function readQuantizedVit(path: string): Promise<QuantizedVit> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await readFile(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'file does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot read file (${code ?? (e as Error).message.replace(/\s*\n\s*/g, ' ')})`;
+    throw new FimaqError(`${path}: ${why}`);
+  }
+  return parseQuantizedVit(bytes, path);
+}

@@ -1,0 +1,464 @@
+/**
+ * The quantized-model file: ONE safetensors file holding everything needed to run a quantized ViT
+ * (a `QuantizedVit`, src/quant/quantized-model.ts). Pure and browser-safe; the Node reader and
+ * writer are in quantized-file-node.ts.
+ *
+ * Layout (D = embed_dim, T = tokens incl. the class token, H = heads, hd = D / H):
+ *
+ * - Weight quantizers, for W in `patch_embed.proj.weight` (rows D, cols C*P*P),
+ *   `blocks.{i}.attn.qkv.weight`, `blocks.{i}.attn.proj.weight`, `blocks.{i}.mlp.fc1.weight`,
+ *   `blocks.{i}.mlp.fc2.weight` and `head.weight` (rows and cols of the timm [out, in] weight):
+ *   - `W.codes`      U32 [rows, wordsPerRow(cols, wbits)]  integer codes packed as in src/quant/pack.ts
+ *   - `W.scale`      F32 [rows]                             per output channel, finite and > 0
+ *   - `W.zero_point` I32 [rows]                             in [0, 2^wbits - 1]
+ *   The weight is (code - zero_point[row]) * scale[row].
+ * - Activation quantizers, `P.scale` F32 (finite, > 0) and `P.zero_point` F32 (integer values, not
+ *   clamped to [0, 2^abits - 1], as the method computes them), for prefix P:
+ *   - `blocks.{i}.attn.qkv.input`, `blocks.{i}.attn.proj.input`, `blocks.{i}.mlp.fc1.input`,
+ *     `blocks.{i}.mlp.fc2.input`: scale [T] (per token), zero_point [1]
+ *   - `blocks.{i}.attn.q`, `blocks.{i}.attn.k`: scale [H, T], zero_point [H]
+ *   - `blocks.{i}.attn.v`: scale [H, hd], zero_point [H]
+ *   - `blocks.{i}.attn.map` (post-softmax attention): scale [H, T], zero_point [H]
+ *   - `head.input`: scale [1], zero_point [1]
+ * - Float parameters, F32 under their timm names and shapes: `cls_token` [1, 1, D], `pos_embed`
+ *   [1, T, D], `patch_embed.proj.bias`, each block's `norm1.*`, `norm2.*`, `attn.qkv.bias`,
+ *   `attn.proj.bias`, `mlp.fc1.bias`, `mlp.fc2.bias`, then `norm.*` and `head.bias` (LayerNorm and
+ *   biases after RepQ-ViT folding): every tensor of the float checkpoint except the six weights above.
+ * - `__metadata__` (string -> string):
+ *   - `format` = `fimaq-quantized`, `format_version` = `1`
+ *   - `config`: the source checkpoint's config.json text, verbatim
+ *   - `quantization`: JSON { method, wbits, abits, seed, calib_size, calib_data, tool_version,
+ *     created, details? }
+ *   - `layers`: JSON object mapping each quantized weight name to { "wbits": b, "cols": n } and each
+ *     activation quantizer prefix to { "abits": b }. The packed codes shape alone does not
+ *     determine bits and cols, hence this table.
+ */
+import { MAX_BITS, MIN_BITS, packCodes, unpackCodes, wordsPerRow } from '../quant/pack.js';
+import type { ActivationQuant, BlockQuant, QuantizationInfo, QuantizedVit, WeightQuant } from '../quant/quantized-model.js';
+import { expectedVitTensors } from '../model/checkpoint.js';
+import { parseVitConfig, type VitConfig } from '../model/config.js';
+import { FimaqError } from '../util/errors.js';
+import { parseSafetensors, serializeSafetensors, toFloat32, type Dtype, type RawTensor } from './safetensors.js';
+
+export const QUANTIZED_FORMAT = 'fimaq-quantized';
+export const QUANTIZED_FORMAT_VERSION = '1';
+
+/** The float-checkpoint weights that the file stores as integer codes. */
+const QUANTIZED_WEIGHT = /^(patch_embed\.proj|blocks\.\d+\.(attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)|head)\.weight$/;
+
+/** BlockQuant linear field -> its timm module name inside a block. */
+const LINEARS = [['qkv', 'attn.qkv'], ['proj', 'attn.proj'], ['fc1', 'mlp.fc1'], ['fc2', 'mlp.fc2']] as const;
+/** BlockQuant matmul-input field -> its file prefix inside a block. */
+const MATMUL_INPUTS = [['q', 'attn.q'], ['k', 'attn.k'], ['v', 'attn.v'], ['attn', 'attn.map']] as const;
+
+/** What a config implies: quantized weights [rows, cols], activation quantizer shapes, float tensors. */
+interface Layout {
+  weights: Map<string, [number, number]>;
+  activations: Map<string, { scaleShape: number[]; zeroPointShape: number[] }>;
+  floats: Map<string, number[]>;
+}
+
+const product = (shape: readonly number[]): number => shape.reduce((a, b) => a * b, 1);
+const fmtShape = (shape: readonly number[]): string => `[${shape.join(', ')}]`;
+const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.length === b.length && a.every((x, i) => x === b[i]);
+
+function isObject(x: unknown): x is Record<string, unknown> {
+  return typeof x === 'object' && x !== null && !Array.isArray(x);
+}
+
+const LISTED = 5;
+
+/** "a, b, c and 7 more": keeps messages about many tensors on one short line. */
+function list(items: string[]): string {
+  const shown = items.slice(0, LISTED).join(', ');
+  return items.length > LISTED ? `${shown} and ${items.length - LISTED} more` : shown;
+}
+
+function layoutOf(cfg: VitConfig): Layout {
+  const weights = new Map<string, [number, number]>();
+  const floats = new Map<string, number[]>();
+  for (const [name, shape] of expectedVitTensors(cfg)) {
+    // Rows are output channels; the patch-embed conv [D, C, P, P] flattens to D x C*P*P.
+    if (QUANTIZED_WEIGHT.test(name)) weights.set(name, [shape[0]!, product(shape.slice(1))]);
+    else floats.set(name, shape);
+  }
+  const t = cfg.numTokens;
+  const h = cfg.numHeads;
+  const activations: Layout['activations'] = new Map();
+  for (let i = 0; i < cfg.depth; i++) {
+    for (const [, module] of LINEARS) activations.set(`blocks.${i}.${module}.input`, { scaleShape: [t], zeroPointShape: [1] });
+    activations.set(`blocks.${i}.attn.q`, { scaleShape: [h, t], zeroPointShape: [h] });
+    activations.set(`blocks.${i}.attn.k`, { scaleShape: [h, t], zeroPointShape: [h] });
+    activations.set(`blocks.${i}.attn.v`, { scaleShape: [h, cfg.embedDim / h], zeroPointShape: [h] });
+    activations.set(`blocks.${i}.attn.map`, { scaleShape: [h, t], zeroPointShape: [h] });
+  }
+  activations.set('head.input', { scaleShape: [1], zeroPointShape: [1] });
+  return { weights, activations, floats };
+}
+
+/** The model's quantizers under their file names (parseQuantizedVit rebuilds the model with assembleBlock). */
+function quantizersOf(m: QuantizedVit): { weights: Map<string, WeightQuant>; activations: Map<string, ActivationQuant> } {
+  const weights = new Map<string, WeightQuant>([['patch_embed.proj.weight', m.patchEmbed.weight]]);
+  const activations = new Map<string, ActivationQuant>();
+  m.blocks.forEach((b, i) => {
+    for (const [field, module] of LINEARS) {
+      weights.set(`blocks.${i}.${module}.weight`, b[field].weight);
+      activations.set(`blocks.${i}.${module}.input`, b[field].input);
+    }
+    for (const [field, prefix] of MATMUL_INPUTS) activations.set(`blocks.${i}.${prefix}`, b[field]);
+  });
+  weights.set('head.weight', m.head.weight);
+  activations.set('head.input', m.head.input);
+  return { weights, activations };
+}
+
+function assembleBlock(i: number, weights: Map<string, WeightQuant>, activations: Map<string, ActivationQuant>): BlockQuant {
+  const linear = (module: string) => ({
+    weight: weights.get(`blocks.${i}.${module}.weight`)!,
+    input: activations.get(`blocks.${i}.${module}.input`)!,
+  });
+  const act = (prefix: string) => activations.get(`blocks.${i}.${prefix}`)!;
+  return {
+    qkv: linear('attn.qkv'),
+    proj: linear('attn.proj'),
+    fc1: linear('mlp.fc1'),
+    fc2: linear('mlp.fc2'),
+    q: act('attn.q'),
+    k: act('attn.k'),
+    v: act('attn.v'),
+    attn: act('attn.map'),
+  };
+}
+
+// ---- value checks, shared by the writer (refuse to write what the reader rejects) and the reader ----
+
+function checkScales(scale: Float32Array, tensor: string, where: string): void {
+  for (let i = 0; i < scale.length; i++) {
+    const s = scale[i]!;
+    if (!(s > 0 && s < Infinity)) {
+      throw new FimaqError(`${where}: tensor '${tensor}' has scale ${s} at index ${i} (scales must be finite and positive)`);
+    }
+  }
+}
+
+function checkWeightZeroPoints(zp: Int32Array, bits: number, tensor: string, where: string): void {
+  const max = 2 ** bits - 1;
+  for (let i = 0; i < zp.length; i++) {
+    const z = zp[i]!;
+    if (z < 0 || z > max) throw new FimaqError(`${where}: tensor '${tensor}' has zero-point ${z} at index ${i}, outside [0, ${max}] for ${bits} bits`);
+  }
+}
+
+/**
+ * Activation zero-points must be integers but may leave [0, 2^b - 1]: the method sets
+ * z = -round(lower / s) unclamped, so a range that is all positive legitimately gives z < 0.
+ */
+function checkActivationZeroPoints(zp: Float32Array, tensor: string, where: string): void {
+  for (let i = 0; i < zp.length; i++) {
+    const z = zp[i]!;
+    if (!Number.isInteger(z)) throw new FimaqError(`${where}: tensor '${tensor}' has zero-point ${z} at index ${i}, not an integer`);
+  }
+}
+
+function checkBitWidth(v: unknown, field: string, where: string): number {
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < MIN_BITS || v > MAX_BITS) {
+    throw new FimaqError(`${where}: ${field}: wrong bit width ${JSON.stringify(v)} (expected an integer from ${MIN_BITS} to ${MAX_BITS})`);
+  }
+  return v;
+}
+
+// ---- writer ----
+
+type TensorRecord = Record<string, { dtype: Dtype; shape: number[]; data: ArrayBufferView }>;
+
+/** Serialises a quantized model; an in-memory model that disagrees with its own config is a bug and throws. */
+export function serializeQuantizedVit(m: QuantizedVit): Uint8Array {
+  const where = 'serializeQuantizedVit';
+  const layout = layoutOf(m.config);
+  const { weights, activations } = quantizersOf(m);
+  if (weights.size !== layout.weights.size || activations.size !== layout.activations.size) {
+    throw new Error(`${where}: model has ${m.blocks.length} blocks but its config has depth ${m.config.depth}`);
+  }
+  const tensors: TensorRecord = {};
+  const layers: Record<string, { wbits: number; cols: number } | { abits: number }> = {};
+
+  for (const [name, [rows, cols]] of layout.weights) {
+    const w = weights.get(name)!;
+    const bits = checkBitWidth(w.bits, `${name} bits`, where);
+    if (w.rows !== rows || w.cols !== cols || w.scale.length !== rows || w.zeroPoint.length !== rows) {
+      throw new Error(`${where}: ${name} is ${w.rows}x${w.cols} with ${w.scale.length} scales and ${w.zeroPoint.length} zero-points; the config implies ${rows}x${cols}`);
+    }
+    checkScales(w.scale, `${name}.scale`, where);
+    checkWeightZeroPoints(w.zeroPoint, bits, `${name}.zero_point`, where);
+    tensors[`${name}.codes`] = { dtype: 'U32', shape: [rows, wordsPerRow(cols, bits)], data: packCodes(w.codes, rows, cols, bits) };
+    tensors[`${name}.scale`] = { dtype: 'F32', shape: [rows], data: w.scale };
+    tensors[`${name}.zero_point`] = { dtype: 'I32', shape: [rows], data: w.zeroPoint };
+    layers[name] = { wbits: bits, cols };
+  }
+
+  for (const [prefix, { scaleShape, zeroPointShape }] of layout.activations) {
+    const a = activations.get(prefix)!;
+    const bits = checkBitWidth(a.bits, `${prefix} bits`, where);
+    if (!sameShape(a.scaleShape, scaleShape) || !sameShape(a.zeroPointShape, zeroPointShape) ||
+        a.scale.length !== product(scaleShape) || a.zeroPoint.length !== product(zeroPointShape)) {
+      throw new Error(
+        `${where}: ${prefix} has scale ${fmtShape(a.scaleShape)} (${a.scale.length} values) and zero-point ${fmtShape(a.zeroPointShape)} ` +
+          `(${a.zeroPoint.length}); the config implies ${fmtShape(scaleShape)} and ${fmtShape(zeroPointShape)}`,
+      );
+    }
+    checkScales(a.scale, `${prefix}.scale`, where);
+    checkActivationZeroPoints(a.zeroPoint, `${prefix}.zero_point`, where);
+    tensors[`${prefix}.scale`] = { dtype: 'F32', shape: scaleShape, data: a.scale };
+    tensors[`${prefix}.zero_point`] = { dtype: 'F32', shape: zeroPointShape, data: a.zeroPoint };
+    layers[prefix] = { abits: bits };
+  }
+
+  const extra = [...m.floats.keys()].filter((k) => !layout.floats.has(k));
+  if (extra.length > 0) throw new Error(`${where}: unexpected float tensors: ${list(extra)}`);
+  for (const [name, shape] of layout.floats) {
+    const data = m.floats.get(name);
+    if (data === undefined || data.length !== product(shape)) {
+      throw new Error(`${where}: float tensor ${name} has ${data?.length ?? 'no'} values; ${fmtShape(shape)} needs ${product(shape)}`);
+    }
+    tensors[name] = { dtype: 'F32', shape, data };
+  }
+
+  const { info } = m;
+  const quantization: Record<string, unknown> = {
+    method: info.method,
+    wbits: info.wbits,
+    abits: info.abits,
+    seed: info.seed,
+    calib_size: info.calibSize,
+    calib_data: info.calibData,
+    tool_version: info.toolVersion,
+    created: info.created,
+  };
+  if (info.details !== undefined) quantization.details = info.details;
+
+  return serializeSafetensors(tensors, {
+    format: QUANTIZED_FORMAT,
+    format_version: QUANTIZED_FORMAT_VERSION,
+    config: m.configText,
+    quantization: JSON.stringify(quantization),
+    layers: JSON.stringify(layers),
+  });
+}
+
+// ---- reader ----
+
+/** Cheap check of the safetensors header alone: does it declare the quantized-model format? */
+export function isQuantizedFile(bytes: Uint8Array): boolean {
+  if (bytes.length < 8) return false;
+  const headerLen = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
+  if (headerLen > BigInt(bytes.length - 8)) return false;
+  try {
+    const header: unknown = JSON.parse(new TextDecoder().decode(bytes.subarray(8, 8 + Number(headerLen))));
+    return isObject(header) && isObject(header.__metadata__) && header.__metadata__.format === QUANTIZED_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
+function metadataJson(metadata: Record<string, string>, key: string, source: string): Record<string, unknown> {
+  const text = metadata[key];
+  if (text === undefined) throw new FimaqError(`${source}: metadata '${key}' is missing`);
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new FimaqError(`${source}: metadata '${key}' is not valid JSON (${(e as Error).message.replace(/\s*\n\s*/g, ' ')})`);
+  }
+  if (!isObject(json)) throw new FimaqError(`${source}: metadata '${key}' is not a JSON object`);
+  return json;
+}
+
+function parseInfo(j: Record<string, unknown>, source: string): QuantizationInfo {
+  const field = (key: string) => `metadata quantization.${key}`;
+  const str = (key: string): string => {
+    const v = j[key];
+    if (typeof v !== 'string') throw new FimaqError(`${source}: ${field(key)} must be a string, got ${JSON.stringify(v)}`);
+    return v;
+  };
+  const int = (key: string, min: number): number => {
+    const v = j[key];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min) {
+      throw new FimaqError(`${source}: ${field(key)} must be an integer >= ${min}, got ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+  const info: QuantizationInfo = {
+    method: str('method'),
+    wbits: checkBitWidth(j.wbits, field('wbits'), source),
+    abits: checkBitWidth(j.abits, field('abits'), source),
+    seed: int('seed', Number.MIN_SAFE_INTEGER),
+    calibSize: int('calib_size', 0),
+    calibData: str('calib_data'),
+    toolVersion: str('tool_version'),
+    created: str('created'),
+  };
+  if (j.details !== undefined) {
+    if (!isObject(j.details)) throw new FimaqError(`${source}: ${field('details')} must be a JSON object`);
+    info.details = j.details;
+  }
+  return info;
+}
+
+/** Bit widths by weight name and by activation prefix, checked against the layout. */
+function parseLayers(j: Record<string, unknown>, layout: Layout, source: string): Map<string, number> {
+  const expected = [...layout.weights.keys(), ...layout.activations.keys()];
+  const missing = expected.filter((k) => !(k in j));
+  const unexpected = Object.keys(j).filter((k) => !layout.weights.has(k) && !layout.activations.has(k));
+  if (missing.length > 0 || unexpected.length > 0) {
+    const problems: string[] = [];
+    if (missing.length > 0) problems.push(`missing entries: ${list(missing)}`);
+    if (unexpected.length > 0) problems.push(`unexpected entries: ${list(unexpected)}`);
+    throw new FimaqError(`${source}: metadata layers does not match the config: ${problems.join('; ')}`);
+  }
+  const bits = new Map<string, number>();
+  for (const name of expected) {
+    const entry = j[name];
+    const field = `metadata layers['${name}']`;
+    if (!isObject(entry)) throw new FimaqError(`${source}: ${field} is not a JSON object`);
+    const dims = layout.weights.get(name);
+    if (dims === undefined) {
+      bits.set(name, checkBitWidth(entry.abits, `${field}.abits`, source));
+      continue;
+    }
+    bits.set(name, checkBitWidth(entry.wbits, `${field}.wbits`, source));
+    if (entry.cols !== dims[1]) {
+      throw new FimaqError(`${source}: ${field}.cols ${JSON.stringify(entry.cols)} disagrees with the config (${name} has ${dims[1]} columns)`);
+    }
+  }
+  return bits;
+}
+
+interface ExpectedTensor {
+  dtype: Dtype;
+  shape: number[];
+  /** Explains a packed shape in a mismatch message. */
+  note?: string;
+}
+
+function expectedTensors(layout: Layout, bits: Map<string, number>): Map<string, ExpectedTensor> {
+  const out = new Map<string, ExpectedTensor>();
+  for (const [name, [rows, cols]] of layout.weights) {
+    const b = bits.get(name)!;
+    out.set(`${name}.codes`, { dtype: 'U32', shape: [rows, wordsPerRow(cols, b)], note: `${cols} cols at ${b} bits` });
+    out.set(`${name}.scale`, { dtype: 'F32', shape: [rows] });
+    out.set(`${name}.zero_point`, { dtype: 'I32', shape: [rows] });
+  }
+  for (const [prefix, { scaleShape, zeroPointShape }] of layout.activations) {
+    out.set(`${prefix}.scale`, { dtype: 'F32', shape: scaleShape });
+    out.set(`${prefix}.zero_point`, { dtype: 'F32', shape: zeroPointShape });
+  }
+  for (const [name, shape] of layout.floats) out.set(name, { dtype: 'F32', shape });
+  return out;
+}
+
+/** Reports every missing, unexpected, mis-shaped or mis-typed tensor together, on one line. */
+function checkTensorSet(tensors: Map<string, RawTensor>, expected: Map<string, ExpectedTensor>, cfg: VitConfig, source: string): void {
+  const missing = [...expected.keys()].filter((k) => !tensors.has(k));
+  const unexpected = [...tensors.keys()].filter((k) => !expected.has(k));
+  const misshaped: string[] = [];
+  const wrongType: string[] = [];
+  for (const [name, e] of expected) {
+    const t = tensors.get(name);
+    if (t === undefined) continue;
+    if (!sameShape(t.shape, e.shape)) {
+      misshaped.push(`${name} ${fmtShape(t.shape)} (expected ${fmtShape(e.shape)}${e.note === undefined ? '' : `: ${e.note}`})`);
+    } else if (t.dtype !== e.dtype) wrongType.push(`${name} ${t.dtype} (expected ${e.dtype})`);
+  }
+  const problems: string[] = [];
+  if (missing.length > 0) problems.push(`missing tensors: ${list(missing)}`);
+  if (unexpected.length > 0) problems.push(`unexpected tensors: ${list(unexpected)}`);
+  if (misshaped.length > 0) problems.push(`wrong shapes: ${list(misshaped)}`);
+  if (wrongType.length > 0) problems.push(`wrong dtypes: ${list(wrongType)}`);
+  if (problems.length > 0) {
+    throw new FimaqError(`${source}: tensors do not match ${cfg.architecture} and the layers metadata: ${problems.join('; ')}`);
+  }
+}
+
+/**
+ * Copies tensor bytes into a fresh buffer, since file offsets need not be 4-byte aligned for a
+ * typed-array view. `new Uint8Array(view)` always copies (Node's Buffer#slice would not).
+ */
+const u32 = (t: RawTensor): Uint32Array => new Uint32Array(new Uint8Array(t.bytes).buffer);
+const i32 = (t: RawTensor): Int32Array => new Int32Array(new Uint8Array(t.bytes).buffer);
+
+/** Parses and fully validates a quantized-model file; `source` names it in error messages. */
+export function parseQuantizedVit(bytes: Uint8Array, source: string): QuantizedVit {
+  const { tensors, metadata } = parseSafetensors(bytes, source);
+  if (metadata.format !== QUANTIZED_FORMAT) {
+    const found = metadata.format === undefined ? 'its metadata has no format' : `metadata format is '${metadata.format}'`;
+    throw new FimaqError(`${source}: not a ${QUANTIZED_FORMAT} file (${found}); is it a float checkpoint?`);
+  }
+  if (metadata.format_version !== QUANTIZED_FORMAT_VERSION) {
+    const found = metadata.format_version === undefined ? 'missing' : `'${metadata.format_version}'`;
+    throw new FimaqError(`${source}: unsupported format_version ${found} (this version reads ${QUANTIZED_FORMAT_VERSION})`);
+  }
+  const configText = metadata.config;
+  if (configText === undefined) throw new FimaqError(`${source}: metadata 'config' is missing`);
+  const config = parseVitConfig(configText, `${source}: metadata config`);
+  const info = parseInfo(metadataJson(metadata, 'quantization', source), source);
+  const layout = layoutOf(config);
+  const bits = parseLayers(metadataJson(metadata, 'layers', source), layout, source);
+  checkTensorSet(tensors, expectedTensors(layout, bits), config, source);
+
+  const get = (name: string): RawTensor => tensors.get(name)!;
+  const weights = new Map<string, WeightQuant>();
+  for (const [name, [rows, cols]] of layout.weights) {
+    const b = bits.get(name)!;
+    const scale = toFloat32(get(`${name}.scale`), `${name}.scale`, source);
+    const zeroPoint = i32(get(`${name}.zero_point`));
+    checkScales(scale, `${name}.scale`, source);
+    checkWeightZeroPoints(zeroPoint, b, `${name}.zero_point`, source);
+    weights.set(name, { bits: b, rows, cols, scale, zeroPoint, codes: unpackCodes(u32(get(`${name}.codes`)), rows, cols, b) });
+  }
+  const activations = new Map<string, ActivationQuant>();
+  for (const [prefix, { scaleShape, zeroPointShape }] of layout.activations) {
+    const scale = toFloat32(get(`${prefix}.scale`), `${prefix}.scale`, source);
+    const zeroPoint = toFloat32(get(`${prefix}.zero_point`), `${prefix}.zero_point`, source);
+    checkScales(scale, `${prefix}.scale`, source);
+    checkActivationZeroPoints(zeroPoint, `${prefix}.zero_point`, source);
+    activations.set(prefix, { bits: bits.get(prefix)!, scale, scaleShape, zeroPoint, zeroPointShape });
+  }
+  const floats = new Map<string, Float32Array>();
+  for (const name of layout.floats.keys()) floats.set(name, toFloat32(get(name), name, source));
+
+  return {
+    config,
+    configText,
+    floats,
+    patchEmbed: { weight: weights.get('patch_embed.proj.weight')! },
+    blocks: Array.from({ length: config.depth }, (_, i) => assembleBlock(i, weights, activations)),
+    head: { weight: weights.get('head.weight')!, input: activations.get('head.input')! },
+    info,
+  };
+}
+
+/** VitConfig fields that must agree, under their config.json names (mlp_hidden = int(embed_dim * mlp_ratio)). */
+const ARCH_FIELDS: [keyof VitConfig, string][] = [
+  ['architecture', 'architecture'],
+  ['imgSize', 'img_size'],
+  ['patchSize', 'patch_size'],
+  ['inChans', 'in_chans'],
+  ['embedDim', 'embed_dim'],
+  ['depth', 'depth'],
+  ['numHeads', 'num_heads'],
+  ['mlpHidden', 'mlp_hidden'],
+  ['numClasses', 'num_classes'],
+];
+
+/**
+ * Rejects a quantized model whose architecture differs from the model it is used with; every
+ * differing field is named, file value first (e.g. "embed_dim 64 vs 96").
+ */
+export function checkMatchesModel(q: QuantizedVit, cfg: VitConfig, source: string): void {
+  const diffs = ARCH_FIELDS.filter(([key]) => q.config[key] !== cfg[key]).map(
+    ([key, field]) => `${field} ${String(q.config[key])} vs ${String(cfg[key])}`,
+  );
+  if (diffs.length > 0) {
+    throw new FimaqError(`${source}: quantized model does not match the model (quantized file vs model): ${diffs.join(', ')}`);
+  }
+}
