@@ -95,7 +95,8 @@ function writeGrid(out: GridCandidates, g: number, deltaMin: number, deltaMax: n
 
 /**
  * §4.1 weight candidates for a Linear weight [rows, cols]: per row, scales linspace(q0.9 - q0.1,
- * max - min, numScale) / (2^b - 1) crossed with the integer zero-points. eqN = 128 gives 128.
+ * max - min, numScale) / (2^b - 1) crossed with the integer zero-points. eqN = 128 gives 128
+ * (the official table also ends with a duplicate, which its search never reaches; left out here).
  */
 export function linearWeightCandidates(w: Float32Array, rows: number, cols: number, bits: number, eqN = 128): GridCandidates {
   checkBits(bits, 'linearWeightCandidates');
@@ -165,6 +166,7 @@ function writeBounds(out: BoundCandidates, i: number, upper: number, lower: numb
  * The quantile levels of the §4.2 matmul candidates. "129 linearly spaced points" are read as
  * quantile levels: upper_t at linspace(0.99, 0.99999, n)[t], lower_t at linspace(0.00001, 0.01, n)[t],
  * both ascending in t as §4.2 lists them, so t = 0 pairs the narrowest upper with the widest lower.
+ * (Taken from §4.2; the official matmul.py at the cited HEAD was not available to check the pairing.)
  */
 export function matmulBoundLevels(n: number): { upper: Float64Array; lower: Float64Array } {
   if (!Number.isInteger(n) || n < 2) throw new Error(`matmulBoundLevels: need at least 2 candidates, got ${n}`);
@@ -225,7 +227,8 @@ export function matmulBoundCandidates(x: Float32Array, view: QuantView, heads: n
 /**
  * §4.3 conv (patch-embed) weight candidates per output channel of w [rows, cols]: levels
  * pct_i = 0.99 + (0.9999 - 0.99)·(i/(eqN-1))^0.5 for i < eqN, then 1.0 (129 at eqN 128);
- * upper = quantile(row, pct), lower = quantile(row, 1 - pct).
+ * upper = quantile(row, pct), lower = quantile(row, 1 - pct). Note: the official search loops
+ * over the first eqN candidates only, so it never tries the last (1.0, min/max) one.
  */
 export function convWeightCandidates(w: Float32Array, rows: number, cols: number, bits: number, eqN = 128): BoundCandidates {
   checkBits(bits, 'convWeightCandidates');

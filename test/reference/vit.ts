@@ -7,7 +7,10 @@ import { layerNormRef } from './layer-norm.js';
 import { linearRef } from './matmul.js';
 import { softmaxRef } from './softmax.js';
 
-export function vitForwardRef(ckpt: VitCheckpoint, images: Float32Array, batch: number): Float64Array {
+/** Sees (and may replace) the values at each quantization point, named as in VitModel's hooks. */
+export type RefHook = (point: string, values: Float64Array, shape: number[]) => Float64Array;
+
+export function vitForwardRef(ckpt: VitCheckpoint, images: Float32Array, batch: number, hook: RefHook = (_p, v) => v): Float64Array {
   const c = ckpt.config;
   const w = (name: string): Float32Array => {
     const t = ckpt.weights.get(name);
@@ -22,16 +25,16 @@ export function vitForwardRef(ckpt: VitCheckpoint, images: Float32Array, batch: 
   let x = embedTokensRef(pe, w('cls_token'), w('pos_embed'), batch, c.numPatches, d);
   for (let i = 0; i < c.depth; i++) {
     const p = `blocks.${i}`;
-    const h = layerNormRef(x, w(`${p}.norm1.weight`), w(`${p}.norm1.bias`), rows, d, c.layerNormEps);
-    const qkv = linearRef(h, w(`${p}.attn.qkv.weight`), w(`${p}.attn.qkv.bias`), rows, d, 3 * d);
+    const h = hook(`${p}.attn.qkv.input`, layerNormRef(x, w(`${p}.norm1.weight`), w(`${p}.norm1.bias`), rows, d, c.layerNormEps), [batch, t, d]);
+    const qkv = hook(`${p}.attn.qkv.output`, linearRef(h, w(`${p}.attn.qkv.weight`), w(`${p}.attn.qkv.bias`), rows, d, 3 * d), [batch, t, 3 * d]);
     const hd = d / c.numHeads;
-    const a = softmaxRef(attentionScoresRef(qkv, batch, t, c.numHeads, hd), batch * c.numHeads * t, t);
-    const o = linearRef(attentionContextRef(a, qkv, batch, t, c.numHeads, hd), w(`${p}.attn.proj.weight`), w(`${p}.attn.proj.bias`), rows, d, d);
-    x = add(x, o);
-    const h2 = layerNormRef(x, w(`${p}.norm2.weight`), w(`${p}.norm2.bias`), rows, d, c.layerNormEps);
-    const f = geluRef(linearRef(h2, w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`), rows, d, c.mlpHidden));
+    const a = hook(`${p}.attn.map`, softmaxRef(attentionScoresRef(qkv, batch, t, c.numHeads, hd), batch * c.numHeads * t, t), [batch, c.numHeads, t, t]);
+    const heads = hook(`${p}.attn.proj.input`, attentionContextRef(a, qkv, batch, t, c.numHeads, hd), [batch, t, d]);
+    x = add(x, linearRef(heads, w(`${p}.attn.proj.weight`), w(`${p}.attn.proj.bias`), rows, d, d));
+    const h2 = hook(`${p}.mlp.fc1.input`, layerNormRef(x, w(`${p}.norm2.weight`), w(`${p}.norm2.bias`), rows, d, c.layerNormEps), [batch, t, d]);
+    const f = hook(`${p}.mlp.fc2.input`, geluRef(linearRef(h2, w(`${p}.mlp.fc1.weight`), w(`${p}.mlp.fc1.bias`), rows, d, c.mlpHidden)), [batch, t, c.mlpHidden]);
     x = add(x, linearRef(f, w(`${p}.mlp.fc2.weight`), w(`${p}.mlp.fc2.bias`), rows, c.mlpHidden, d));
   }
-  const n = layerNormRef(clsPoolRef(x, batch, t, d), w('norm.weight'), w('norm.bias'), batch, d, c.layerNormEps);
+  const n = hook('head.input', layerNormRef(clsPoolRef(x, batch, t, d), w('norm.weight'), w('norm.bias'), batch, d, c.layerNormEps), [batch, d]);
   return linearRef(n, w('head.weight'), w('head.bias'), batch, d, c.numClasses);
 }
