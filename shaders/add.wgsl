@@ -1,6 +1,7 @@
-// add: y = a + b element-wise (the residual connections). One invocation per element.
+// add: y = a + alpha * b element-wise (the residual connections with alpha = 1; differences with
+// alpha = -1). One invocation per element.
 
-struct Params { count: u32 }
+struct Params { count: u32, alpha: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
@@ -15,5 +16,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (i >= p.count) {
     return;
   }
-  y[i] = a[i] + b[i];
+  y[i] = a[i] + p.alpha * b[i];
 }

@@ -44,7 +44,7 @@ export const QUANTIZED_FORMAT = 'fimaq-quantized';
 export const QUANTIZED_FORMAT_VERSION = '1';
 
 /** The float-checkpoint weights that the file stores as integer codes. */
-const QUANTIZED_WEIGHT = /^(patch_embed\.proj|blocks\.\d+\.(attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)|head)\.weight$/;
+export const QUANTIZED_WEIGHT = /^(patch_embed\.proj|blocks\.\d+\.(attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)|head)\.weight$/;
 
 /** BlockQuant linear field -> its timm module name inside a block. */
 const LINEARS = [['qkv', 'attn.qkv'], ['proj', 'attn.proj'], ['fc1', 'mlp.fc1'], ['fc2', 'mlp.fc2']] as const;

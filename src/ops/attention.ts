@@ -8,14 +8,14 @@ import type { GpuContext, Tensor } from '../runtime/context.js';
 import { matmul } from './matmul.js';
 import { softmax } from './softmax.js';
 
-/** S[b, h] = (q[b, :, h] . k[b, :, h]^T) * hd^-0.5, as [B, H, T, T]. */
-export function attentionScores(ctx: GpuContext, qkv: Tensor, heads: number, label: string): Tensor {
+/** S[b, h] = (q[b, :, h] . k[b, :, h]^T) * alpha (default hd^-0.5), as [B, H, T, T]. */
+export function attentionScores(ctx: GpuContext, qkv: Tensor, heads: number, label: string, alpha?: number): Tensor {
   const [batch, tokens, threeDim] = qkv.shape;
   const dim = threeDim / 3;
   const hd = dim / heads;
   const scores = ctx.empty([batch, heads, tokens, tokens], label);
   matmul(ctx, {
-    M: tokens, N: tokens, K: hd, batch: batch * heads, inner: heads, alpha: 1 / Math.sqrt(hd),
+    M: tokens, N: tokens, K: hd, batch: batch * heads, inner: heads, alpha: alpha ?? 1 / Math.sqrt(hd),
     a: { tensor: qkv, rowStride: threeDim, colStride: 1, batchStride: tokens * threeDim, innerStride: hd },
     b: { tensor: qkv, offset: dim, rowStride: 1, colStride: threeDim, batchStride: tokens * threeDim, innerStride: hd },
     c: { tensor: scores, rowStride: tokens, batchStride: heads * tokens * tokens, innerStride: tokens * tokens },

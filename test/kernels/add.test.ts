@@ -12,7 +12,10 @@ describe('add (residual)', () => {
       const y = add(ctx, at, bt, 'y');
       // float32 addition of two float32 values is exactly the rounded float64 sum.
       expectClose(await ctx.read(y), Float32Array.from(a, (v, i) => v + b[i]), 0, 0, 'add');
-      for (const t of [at, bt, y]) t.release();
+      // With alpha = -1 the result is the exactly rounded difference too.
+      const d = add(ctx, at, bt, 'd', -1);
+      expectClose(await ctx.read(d), Float32Array.from(a, (v, i) => v - b[i]), 0, 0, 'subtract');
+      for (const t of [at, bt, y, d]) t.release();
     });
   }
 });

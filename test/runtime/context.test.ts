@@ -10,7 +10,7 @@ describe('runtime', () => {
   it('reports WGSL compilation errors with file, line and column', async () => {
     const { create, globals } = await import('webgpu');
     Object.assign(globalThis, globals);
-    const broken = (name: string) => (name === 'add' ? readShader('add').replace('y[i] = a[i] + b[i];', 'y[i] = a[i] + undefined_thing;') : readShader(name));
+    const broken = (name: string) => (name === 'add' ? readShader('add').replace('y[i] = a[i] + p.alpha * b[i];', 'y[i] = a[i] + undefined_thing;') : readShader(name));
     const ctx = await createContext(create([]), broken);
     try {
       await expect(ctx.prepare(addKernel)).rejects.toThrow(/shaders\/add\.wgsl:\d+:\d+: .*undefined_thing/);
@@ -78,10 +78,11 @@ describe('runtime', () => {
 describe('kernel descriptors (pure)', () => {
   it('packs uniforms in order and rejects wrong values', () => {
     const view = new DataView(new ArrayBuffer(16));
-    packUniforms(addKernel, { count: 7 }, view, 0);
+    packUniforms(addKernel, { count: 7, alpha: 0.5 }, view, 0);
     expect(view.getUint32(0, true)).toBe(7);
-    expect(() => packUniforms(addKernel, { count: -1 }, view, 0)).toThrow(/not a u32/);
-    expect(() => packUniforms(addKernel, { count: 1, other: 2 }, view, 0)).toThrow(/unknown uniform/);
+    expect(view.getFloat32(4, true)).toBe(0.5);
+    expect(() => packUniforms(addKernel, { count: -1, alpha: 1 }, view, 0)).toThrow(/not a u32/);
+    expect(() => packUniforms(addKernel, { count: 1, alpha: 1, other: 2 }, view, 0)).toThrow(/unknown uniform/);
     expect(() => packUniforms(addKernel, {}, view, 0)).toThrow(/'count' is undefined/);
   });
 

@@ -1,0 +1,344 @@
+/**
+ * Stage A of the method (../shared/docs/fimaq-method.md §4): quantizer initialisation on the
+ * calibration images, block by block with the whole model in float, and RepQ-ViT
+ * reparameterisation of the post-LayerNorm inputs. `rtn` is the plain min/max baseline on the
+ * same captures. The result is a QuantizedVit with round-to-nearest weight codes.
+ */
+import { QUANTIZED_WEIGHT } from '../io/quantized-file.js';
+import type { VitCheckpoint } from '../model/checkpoint.js';
+import { VitModel } from '../model/vit.js';
+import { attentionScores } from '../ops/attention.js';
+import type { QuantView } from '../ops/fake-quant.js';
+import { matmul } from '../ops/matmul.js';
+import type { GpuContext } from '../runtime/context.js';
+import { roundHalfEven } from './candidates.js';
+import { CaptureHooks, Gather, forBatches, sliceImages } from './capture.js';
+import { checkBits } from './pack.js';
+import type { ActivationQuant, BlockQuant, QuantizedVit, WeightQuant } from './quantized-model.js';
+import { repqFold } from './repq.js';
+import { type Quantizer, searchConv, searchLinear, searchMatmul, searchPerChannelInput } from './search.js';
+import { attentionPerHeadRow, qkvPerHeadChannel, qkvPerHeadToken } from './views.js';
+
+export type CalibrationMethod = 'rtn' | 'calib';
+
+export interface CalibrateOptions {
+  method: CalibrationMethod;
+  wbits: number;
+  abits: number;
+  /** Candidates per grid search (the official eq_n). */
+  eqN?: number;
+  /** Alternating search rounds (the official search_round). */
+  rounds?: number;
+  /** RepQ-ViT folding of the post-LayerNorm inputs; default: with `calib` when wbits == abits, as the official code. */
+  reparam?: boolean;
+  /** Images per GPU batch while capturing. */
+  batchSize?: number;
+  onProgress?: (stage: string, done: number, total: number) => void;
+}
+
+export type CalibrationResult = Omit<QuantizedVit, 'info' | 'configText'>;
+
+const BLOCK_POINTS = ['attn.qkv.input', 'attn.qkv.output', 'attn.map', 'attn.proj.input', 'mlp.fc1.input', 'mlp.fc2.input'];
+
+/** Integer codes of a weight under a per-row quantizer: clamp(round(w / s) + z, 0, qmax), as fake-quant computes. */
+export function roundToNearestCodes(w: Float32Array, rows: number, cols: number, q: Quantizer, bits: number): WeightQuant {
+  const qmax = 2 ** bits - 1;
+  const codes = new Uint8Array(rows * cols);
+  const zeroPoint = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    // Weight zero-points are stored as integers in [0, qmax]; bound-derived ones can fall outside.
+    const z = Math.min(Math.max(roundHalfEven(q.zeroPoint[r]), 0), qmax);
+    zeroPoint[r] = z;
+    const s = q.scale[r];
+    for (let c = 0; c < cols; c++) codes[r * cols + c] = Math.min(Math.max(roundHalfEven(Math.fround(w[r * cols + c] / s)) + z, 0), qmax);
+  }
+  return { bits, rows, cols, scale: Float32Array.from(q.scale), zeroPoint, codes };
+}
+
+/** Min/max quantizer of a set of values (the rtn baseline). */
+function minMax(values: ArrayLike<number>, bits: number): { scale: number; zeroPoint: number } {
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (let i = 0; i < values.length; i++) {
+    lo = Math.min(lo, values[i]);
+    hi = Math.max(hi, values[i]);
+  }
+  lo = Math.min(lo, 0);
+  hi = Math.max(hi, 0);
+  const qmax = 2 ** bits - 1;
+  const scale = Math.max((hi - lo) / qmax, 1e-8);
+  return { scale, zeroPoint: Math.min(Math.max(roundHalfEven(-lo / scale), 0), qmax) };
+}
+
+function minMaxRows(w: Float32Array, rows: number, cols: number, bits: number): Quantizer {
+  const scale = new Float32Array(rows);
+  const zeroPoint = new Float32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const q = minMax(w.subarray(r * cols, (r + 1) * cols), bits);
+    scale[r] = q.scale;
+    zeroPoint[r] = q.zeroPoint;
+  }
+  return { scale, zeroPoint };
+}
+
+/** Groups a tensor's values by a view's zero-point index (the head) and takes min/max per group. */
+function minMaxPerGroup(x: Float32Array, view: QuantView, groups: number, bits: number): Quantizer {
+  const lo = new Float64Array(groups).fill(Infinity);
+  const hi = new Float64Array(groups).fill(-Infinity);
+  const [n0, n1, n2, n3] = view.sizes;
+  for (let i0 = 0; i0 < n0; i0++)
+    for (let i1 = 0; i1 < n1; i1++)
+      for (let i2 = 0; i2 < n2; i2++)
+        for (let i3 = 0; i3 < n3; i3++) {
+          const g = i0 * view.zeroPoint[0] + i1 * view.zeroPoint[1] + i2 * view.zeroPoint[2] + i3 * view.zeroPoint[3];
+          const v = x[view.offset + i0 * view.address[0] + i1 * view.address[1] + i2 * view.address[2] + i3 * view.address[3]];
+          if (v < lo[g]) lo[g] = v;
+          if (v > hi[g]) hi[g] = v;
+        }
+  const scale = new Float32Array(groups);
+  const zeroPoint = new Float32Array(groups);
+  for (let g = 0; g < groups; g++) {
+    const q = minMax([lo[g], hi[g]], bits);
+    scale[g] = q.scale;
+    zeroPoint[g] = q.zeroPoint;
+  }
+  return { scale, zeroPoint };
+}
+
+/** Expands a per-group quantizer to `perGroup` scales per group (the per-token / per-channel expansion of §3.3). */
+function expand(q: Quantizer, groups: number, perGroup: number, bits: number, zeroPointShape: number[], scaleShape: number[]): ActivationQuant {
+  const scale = new Float32Array(groups * perGroup);
+  for (let g = 0; g < groups; g++) scale.fill(q.scale[g], g * perGroup, (g + 1) * perGroup);
+  return { bits, scale, scaleShape, zeroPoint: Float32Array.from(q.zeroPoint, roundHalfEven), zeroPointShape };
+}
+
+function weightOf(weights: Map<string, Float32Array>, name: string): Float32Array {
+  const w = weights.get(name);
+  if (!w) throw new Error(`checkpoint has no tensor ${name}`);
+  return w;
+}
+
+/**
+ * Calibrates every quantizer of the model on `images` ([count, C, H, W], preprocessed).
+ * The checkpoint is not modified; RepQ-ViT's folded LayerNorm and linear parameters are in the
+ * result's `floats` and weights.
+ */
+export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Float32Array, count: number, opts: CalibrateOptions): Promise<CalibrationResult> {
+  checkBits(opts.wbits, 'wbits');
+  checkBits(opts.abits, 'abits');
+  const cfg = ckpt.config;
+  const eqN = opts.eqN ?? 128;
+  const rounds = opts.rounds ?? 3;
+  const batchSize = opts.batchSize ?? 32;
+  const search = opts.method === 'calib';
+  const reparam = opts.reparam ?? (search && opts.wbits === opts.abits);
+  const { wbits, abits } = opts;
+  const T = cfg.numTokens;
+  const D = cfg.embedDim;
+  const H = cfg.numHeads;
+  const hd = D / H;
+  const totalSteps = cfg.depth + 2;
+  let step = 0;
+  const progress = (stage: string) => opts.onProgress?.(stage, step++, totalSteps);
+
+  // Working copy of the float parameters: RepQ-ViT rewrites LayerNorms and the following linears.
+  const weights = new Map(ckpt.weights);
+  const model = VitModel.upload(ctx, ckpt);
+  const imageT = ctx.upload(images, [count, cfg.inChans, cfg.imgSize, cfg.imgSize], 'calib.images');
+
+  // Patch embedding: the weight only (the image stays float).
+  progress('patch_embed');
+  const peName = 'patch_embed.proj.weight';
+  const peW = weightOf(weights, peName);
+  const cpp = cfg.inChans * cfg.patchSize ** 2;
+  let peQuant: Quantizer;
+  if (search) {
+    const patches = ctx.upload(im2col(images, count, cfg.inChans, cfg.imgSize, cfg.patchSize), [count * cfg.numPatches, cpp], 'calib.patches');
+    const wT = ctx.upload(peW, [D, cpp], 'calib.pe.weight');
+    peQuant = await searchConv(ctx, patches, wT, peW, wbits, rounds);
+    patches.release();
+    wT.release();
+  } else {
+    peQuant = minMaxRows(peW, D, cpp, wbits);
+  }
+  const patchEmbed = { weight: roundToNearestCodes(peW, D, cpp, peQuant, wbits) };
+
+  // Float tokens of the whole calibration set.
+  const tokens = new Gather(ctx, count, 'calib.tokens');
+  forBatches(count, batchSize, (from, n) => {
+    const img = sliceImages(ctx, imageT, from, n, 'calib.batch');
+    const x = model.embed(img);
+    tokens.put(x, from);
+    x.release();
+    img.release();
+  });
+  imageT.release();
+  let x = tokens.tensor;
+
+  const blocks: BlockQuant[] = [];
+  for (let i = 0; i < cfg.depth; i++) {
+    progress(`blocks.${i}`);
+    const p = `blocks.${i}`;
+    const capture = new CaptureHooks(ctx, count, new Set(BLOCK_POINTS.map((q) => `${p}.${q}`)));
+    const next = new Gather(ctx, count, `calib.${p}.output`);
+    forBatches(count, batchSize, (from, n) => {
+      capture.from = from;
+      const xb = sliceImages(ctx, x, from, n, 'calib.batch');
+      const out = model.block(i, xb, capture);
+      next.put(out, from);
+      out.release();
+      xb.release();
+    });
+    const take = (point: string) => capture.take(`${p}.${point}`);
+    const linears = {
+      qkv: { name: `${p}.attn.qkv`, input: take('attn.qkv.input'), norm: `${p}.norm1`, out: 3 * D, in: D },
+      proj: { name: `${p}.attn.proj`, input: take('attn.proj.input'), norm: null, out: D, in: D },
+      fc1: { name: `${p}.mlp.fc1`, input: take('mlp.fc1.input'), norm: `${p}.norm2`, out: cfg.mlpHidden, in: D },
+      fc2: { name: `${p}.mlp.fc2`, input: take('mlp.fc2.input'), norm: null, out: D, in: cfg.mlpHidden },
+    };
+    const linearResults: Record<string, { weight: WeightQuant; input: ActivationQuant }> = {};
+    for (const [key, l] of Object.entries(linears)) {
+      let xHost = await ctx.read(l.input);
+      let wHost = weightOf(weights, `${l.name}.weight`);
+      let input = l.input;
+      if (reparam && l.norm) {
+        const perChannel = await searchPerChannelInput(ctx, input, xHost, l.in, abits, eqN);
+        const folded = repqFold({
+          scale: perChannel.scale,
+          zeroPoint: perChannel.zeroPoint,
+          gamma: weightOf(weights, `${l.norm}.weight`),
+          beta: weightOf(weights, `${l.norm}.bias`),
+          weight: wHost,
+          bias: weightOf(weights, `${l.name}.bias`),
+          outFeatures: l.out,
+        });
+        weights.set(`${l.norm}.weight`, Float32Array.from(folded.gamma));
+        weights.set(`${l.norm}.bias`, Float32Array.from(folded.beta));
+        wHost = Float32Array.from(folded.weight);
+        weights.set(`${l.name}.weight`, wHost);
+        weights.set(`${l.name}.bias`, Float32Array.from(folded.bias));
+        // The LayerNorm output seen by the linear becomes x / r - b per channel.
+        xHost = Float32Array.from(xHost, (v, j) => v / folded.r[j % l.in] - folded.b[j % l.in]);
+        input = ctx.upload(xHost, l.input.shape, `${l.name}.input.reparam`);
+      }
+      const wT = ctx.upload(wHost, [l.out, l.in], `${l.name}.weight`);
+      const bT = ctx.upload(weightOf(weights, `${l.name}.bias`), [l.out], `${l.name}.bias`);
+      let q: { weight: Quantizer; input: Quantizer };
+      if (search) {
+        q = await searchLinear(ctx, { x: input, xHost, w: wT, wHost, bias: bT, wbits, abits, eqN, rounds });
+      } else {
+        const m = minMax(xHost, abits);
+        q = { weight: minMaxRows(wHost, l.out, l.in, wbits), input: { scale: Float32Array.of(m.scale), zeroPoint: Float32Array.of(m.zeroPoint) } };
+      }
+      linearResults[key] = {
+        weight: roundToNearestCodes(wHost, l.out, l.in, q.weight, wbits),
+        input: expand(q.input, 1, T, abits, [1], [T]),
+      };
+      if (input !== l.input) input.release();
+      wT.release();
+      bT.release();
+    }
+
+    // The two matmuls of attention, per head, from the captured qkv and attention map.
+    const qkv = take('attn.qkv.output');
+    const map = take('attn.map');
+    const qkvHost = await ctx.read(qkv);
+    const mapHost = await ctx.read(map);
+    const qView = qkvPerHeadToken(count, T, H, hd, 0);
+    const kView = qkvPerHeadToken(count, T, H, hd, 1);
+    const vView = qkvPerHeadChannel(count, T, H, hd);
+    const mapView = attentionPerHeadRow(count, H, T);
+    let qk: { a: Quantizer; b: Quantizer };
+    let av: { a: Quantizer; b: Quantizer };
+    if (search) {
+      const qkRef = attentionScores(ctx, qkv, H, 'calib.qk', 1);
+      qk = await searchMatmul(ctx, {
+        M: T, N: T, K: hd, images: count, heads: H, bits: abits, rounds, reference: qkRef,
+        a: { operand: { tensor: qkv, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: qView },
+        b: { operand: { tensor: qkv, offset: D, rowStride: 1, colStride: 3 * D, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: kView },
+      });
+      qkRef.release();
+      const avRef = ctx.empty([count, H, T, hd], 'calib.av');
+      const mapOperand = { tensor: map, rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T };
+      const vOperand = { tensor: qkv, offset: 2 * D, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd };
+      matmul(ctx, { M: T, N: hd, K: T, batch: count * H, inner: H, a: mapOperand, b: vOperand, c: { tensor: avRef, rowStride: hd, batchStride: H * T * hd, innerStride: T * hd } });
+      av = await searchMatmul(ctx, {
+        M: T, N: hd, K: T, images: count, heads: H, bits: abits, rounds, reference: avRef,
+        a: { operand: mapOperand, host: mapHost, view: mapView },
+        b: { operand: vOperand, host: qkvHost, view: vView },
+      });
+      avRef.release();
+    } else {
+      qk = { a: minMaxPerGroup(qkvHost, qView, H, abits), b: minMaxPerGroup(qkvHost, kView, H, abits) };
+      av = { a: minMaxPerGroup(mapHost, mapView, H, abits), b: minMaxPerGroup(qkvHost, vView, H, abits) };
+    }
+    blocks.push({
+      qkv: linearResults.qkv,
+      proj: linearResults.proj,
+      fc1: linearResults.fc1,
+      fc2: linearResults.fc2,
+      q: expand(qk.a, H, T, abits, [H], [H, T]),
+      k: expand(qk.b, H, T, abits, [H], [H, T]),
+      attn: expand(av.a, H, T, abits, [H], [H, T]),
+      v: expand(av.b, H, hd, abits, [H], [H, hd]),
+    });
+    for (const g of capture.gathered.values()) g.tensor.release();
+    x.release();
+    x = next.tensor;
+  }
+
+  // Head: per-tensor input quantizer on the final class-token features.
+  progress('head');
+  const headCapture = new CaptureHooks(ctx, count, new Set(['head.input']));
+  forBatches(count, batchSize, (from, n) => {
+    headCapture.from = from;
+    const xb = sliceImages(ctx, x, from, n, 'calib.batch');
+    model.headForward(xb, headCapture).release();
+    xb.release();
+  });
+  x.release();
+  const headInput = headCapture.take('head.input');
+  const headX = await ctx.read(headInput);
+  const headW = weightOf(weights, 'head.weight');
+  let headQ: { weight: Quantizer; input: Quantizer };
+  if (search) {
+    const wT = ctx.upload(headW, [cfg.numClasses, D], 'head.weight');
+    const bT = ctx.upload(weightOf(weights, 'head.bias'), [cfg.numClasses], 'head.bias');
+    headQ = await searchLinear(ctx, { x: headInput, xHost: headX, w: wT, wHost: headW, bias: bT, wbits, abits, eqN, rounds });
+    wT.release();
+    bT.release();
+  } else {
+    const m = minMax(headX, abits);
+    headQ = { weight: minMaxRows(headW, cfg.numClasses, D, wbits), input: { scale: Float32Array.of(m.scale), zeroPoint: Float32Array.of(m.zeroPoint) } };
+  }
+  headInput.release();
+  model.release();
+  progress('done');
+
+  const floats = new Map<string, Float32Array>();
+  for (const [name, value] of weights) if (!QUANTIZED_WEIGHT.test(name)) floats.set(name, value);
+  return {
+    config: cfg,
+    floats,
+    patchEmbed,
+    blocks,
+    head: { weight: roundToNearestCodes(headW, cfg.numClasses, D, headQ.weight, wbits), input: expand(headQ.input, 1, 1, abits, [1], [1]) },
+  };
+}
+
+/** Image patches as rows [count * patches, C * P * P], in the conv weight's (c, ky, kx) order. */
+export function im2col(images: Float32Array, count: number, channels: number, size: number, patch: number): Float32Array {
+  const grid = size / patch;
+  const cols = channels * patch * patch;
+  const out = new Float32Array(count * grid * grid * cols);
+  let row = 0;
+  for (let b = 0; b < count; b++)
+    for (let gy = 0; gy < grid; gy++)
+      for (let gx = 0; gx < grid; gx++, row++)
+        for (let c = 0; c < channels; c++)
+          for (let ky = 0; ky < patch; ky++)
+            for (let kx = 0; kx < patch; kx++) {
+              out[row * cols + (c * patch + ky) * patch + kx] = images[((b * channels + c) * size + gy * patch + ky) * size + gx * patch + kx];
+            }
+  return out;
+}

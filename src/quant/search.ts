@@ -1,0 +1,295 @@
+/**
+ * The calibration searches of ../shared/docs/fimaq-method.md §4, with candidate tables built on the
+ * host (src/quant/candidates.ts) and every candidate's loss evaluated on the GPU in one dispatch
+ * per step. Only the small loss vectors are read back, to pick the winners.
+ * test/reference/calibration-search.ts is the independent float64 version they are checked against.
+ */
+import { add } from '../ops/add.js';
+import { calibLinearInputLoss } from '../ops/calib-linear-input-loss.js';
+import { calibLinearWeightLoss } from '../ops/calib-linear-weight-loss.js';
+import { calibMatmulLoss, type QuantizerTable } from '../ops/calib-matmul-loss.js';
+import { calibSelfLoss } from '../ops/calib-self-loss.js';
+import { fakeQuantInto, type QuantView } from '../ops/fake-quant.js';
+import { linear, matmul, type Operand } from '../ops/matmul.js';
+import type { GpuContext, Tensor } from '../runtime/context.js';
+import {
+  activationCandidates,
+  convWeightCandidates,
+  linearWeightCandidates,
+  matmulBoundCandidates,
+  perChannelActivationCandidates,
+  scaleZeroFromBounds,
+} from './candidates.js';
+import { perOutputChannel, perTensor } from './views.js';
+
+/** Index of the smallest loss in each group of `count` (the first one on ties, as torch.argmin). */
+export function argminPerGroup(loss: Float32Array, groups: number, count: number): Int32Array {
+  const out = new Int32Array(groups);
+  for (let g = 0; g < groups; g++) {
+    let best = 0;
+    for (let c = 1; c < count; c++) if (loss[g * count + c] < loss[g * count + best]) best = c;
+    out[g] = best;
+  }
+  return out;
+}
+
+function pick(table: Float32Array, groups: number, count: number, chosen: Int32Array): Float32Array {
+  return Float32Array.from({ length: groups }, (_, g) => table[g * count + chosen[g]]);
+}
+
+async function readAndRelease(ctx: GpuContext, t: Tensor): Promise<Float32Array> {
+  const v = await ctx.read(t);
+  t.release();
+  return v;
+}
+
+function uploadTable(ctx: GpuContext, scale: Float32Array, zeroPoint: Float32Array, label: string): [Tensor, Tensor] {
+  return [ctx.upload(scale, [scale.length], `${label}.scale`), ctx.upload(zeroPoint, [zeroPoint.length], `${label}.zero_point`)];
+}
+
+/** A quantizer: per-group scale and (integer-valued) zero-point. */
+export interface Quantizer {
+  scale: Float32Array;
+  zeroPoint: Float32Array;
+}
+
+/** Fake-quantizes x through `view` with a host quantizer into a new tensor. */
+export function fakeQuant(ctx: GpuContext, x: Tensor, q: Quantizer, bits: number, view: QuantView, label: string): Tensor {
+  const [s, z] = uploadTable(ctx, q.scale, q.zeroPoint, label);
+  const y = ctx.empty(x.shape, label);
+  fakeQuantInto(ctx, x, s, z, bits, view, y);
+  s.release();
+  z.release();
+  return y;
+}
+
+export interface LinearSearchInput {
+  /** Float input [N, K] (all calibration tokens) and its host copy. */
+  x: Tensor;
+  xHost: Float32Array;
+  /** Float weight [O, K], its host copy, and the bias [O]. */
+  w: Tensor;
+  wHost: Float32Array;
+  bias: Tensor;
+  wbits: number;
+  abits: number;
+  eqN: number;
+  rounds: number;
+}
+
+export interface LinearSearchResult {
+  weight: Quantizer;
+  /** Per-tensor input quantizer (one value each). */
+  input: Quantizer;
+}
+
+/** §4.1: weight self-search, input self-search, then alternating rounds on the layer output. */
+export async function searchLinear(ctx: GpuContext, s: LinearSearchInput): Promise<LinearSearchResult> {
+  const [O, K] = s.w.shape;
+  const N = s.x.size / K;
+  const wc = linearWeightCandidates(s.wHost, O, K, s.wbits, s.eqN);
+  const [wScale, wZero] = uploadTable(ctx, wc.scale, wc.zeroPoint, 'weight-candidates');
+  let wBest = argminPerGroup(
+    await readAndRelease(ctx, calibSelfLoss(ctx, s.w, { rows: O, len: K, rowStride: K, elementStride: 1 }, wScale, wZero, wc.count, s.wbits)),
+    O,
+    wc.count,
+  );
+  const ac = activationCandidates(s.xHost, s.abits, s.eqN);
+  const [aScale, aZero] = uploadTable(ctx, ac.scale, ac.zeroPoint, 'input-candidates');
+  let aBest = argminPerGroup(
+    await readAndRelease(ctx, calibSelfLoss(ctx, s.x, { rows: 1, len: N * K, rowStride: 0, elementStride: 1 }, aScale, aZero, ac.count, s.abits)),
+    1,
+    ac.count,
+  );
+  const y = linear(ctx, s.x, s.w, s.bias, 'calib.y');
+  const inputQuantizer = (): Quantizer => ({ scale: pick(ac.scale, 1, ac.count, aBest), zeroPoint: pick(ac.zeroPoint, 1, ac.count, aBest) });
+  const weightQuantizer = (): Quantizer => ({ scale: pick(wc.scale, O, wc.count, wBest), zeroPoint: pick(wc.zeroPoint, O, wc.count, wBest) });
+  for (let round = 0; round < s.rounds; round++) {
+    // Weights, per output channel, with the input quantized: Gram form of the output error.
+    const xq = fakeQuant(ctx, s.x, inputQuantizer(), s.abits, perTensor(s.x.size), 'calib.xq');
+    const gram = ctx.empty([K, K], 'calib.gram');
+    matmul(ctx, { M: K, N: K, K: N, a: { tensor: xq, rowStride: 1, colStride: K }, b: { tensor: xq, rowStride: K, colStride: 1 }, c: { tensor: gram, rowStride: K } });
+    const pred = linear(ctx, xq, s.w, s.bias, 'calib.pred');
+    const residual = add(ctx, y, pred, 'calib.residual', -1);
+    pred.release();
+    const cross = ctx.empty([K, O], 'calib.cross');
+    matmul(ctx, { M: K, N: O, K: N, a: { tensor: xq, rowStride: 1, colStride: K }, b: { tensor: residual, rowStride: O, colStride: 1 }, c: { tensor: cross, rowStride: O } });
+    residual.release();
+    xq.release();
+    wBest = argminPerGroup(await readAndRelease(ctx, calibLinearWeightLoss(ctx, s.w, gram, cross, wScale, wZero, wc.count, s.wbits)), O, wc.count);
+    gram.release();
+    cross.release();
+    // The input, with the weights quantized: every candidate's output error in one fused pass.
+    const wq = fakeQuant(ctx, s.w, weightQuantizer(), s.wbits, perOutputChannel(O, K), 'calib.wq');
+    aBest = argminPerGroup(await readAndRelease(ctx, calibLinearInputLoss(ctx, s.x, wq, s.bias, y, aScale, aZero, s.abits)), 1, ac.count);
+    wq.release();
+  }
+  for (const t of [wScale, wZero, aScale, aZero, y]) t.release();
+  return { weight: weightQuantizer(), input: inputQuantizer() };
+}
+
+export interface MatmulOperand {
+  operand: Operand;
+  /** Host copy of the operand's tensor and the view that groups its values by head (zero-point index). */
+  host: Float32Array;
+  view: QuantView;
+}
+
+export interface MatmulSearchInput {
+  M: number;
+  N: number;
+  K: number;
+  images: number;
+  heads: number;
+  a: MatmulOperand;
+  b: MatmulOperand;
+  /** Float product [images, heads, M, N]. */
+  reference: Tensor;
+  bits: number;
+  rounds: number;
+}
+
+/** Per-head quantizers of both operands. */
+export interface MatmulSearchResult {
+  a: Quantizer;
+  b: Quantizer;
+}
+
+/**
+ * §4.2: per head, candidates pair upper and lower quantile bounds; search A then B from candidate
+ * n - 2, then `rounds` rounds that refine each operand's lower bound (upper fixed) and upper bound
+ * (lower fixed).
+ */
+export async function searchMatmul(ctx: GpuContext, s: MatmulSearchInput): Promise<MatmulSearchResult> {
+  const H = s.heads;
+  const ca = matmulBoundCandidates(s.a.host, s.a.view, H, s.bits);
+  const cb = matmulBoundCandidates(s.b.host, s.b.view, H, s.bits);
+  const n = ca.count;
+  // Current bounds per head and operand.
+  const bounds = {
+    a: { upper: Float64Array.from({ length: H }, (_, h) => ca.upper[h * n + ca.startIndex]), lower: Float64Array.from({ length: H }, (_, h) => ca.lower[h * n + ca.startIndex]) },
+    b: { upper: Float64Array.from({ length: H }, (_, h) => cb.upper[h * n + cb.startIndex]), lower: Float64Array.from({ length: H }, (_, h) => cb.lower[h * n + cb.startIndex]) },
+  };
+  const fixed = (which: 'a' | 'b'): Quantizer => {
+    const scale = new Float32Array(H);
+    const zeroPoint = new Float32Array(H);
+    for (let h = 0; h < H; h++) {
+      const q = scaleZeroFromBounds(bounds[which].upper[h], bounds[which].lower[h], s.bits);
+      scale[h] = q.scale;
+      zeroPoint[h] = q.zeroPoint;
+    }
+    return { scale, zeroPoint };
+  };
+  const table = (q: Quantizer, count: number): QuantizerTable => {
+    const [scale, zeroPoint] = uploadTable(ctx, q.scale, q.zeroPoint, 'matmul-candidates');
+    return { scale, zeroPoint, count, bits: s.bits };
+  };
+  /** Evaluates `count` candidates per head for one operand with the other fixed; returns the winners. */
+  const step = async (which: 'a' | 'b', candidates: Quantizer): Promise<Int32Array> => {
+    const varying = table(candidates, n);
+    const other = table(fixed(which === 'a' ? 'b' : 'a'), 1);
+    const loss = calibMatmulLoss(ctx, {
+      M: s.M, N: s.N, K: s.K, images: s.images, heads: H, a: s.a.operand, b: s.b.operand, reference: s.reference,
+      qa: which === 'a' ? varying : other,
+      qb: which === 'a' ? other : varying,
+    });
+    const best = argminPerGroup(await readAndRelease(ctx, loss), H, n);
+    for (const t of [varying.scale, varying.zeroPoint, other.scale, other.zeroPoint]) t.release();
+    return best;
+  };
+  const cands = { a: ca, b: cb };
+  for (const which of ['a', 'b'] as const) {
+    const c = cands[which];
+    const best = await step(which, { scale: c.scale, zeroPoint: c.zeroPoint });
+    for (let h = 0; h < H; h++) {
+      bounds[which].upper[h] = c.upper[h * n + best[h]];
+      bounds[which].lower[h] = c.lower[h * n + best[h]];
+    }
+  }
+  for (let round = 0; round < s.rounds; round++) {
+    for (const which of ['a', 'b'] as const) {
+      for (const side of ['lower', 'upper'] as const) {
+        const c = cands[which];
+        const scale = new Float32Array(H * n);
+        const zeroPoint = new Float32Array(H * n);
+        for (let h = 0; h < H; h++) {
+          for (let t = 0; t < n; t++) {
+            const upper = side === 'upper' ? c.upper[h * n + t] : bounds[which].upper[h];
+            const lower = side === 'lower' ? c.lower[h * n + t] : bounds[which].lower[h];
+            const q = scaleZeroFromBounds(upper, lower, s.bits);
+            scale[h * n + t] = q.scale;
+            zeroPoint[h * n + t] = q.zeroPoint;
+          }
+        }
+        const best = await step(which, { scale, zeroPoint });
+        for (let h = 0; h < H; h++) bounds[which][side][h] = c[side][h * n + best[h]];
+      }
+    }
+  }
+  return { a: fixed('a'), b: fixed('b') };
+}
+
+/** RepQ-ViT's per-channel input pre-calibration: per channel, the candidate with the least input MSE. */
+export async function searchPerChannelInput(ctx: GpuContext, x: Tensor, xHost: Float32Array, channels: number, bits: number, eqN: number): Promise<Quantizer> {
+  const rows = x.size / channels;
+  const c = perChannelActivationCandidates(xHost, rows, channels, bits, eqN);
+  const [scale, zero] = uploadTable(ctx, c.scale, c.zeroPoint, 'channel-candidates');
+  const best = argminPerGroup(
+    await readAndRelease(ctx, calibSelfLoss(ctx, x, { rows: channels, len: rows, rowStride: 1, elementStride: channels }, scale, zero, c.count, bits)),
+    channels,
+    c.count,
+  );
+  scale.release();
+  zero.release();
+  return { scale: pick(c.scale, channels, c.count, best), zeroPoint: pick(c.zeroPoint, channels, c.count, best) };
+}
+
+/**
+ * §4.3: the patch-embedding weight per output channel on the conv-output error (the image is not
+ * quantized, so the error is d' G d with G = X'X over all image patches), then `rounds` rounds
+ * refining the lower bound (upper fixed) and the upper bound (lower fixed).
+ */
+export async function searchConv(ctx: GpuContext, patches: Tensor, w: Tensor, wHost: Float32Array, bits: number, rounds: number): Promise<Quantizer> {
+  const [O, K] = w.shape;
+  const N = patches.size / K;
+  const cand = convWeightCandidates(wHost, O, K, bits);
+  const n = cand.count;
+  const gram = ctx.empty([K, K], 'calib.conv.gram');
+  matmul(ctx, { M: K, N: K, K: N, a: { tensor: patches, rowStride: 1, colStride: K }, b: { tensor: patches, rowStride: K, colStride: 1 }, c: { tensor: gram, rowStride: K } });
+  const cross = ctx.upload(new Float32Array(K * O), [K, O], 'calib.conv.cross');
+  const evaluate = async (scale: Float32Array, zeroPoint: Float32Array): Promise<Int32Array> => {
+    const [st, zt] = uploadTable(ctx, scale, zeroPoint, 'conv-candidates');
+    const best = argminPerGroup(await readAndRelease(ctx, calibLinearWeightLoss(ctx, w, gram, cross, st, zt, n, bits)), O, n);
+    st.release();
+    zt.release();
+    return best;
+  };
+  const first = await evaluate(cand.scale, cand.zeroPoint);
+  const upper = Float64Array.from({ length: O }, (_, o) => cand.upper[o * n + first[o]]);
+  const lower = Float64Array.from({ length: O }, (_, o) => cand.lower[o * n + first[o]]);
+  for (let round = 0; round < rounds; round++) {
+    for (const side of ['lower', 'upper'] as const) {
+      const scale = new Float32Array(O * n);
+      const zeroPoint = new Float32Array(O * n);
+      for (let o = 0; o < O; o++) {
+        for (let t = 0; t < n; t++) {
+          const q = scaleZeroFromBounds(side === 'upper' ? cand.upper[o * n + t] : upper[o], side === 'lower' ? cand.lower[o * n + t] : lower[o], bits);
+          scale[o * n + t] = q.scale;
+          zeroPoint[o * n + t] = q.zeroPoint;
+        }
+      }
+      const best = await evaluate(scale, zeroPoint);
+      for (let o = 0; o < O; o++) (side === 'upper' ? upper : lower)[o] = cand[side][o * n + best[o]];
+    }
+  }
+  gram.release();
+  cross.release();
+  const scale = new Float32Array(O);
+  const zeroPoint = new Float32Array(O);
+  for (let o = 0; o < O; o++) {
+    const q = scaleZeroFromBounds(upper[o], lower[o], bits);
+    scale[o] = q.scale;
+    zeroPoint[o] = q.zeroPoint;
+  }
+  return { scale, zeroPoint };
+}
