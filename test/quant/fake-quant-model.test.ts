@@ -31,7 +31,7 @@ describe('fake-quant model', () => {
       };
       const apply = (values: Float64Array, parts: [string, ReturnType<typeof perTensor>][]) => {
         // The GPU quantizes float32 tensors: round the float64 values first, as the GPU stores them.
-        let v = Float32Array.from(values);
+        let v: Float32Array = Float32Array.from(values);
         for (const [name, view] of parts) {
           const a = act(name);
           v = fakeQuantRef(v, a.scale, a.zeroPoint, a.bits, view);
