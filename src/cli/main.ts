@@ -2,12 +2,21 @@
  * The `fimaq` command line. Every command prints a human summary, or exactly one JSON object on
  * stdout with --json; progress goes to stderr; user errors are one line on stderr with exit code 1.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openDataset } from '../data/open.js';
 import { evaluate } from '../inference/evaluate.js';
+import { readQuantizedVit, writeQuantizedVit } from '../io/quantized-file-node.js';
 import { loadCheckpoint } from '../model/checkpoint-node.js';
+import type { VitCheckpoint } from '../model/checkpoint.js';
+import type { VitConfig } from '../model/config.js';
+import { type CalibrationMethod, calibrate } from '../quant/calibrate.js';
+import { checkIndices, seededIndices } from '../quant/calibration-set.js';
+import { FakeQuantVit } from '../quant/fake-quant-model.js';
+import { checkBits } from '../quant/pack.js';
+import type { QuantizedVit } from '../quant/quantized-model.js';
 import { VitModel, forwardFlops, parameterCount } from '../model/vit.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../runtime/node-gpu.js';
@@ -21,8 +30,15 @@ export const TOOL_VERSION: string = JSON.parse(readFileSync(join(PACKAGE_ROOT, '
 const HELP = `fimaq: FIMA-Q post-training quantization of Vision Transformers on WebGPU
 
 Usage:
-  fimaq eval --model <dir|demo> --data <spec> [--limit N] [--batch B] [--json]
-      Top-1 (and top-5 when there are more than 5 classes) of a float model.
+  fimaq eval --model <dir|demo|file.safetensors> --data <spec> [--limit N] [--batch B] [--json]
+      Top-1 (and top-5 when there are more than 5 classes) of a float model, or of a quantized
+      model file (fake-quant evaluation).
+  fimaq quantize --model <dir|demo> --calib <spec> --out <file> [--method calib|rtn]
+                 [--wbits 4] [--abits 4] [--calib-size 128] [--seed 3407] [--calib-indices <json>] [--json]
+      Post-training quantization into one quantized-model file. calib: the method's quantizer
+      calibration search (with RepQ-ViT when wbits == abits); rtn: min/max round-to-nearest.
+      Calibration images are the first --calib-size of a permutation drawn from --seed, or the
+      indices listed in a JSON file. --calib defaults to fashion-mnist:train for the demo model.
   fimaq info --model <dir|demo> [--json]
       Architecture, parameter count, FLOPs per image and preprocessing of a model.
   fimaq adapter [--json]
@@ -46,6 +62,14 @@ const OPTIONS = {
   model: { type: 'string' },
   data: { type: 'string' },
   limit: { type: 'string' },
+  calib: { type: 'string' },
+  'calib-size': { type: 'string' },
+  'calib-indices': { type: 'string' },
+  method: { type: 'string' },
+  wbits: { type: 'string' },
+  abits: { type: 'string' },
+  seed: { type: 'string' },
+  out: { type: 'string' },
   batch: { type: 'string' },
   json: { type: 'boolean', default: false },
   adapter: { type: 'string', default: 'auto' },
@@ -98,23 +122,35 @@ function print(values: Values, json: Record<string, unknown>, text: string): voi
   process.stdout.write(values.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
 }
 
+/** A float checkpoint folder, or a quantized-model file. */
+async function loadModel(path: string): Promise<{ config: VitConfig; quantized: QuantizedVit | null; float: VitCheckpoint | null }> {
+  if (existsSync(path) && statSync(path).isFile()) {
+    const q = await readQuantizedVit(path);
+    return { config: q.config, quantized: q, float: null };
+  }
+  const ckpt = await loadCheckpoint(path);
+  return { config: ckpt.config, quantized: null, float: ckpt };
+}
+
 async function commandEval(values: Values): Promise<void> {
   const modelPath = resolveModelPath(values.model);
   if (!values.data) throw new FimaqError('--data is required (for example fashion-mnist:test)');
   const limit = positiveInt(values.limit, 'limit');
   const batchSize = positiveInt(values.batch, 'batch', 64) as number;
-  const ckpt = await loadCheckpoint(modelPath);
-  const data = await openDataset(values.data, ckpt.config.preprocess);
+  const loaded = await loadModel(modelPath);
+  const data = await openDataset(values.data, loaded.config.preprocess);
   await withContext(values, async (ctx) => {
-    const model = VitModel.upload(ctx, ckpt);
+    const model = loaded.quantized ? FakeQuantVit.upload(ctx, loaded.quantized) : VitModel.upload(ctx, loaded.float as VitCheckpoint);
     const progress = new Progress('eval');
     const r = await evaluate(model, data, { limit, batchSize, onProgress: (d, t) => progress.update(d, t) });
     model.release();
+    const info = loaded.quantized?.info;
     const json = {
       command: 'eval',
       model: modelPath,
       data: data.description,
-      engine: 'float',
+      engine: loaded.quantized ? 'fake-quant' : 'float',
+      ...(info ? { method: info.method, wbits: info.wbits, abits: info.abits } : {}),
       count: r.count,
       top1: r.top1,
       top5: r.top5,
@@ -128,9 +164,72 @@ async function commandEval(values: Values): Promise<void> {
   });
 }
 
+const METHODS: readonly CalibrationMethod[] = ['calib', 'rtn'];
+
+async function commandQuantize(values: Values): Promise<void> {
+  const modelPath = resolveModelPath(values.model);
+  if (!values.out) throw new FimaqError('--out is required (the quantized-model file to write)');
+  const method = (values.method ?? 'calib') as CalibrationMethod;
+  if (!METHODS.includes(method)) throw new FimaqError(`--method must be one of ${METHODS.join(', ')}, got '${values.method}'`);
+  const wbits = positiveInt(values.wbits, 'wbits', 4) as number;
+  const abits = positiveInt(values.abits, 'abits', 4) as number;
+  checkBits(wbits, '--wbits');
+  checkBits(abits, '--abits');
+  const seed = values.seed === undefined ? 3407 : Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new FimaqError(`--seed must be a non-negative integer, got '${values.seed}'`);
+  const calibSpec = values.calib ?? (values.model === 'demo' ? 'fashion-mnist:train' : undefined);
+  if (!calibSpec) throw new FimaqError('--calib is required (the calibration images, e.g. an image folder)');
+  const ckpt = await loadCheckpoint(modelPath);
+  const data = await openDataset(calibSpec, ckpt.config.preprocess);
+  let indices: number[];
+  if (values['calib-indices']) {
+    const file = values['calib-indices'];
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(await readFile(file, 'utf8'));
+    } catch (e) {
+      throw new FimaqError(`${file}: cannot read a JSON index list (${(e as Error).message.split('\n')[0]})`);
+    }
+    indices = checkIndices(parsed, data.count, file);
+  } else {
+    indices = seededIndices(data.count, positiveInt(values['calib-size'], 'calib-size', 128) as number, seed);
+  }
+  const batch = await data.batch(indices);
+  const start = performance.now();
+  await withContext(values, async (ctx) => {
+    const progress = new Progress(`${method} W${wbits}A${abits}`);
+    const result = await calibrate(ctx, ckpt, batch.pixels, indices.length, {
+      method,
+      wbits,
+      abits,
+      onProgress: (stage, done, total) => progress.update(done, total, stage),
+    });
+    const seconds = (performance.now() - start) / 1000;
+    const quantized: QuantizedVit = {
+      ...result.quantized,
+      configText: await readFile(join(modelPath, 'config.json'), 'utf8'),
+      info: {
+        method,
+        wbits,
+        abits,
+        seed,
+        calibSize: indices.length,
+        calibData: data.description,
+        toolVersion: TOOL_VERSION,
+        created: new Date().toISOString(),
+        details: { seconds, calib_indices: values['calib-indices'] ? 'file' : 'seeded' },
+      },
+    };
+    const out = resolve(values.out as string);
+    await writeQuantizedVit(out, quantized);
+    const json = { command: 'quantize', method, wbits, abits, seed, calib_size: indices.length, calib_data: data.description, seconds, output: out, adapter: adapterJson(ctx.adapter) };
+    print(values, json, `${method} W${wbits}A${abits}: calibrated on ${indices.length} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}\nadapter: ${describeAdapter(ctx.adapter)}`);
+  });
+}
+
 async function commandInfo(values: Values): Promise<void> {
   const modelPath = resolveModelPath(values.model);
-  const { config: c } = await loadCheckpoint(modelPath);
+  const { config: c } = await loadModel(modelPath);
   const params = parameterCount(c);
   const flops = forwardFlops(c);
   const json = {
@@ -173,7 +272,7 @@ async function commandAdapter(values: Values): Promise<void> {
   });
 }
 
-const COMMANDS: Record<string, (v: Values) => Promise<void>> = { eval: commandEval, info: commandInfo, adapter: commandAdapter };
+const COMMANDS: Record<string, (v: Values) => Promise<void>> = { eval: commandEval, quantize: commandQuantize, info: commandInfo, adapter: commandAdapter };
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;

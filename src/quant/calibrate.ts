@@ -36,7 +36,14 @@ export interface CalibrateOptions {
   onProgress?: (stage: string, done: number, total: number) => void;
 }
 
-export type CalibrationResult = Omit<QuantizedVit, 'info' | 'configText'>;
+export interface CalibrationResult {
+  quantized: Omit<QuantizedVit, 'info' | 'configText'>;
+  /**
+   * The float parameters after RepQ-ViT folding (equal to the checkpoint's without reparam): the
+   * function of the float model is unchanged, and reconstruction starts its rounding from them.
+   */
+  reparameterized: Map<string, Float32Array>;
+}
 
 const BLOCK_POINTS = ['attn.qkv.input', 'attn.qkv.output', 'attn.map', 'attn.proj.input', 'mlp.fc1.input', 'mlp.fc2.input'];
 
@@ -318,11 +325,14 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   const floats = new Map<string, Float32Array>();
   for (const [name, value] of weights) if (!QUANTIZED_WEIGHT.test(name)) floats.set(name, value);
   return {
-    config: cfg,
-    floats,
-    patchEmbed,
-    blocks,
-    head: { weight: roundToNearestCodes(headW, cfg.numClasses, D, headQ.weight, wbits), input: expand(headQ.input, 1, 1, abits, [1], [1]) },
+    quantized: {
+      config: cfg,
+      floats,
+      patchEmbed,
+      blocks,
+      head: { weight: roundToNearestCodes(headW, cfg.numClasses, D, headQ.weight, wbits), input: expand(headQ.input, 1, 1, abits, [1], [1]) },
+    },
+    reparameterized: weights,
   };
 }
 
