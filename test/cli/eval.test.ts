@@ -37,7 +37,7 @@ describe('demo model evaluation', () => {
     const j = JSON.parse(lines[0]);
     expect(j.count).toBe(64);
     expect(j.top1).toBeGreaterThan(0.7);
-    expect(j.top5).toBeNull();
+    expect(j.top5).toBeGreaterThanOrEqual(j.top1);
     expect(j.seconds).toBeGreaterThan(0);
     for (const k of ['vendor', 'architecture', 'description', 'fallback']) expect(j.adapter).toHaveProperty(k);
   });
