@@ -1,83 +1,78 @@
-// calib-matmul-loss: the per-head squared error of a quantized matmul (q.k^T or attn.v) for candidate
-// quantizer pairs: err = sum_d fq(a[i, d]; ca) * fq(b[d, j]; cb) - ref[i, j], with per-head candidate
-// tables for both operands (one operand usually has a single, fixed entry). Operands are read
-// through strides as in matmul (outer index = image, inner = head), so q, k and v come straight from
-// the fused qkv tensor. One invocation computes a 4x4 tile of (i, j) for one head and candidate pair,
+// calib-matmul-loss: the per-head squared error of a quantized matmul (q.k^T or attn.v) for every
+// candidate quantizer of one operand: err = sum_d fq(a[i, d]; c) * b[d, j] - ref[i, j], where `a` is the
+// operand under search (fake-quantized here with candidate c of its head) and `b` the other operand,
+// already fake-quantized with its current quantizer. To search the right-hand operand the caller
+// passes the transposed product (strides make that free). Operands and the reference are read
+// through strides with an outer (image) and inner (head) index, so q, k and v come straight from
+// the fused qkv tensor. One invocation computes a 4x8 tile of (i, j) for one head and candidate,
 // summed over all images, and writes it to partial[(h * C + c) * tiles + tile].
 
 struct Params {
-  M: u32, N: u32, K: u32, images: u32, heads: u32, CA: u32, CB: u32, tiles_n: u32, tiles: u32,
+  M: u32, N: u32, K: u32, images: u32, heads: u32, C: u32, tiles_n: u32, tiles: u32,
   a_off: u32, a_rs: u32, a_cs: u32, a_bs: u32, a_is: u32,
   b_off: u32, b_rs: u32, b_cs: u32, b_bs: u32, b_is: u32,
-  qmax_a: f32, qmax_b: f32,
+  r_rs: u32, r_cs: u32, r_bs: u32, r_is: u32,
+  qmax: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> a: array<f32>;
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read> ref_product: array<f32>;
-@group(0) @binding(4) var<storage, read> a_scale: array<f32>;
-@group(0) @binding(5) var<storage, read> a_zero_point: array<f32>;
-@group(0) @binding(6) var<storage, read> b_scale: array<f32>;
-@group(0) @binding(7) var<storage, read> b_zero_point: array<f32>;
-@group(0) @binding(8) var<storage, read_write> partial: array<f32>;
+@group(0) @binding(4) var<storage, read> cand_scale: array<f32>;
+@group(0) @binding(5) var<storage, read> cand_zero_point: array<f32>;
+@group(0) @binding(6) var<storage, read_write> partial: array<f32>;
 
 override WG_X: u32 = 8u;
 override WG_Y: u32 = 8u;
 
-fn fq(v: f32, s: f32, z: f32, qmax: f32) -> f32 {
-  return (clamp(round(v / s) + z, 0.0, qmax) - z) * s;
-}
-
 @compute @workgroup_size(WG_X, WG_Y, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let n0 = gid.x * 4u;
+  let n0 = gid.x * 8u;
   let m0 = gid.y * 4u;
-  let C = p.CA * p.CB;
   let hc = gid.z;
-  if (n0 >= p.N || m0 >= p.M || hc >= p.heads * C) {
+  if (n0 >= p.N || m0 >= p.M || hc >= p.heads * p.C) {
     return;
   }
-  let h = hc / C;
-  let c = hc % C;
-  let ia = h * p.CA + c / p.CB;
-  let ib = h * p.CB + c % p.CB;
-  let sa = a_scale[ia];
-  let za = round(a_zero_point[ia]);
-  let sb = b_scale[ib];
-  let zb = round(b_zero_point[ib]);
+  let h = hc / p.C;
+  let s = cand_scale[hc];
+  let z = round(cand_zero_point[hc]);
   var sum = 0.0;
   for (var img = 0u; img < p.images; img++) {
     var rows: array<u32, 4>;
-    var cols: array<u32, 4>;
+    var cols: array<u32, 8>;
     for (var i = 0u; i < 4u; i++) {
       rows[i] = p.a_off + img * p.a_bs + h * p.a_is + min(m0 + i, p.M - 1u) * p.a_rs;
-      cols[i] = p.b_off + img * p.b_bs + h * p.b_is + min(n0 + i, p.N - 1u) * p.b_cs;
+    }
+    for (var j = 0u; j < 8u; j++) {
+      cols[j] = p.b_off + img * p.b_bs + h * p.b_is + min(n0 + j, p.N - 1u) * p.b_cs;
     }
     // Explicitly zeroed: a declaration without initializer inside the loop kept the previous
     // image's sums on SwiftShader.
-    var acc = array<vec4<f32>, 4>();
+    var acc = array<vec4<f32>, 8>();
     for (var k = 0u; k < p.K; k++) {
       let bk = k * p.b_rs;
-      let bv = vec4<f32>(fq(b[cols[0] + bk], sb, zb, p.qmax_b), fq(b[cols[1] + bk], sb, zb, p.qmax_b),
-                         fq(b[cols[2] + bk], sb, zb, p.qmax_b), fq(b[cols[3] + bk], sb, zb, p.qmax_b));
+      let lo = vec4<f32>(b[cols[0] + bk], b[cols[1] + bk], b[cols[2] + bk], b[cols[3] + bk]);
+      let hi = vec4<f32>(b[cols[4] + bk], b[cols[5] + bk], b[cols[6] + bk], b[cols[7] + bk]);
       let ak = k * p.a_cs;
       for (var i = 0u; i < 4u; i++) {
-        acc[i] += fq(a[rows[i] + ak], sa, za, p.qmax_a) * bv;
+        let q = (clamp(round(a[rows[i] + ak] / s) + z, 0.0, p.qmax) - z) * s;
+        acc[2u * i] += q * lo;
+        acc[2u * i + 1u] += q * hi;
       }
     }
-    let base = (img * p.heads + h) * p.M * p.N;
+    let base = img * p.r_bs + h * p.r_is;
     for (var i = 0u; i < 4u; i++) {
       let m = m0 + i;
       if (m >= p.M) {
         break;
       }
-      for (var j = 0u; j < 4u; j++) {
+      for (var j = 0u; j < 8u; j++) {
         let n = n0 + j;
         if (n >= p.N) {
           break;
         }
-        let e = acc[i][j] - ref_product[base + m * p.N + n];
+        let e = acc[2u * i + j / 4u][j % 4u] - ref_product[base + m * p.r_rs + n * p.r_cs];
         sum += e * e;
       }
     }

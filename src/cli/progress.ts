@@ -1,12 +1,22 @@
-/** A one-line progress bar on stderr (only when stderr is a terminal, so logs and pipes stay clean). */
+/**
+ * Progress on stderr: a one-line bar redrawn in place on a terminal; elsewhere (logs, pipes) a
+ * plain line whenever the stage text changes, so long runs stay observable without flooding.
+ */
 export class Progress {
   private readonly start = performance.now();
   private last = 0;
-  constructor(private readonly label: string, private readonly enabled = Boolean(process.stderr.isTTY)) {}
+  private lastExtra = '';
+  constructor(private readonly label: string, private readonly tty = Boolean(process.stderr.isTTY)) {}
 
   update(done: number, total: number, extra = ''): void {
-    if (!this.enabled) return;
     const now = performance.now();
+    if (!this.tty) {
+      if (extra && extra !== this.lastExtra) {
+        this.lastExtra = extra;
+        process.stderr.write(`${this.label}: ${extra} (${done}/${total}, ${((now - this.start) / 1000).toFixed(1)} s)\n`);
+      }
+      return;
+    }
     if (done < total && now - this.last < 100) return;
     this.last = now;
     const frac = total > 0 ? done / total : 1;

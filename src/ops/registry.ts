@@ -1,7 +1,7 @@
 /** Every kernel descriptor, for the descriptor/WGSL sync test and for ahead-of-time compilation. */
 import type { KernelDescriptor } from '../runtime/kernel.js';
 import { addKernel } from './add.js';
-import { calibLinearInputLossKernel } from './calib-linear-input-loss.js';
+import { calibCandidateErrorsKernel } from './calib-candidate-errors.js';
 import { calibLinearWeightLossKernel } from './calib-linear-weight-loss.js';
 import { calibMatmulLossKernel } from './calib-matmul-loss.js';
 import { calibSelfLossKernel } from './calib-self-loss.js';
@@ -13,11 +13,12 @@ import { layerNormKernel } from './layer-norm.js';
 import { matmulKernel } from './matmul.js';
 import { patchEmbedKernel } from './patch-embed.js';
 import { reduceSumKernel } from './reduce-sum.js';
+import { rowSqDiffKernel } from './row-sq-diff.js';
 import { softmaxKernel } from './softmax.js';
 
 export const ALL_KERNELS: readonly KernelDescriptor[] = [
   addKernel,
-  calibLinearInputLossKernel,
+  calibCandidateErrorsKernel,
   calibLinearWeightLossKernel,
   calibMatmulLossKernel,
   calibSelfLossKernel,
@@ -29,5 +30,6 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   matmulKernel,
   patchEmbedKernel,
   reduceSumKernel,
+  rowSqDiffKernel,
   softmaxKernel,
 ];

@@ -260,7 +260,8 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
     if (search) {
       const qkRef = attentionScores(ctx, qkv, H, 'calib.qk', 1);
       qk = await searchMatmul(ctx, {
-        M: T, N: T, K: hd, images: count, heads: H, bits: abits, rounds, reference: qkRef,
+        M: T, N: T, K: hd, images: count, heads: H, bits: abits, rounds,
+        reference: { tensor: qkRef, rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T },
         a: { operand: { tensor: qkv, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: qView },
         b: { operand: { tensor: qkv, offset: D, rowStride: 1, colStride: 3 * D, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: kView },
       });
@@ -270,7 +271,8 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
       const vOperand = { tensor: qkv, offset: 2 * D, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd };
       matmul(ctx, { M: T, N: hd, K: T, batch: count * H, inner: H, a: mapOperand, b: vOperand, c: { tensor: avRef, rowStride: hd, batchStride: H * T * hd, innerStride: T * hd } });
       av = await searchMatmul(ctx, {
-        M: T, N: hd, K: T, images: count, heads: H, bits: abits, rounds, reference: avRef,
+        M: T, N: hd, K: T, images: count, heads: H, bits: abits, rounds,
+        reference: { tensor: avRef, rowStride: hd, colStride: 1, batchStride: H * T * hd, innerStride: T * hd },
         a: { operand: mapOperand, host: mapHost, view: mapView },
         b: { operand: vOperand, host: qkvHost, view: vView },
       });

@@ -7,7 +7,7 @@
 import { add } from '../ops/add.js';
 import { calibLinearInputLoss } from '../ops/calib-linear-input-loss.js';
 import { calibLinearWeightLoss } from '../ops/calib-linear-weight-loss.js';
-import { calibMatmulLoss, type QuantizerTable } from '../ops/calib-matmul-loss.js';
+import { calibMatmulLoss, type ProductLayout, transposed } from '../ops/calib-matmul-loss.js';
 import { calibSelfLoss } from '../ops/calib-self-loss.js';
 import { fakeQuantInto, type QuantView } from '../ops/fake-quant.js';
 import { linear, matmul, type Operand } from '../ops/matmul.js';
@@ -121,7 +121,7 @@ export async function searchLinear(ctx: GpuContext, s: LinearSearchInput): Promi
     cross.release();
     // The input, with the weights quantized: every candidate's output error in one fused pass.
     const wq = fakeQuant(ctx, s.w, weightQuantizer(), s.wbits, perOutputChannel(O, K), 'calib.wq');
-    aBest = argminPerGroup(await readAndRelease(ctx, calibLinearInputLoss(ctx, s.x, wq, s.bias, y, aScale, aZero, s.abits)), 1, ac.count);
+    aBest = argminPerGroup(await calibLinearInputLoss(ctx, s.x, wq, s.bias, y, aScale, aZero, s.abits), 1, ac.count);
     wq.release();
   }
   for (const t of [wScale, wZero, aScale, aZero, y]) t.release();
@@ -143,8 +143,8 @@ export interface MatmulSearchInput {
   heads: number;
   a: MatmulOperand;
   b: MatmulOperand;
-  /** Float product [images, heads, M, N]. */
-  reference: Tensor;
+  /** The float product A.B per image and head. */
+  reference: ProductLayout;
   bits: number;
   rounds: number;
 }
@@ -180,21 +180,39 @@ export async function searchMatmul(ctx: GpuContext, s: MatmulSearchInput): Promi
     }
     return { scale, zeroPoint };
   };
-  const table = (q: Quantizer, count: number): QuantizerTable => {
-    const [scale, zeroPoint] = uploadTable(ctx, q.scale, q.zeroPoint, 'matmul-candidates');
-    return { scale, zeroPoint, count, bits: s.bits };
+  /** The operand's tensor with that operand fake-quantized by its current per-head quantizer. */
+  const quantizedOperand = (which: 'a' | 'b'): { operand: Operand; copy: Tensor } => {
+    const m = s[which];
+    const src = m.operand.tensor;
+    const copy = ctx.empty(src.shape, `calib.${which}.quantized`);
+    ctx.copy(src, copy);
+    const q = fixed(which);
+    const [scale, zeroPoint] = uploadTable(ctx, q.scale, q.zeroPoint, 'matmul-fixed');
+    // One quantizer per head: the scale is indexed like the zero-point.
+    fakeQuantInto(ctx, src, scale, zeroPoint, s.bits, { ...m.view, scale: m.view.zeroPoint }, copy);
+    scale.release();
+    zeroPoint.release();
+    return { operand: { ...m.operand, tensor: copy }, copy };
   };
-  /** Evaluates `count` candidates per head for one operand with the other fixed; returns the winners. */
+  /**
+   * Evaluates `count` candidates per head for one operand with the other fixed (and fake-quantized
+   * once); the right operand is searched through the transposed product. Returns the winners.
+   */
   const step = async (which: 'a' | 'b', candidates: Quantizer): Promise<Int32Array> => {
-    const varying = table(candidates, n);
-    const other = table(fixed(which === 'a' ? 'b' : 'a'), 1);
-    const loss = calibMatmulLoss(ctx, {
-      M: s.M, N: s.N, K: s.K, images: s.images, heads: H, a: s.a.operand, b: s.b.operand, reference: s.reference,
-      qa: which === 'a' ? varying : other,
-      qb: which === 'a' ? other : varying,
-    });
+    const [candScale, candZeroPoint] = uploadTable(ctx, candidates.scale, candidates.zeroPoint, 'matmul-candidates');
+    const other = quantizedOperand(which === 'a' ? 'b' : 'a');
+    const r = s.reference;
+    const loss =
+      which === 'a'
+        ? calibMatmulLoss(ctx, { M: s.M, N: s.N, K: s.K, images: s.images, heads: H, a: s.a.operand, b: other.operand, reference: r, candScale, candZeroPoint, count: n, bits: s.bits })
+        : calibMatmulLoss(ctx, {
+            M: s.N, N: s.M, K: s.K, images: s.images, heads: H,
+            a: transposed(s.b.operand), b: transposed(other.operand),
+            reference: { ...r, rowStride: r.colStride, colStride: r.rowStride },
+            candScale, candZeroPoint, count: n, bits: s.bits,
+          });
     const best = argminPerGroup(await readAndRelease(ctx, loss), H, n);
-    for (const t of [varying.scale, varying.zeroPoint, other.scale, other.zeroPoint]) t.release();
+    for (const t of [candScale, candZeroPoint, other.copy]) t.release();
     return best;
   };
   const cands = { a: ca, b: cb };

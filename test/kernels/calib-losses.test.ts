@@ -3,11 +3,13 @@
  * describe block; candidates are random (scale, zero-point) pairs, inputs seeded random data.
  */
 import { describe, expect, it } from 'vitest';
+import { calibCandidateErrors } from '../../src/ops/calib-candidate-errors.js';
 import { calibLinearInputLoss } from '../../src/ops/calib-linear-input-loss.js';
 import { calibLinearWeightLoss } from '../../src/ops/calib-linear-weight-loss.js';
-import { calibMatmulLoss } from '../../src/ops/calib-matmul-loss.js';
+import { calibMatmulLoss, transposed } from '../../src/ops/calib-matmul-loss.js';
 import { calibSelfLoss } from '../../src/ops/calib-self-loss.js';
 import { reduceSum } from '../../src/ops/reduce-sum.js';
+import { rowSqDiff } from '../../src/ops/row-sq-diff.js';
 import { uniforms } from '../../src/util/prng.js';
 import { expectClose, randomData, testContext } from '../helpers/gpu.js';
 import { fakeQuantValue } from '../reference/fake-quant.js';
@@ -126,7 +128,7 @@ describe('calib-linear-input-loss', () => {
       const s = draw(C, 0.05, 0.5);
       const z = zps(C, bits);
       const t = [ctx.upload(x, [N, K], 'x'), ctx.upload(w, [O, K], 'w'), ctx.upload(bias, [O], 'b'), ctx.upload(y, [N, O], 'y'), ctx.upload(s, [C], 's'), ctx.upload(z, [C], 'z')];
-      const loss = calibLinearInputLoss(ctx, t[0], t[1], t[2], t[3], t[4], t[5], bits);
+      const loss = await calibLinearInputLoss(ctx, t[0], t[1], t[2], t[3], t[4], t[5], bits);
       const ref: number[] = [];
       for (let c = 0; c < C; c++) {
         let total = 0;
@@ -138,61 +140,101 @@ describe('calib-linear-input-loss', () => {
           }
         ref.push(total);
       }
-      expectClose(await ctx.read(loss), ref, 1e-4, 1e-4, 'input-candidate losses');
-      for (const v of [...t, loss]) v.release();
+      expectClose(loss, ref, 1e-4, 1e-4, 'input-candidate losses');
+      for (const v of t) v.release();
     });
   }
 });
 
 describe('calib-matmul-loss', () => {
-  it('q.k^T per head from a fused qkv tensor, varying the q candidates', async () => {
-    const ctx = await testContext();
-    const [images, T, H, hd, CA, bits] = [3, 7, 2, 5, 6, 4];
-    const D = H * hd;
-    const qkv = randomData(images * T * 3 * D, 2);
-    const ref = new Float32Array(images * H * T * T);
-    for (let b = 0; b < images; b++)
-      for (let h = 0; h < H; h++)
-        for (let i = 0; i < T; i++)
-          for (let j = 0; j < T; j++) {
-            let acc = 0;
-            for (let d = 0; d < hd; d++) acc += qkv[(b * T + i) * 3 * D + h * hd + d] * qkv[(b * T + j) * 3 * D + D + h * hd + d];
-            ref[((b * H + h) * T + i) * T + j] = acc;
-          }
-    const sa = draw(H * CA, 0.05, 0.4);
-    const za = zps(H * CA, bits);
-    const sb = draw(H, 0.05, 0.4);
-    const zb = zps(H, bits);
-    const t = {
-      qkv: ctx.upload(qkv, [qkv.length], 'qkv'), ref: ctx.upload(ref, [ref.length], 'ref'),
-      sa: ctx.upload(sa, [H * CA], 'sa'), za: ctx.upload(za, [H * CA], 'za'), sb: ctx.upload(sb, [H], 'sb'), zb: ctx.upload(zb, [H], 'zb'),
-    };
-    const loss = calibMatmulLoss(ctx, {
-      M: T, N: T, K: hd, images, heads: H,
-      a: { tensor: t.qkv, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd },
-      b: { tensor: t.qkv, offset: D, rowStride: 1, colStride: 3 * D, batchStride: T * 3 * D, innerStride: hd },
-      reference: t.ref,
-      qa: { scale: t.sa, zeroPoint: t.za, count: CA, bits },
-      qb: { scale: t.sb, zeroPoint: t.zb, count: 1, bits },
-    });
-    const expected: number[] = [];
-    for (let h = 0; h < H; h++)
-      for (let c = 0; c < CA; c++) {
-        let total = 0;
-        for (let b = 0; b < images; b++)
+  // q.k^T per head from a fused qkv tensor; the searched operand is q (as `a`), or k through the
+  // transposed product. The fixed operand is passed already quantized.
+  for (const searched of ['q', 'k'] as const) {
+    it(`q.k^T per head from a fused qkv tensor, searching ${searched}`, async () => {
+      const ctx = await testContext();
+      const [images, T, H, hd, C, bits] = [3, 7, 2, 5, 6, 4];
+      const D = H * hd;
+      const qkv = randomData(images * T * 3 * D, 2);
+      const at = (b: number, t: number, part: number, h: number, d: number) => (b * T + t) * 3 * D + part * D + h * hd + d;
+      const ref = new Float32Array(images * H * T * T);
+      for (let b = 0; b < images; b++)
+        for (let h = 0; h < H; h++)
           for (let i = 0; i < T; i++)
             for (let j = 0; j < T; j++) {
-              let acc = -ref[((b * H + h) * T + i) * T + j];
-              for (let d = 0; d < hd; d++) {
-                const q = fakeQuantValue(qkv[(b * T + i) * 3 * D + h * hd + d], sa[h * CA + c], za[h * CA + c], bits);
-                const k = fakeQuantValue(qkv[(b * T + j) * 3 * D + D + h * hd + d], sb[h], zb[h], bits);
-                acc += q * k;
-              }
-              total += acc * acc;
+              let acc = 0;
+              for (let d = 0; d < hd; d++) acc += qkv[at(b, i, 0, h, d)] * qkv[at(b, j, 1, h, d)];
+              ref[((b * H + h) * T + i) * T + j] = acc;
             }
-        expected.push(total);
-      }
-    expectClose(await ctx.read(loss), expected, 1e-4, 1e-4, 'matmul candidate losses');
-    for (const v of [...Object.values(t), loss]) v.release();
+      const s = draw(H * C, 0.05, 0.4);
+      const z = zps(H * C, bits);
+      const t = { qkv: ctx.upload(qkv, [qkv.length], 'qkv'), ref: ctx.upload(ref, [ref.length], 'ref'), s: ctx.upload(s, [H * C], 's'), z: ctx.upload(z, [H * C], 'z') };
+      const q = { tensor: t.qkv, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd };
+      const kT = { tensor: t.qkv, offset: D, rowStride: 1, colStride: 3 * D, batchStride: T * 3 * D, innerStride: hd };
+      const product = { tensor: t.ref, rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T };
+      const loss = calibMatmulLoss(ctx, {
+        M: T, N: T, K: hd, images, heads: H, candScale: t.s, candZeroPoint: t.z, count: C, bits,
+        ...(searched === 'q'
+          ? { a: q, b: kT, reference: product }
+          : { a: transposed(kT), b: transposed(q), reference: { ...product, rowStride: 1, colStride: T } }),
+      });
+      const expected: number[] = [];
+      for (let h = 0; h < H; h++)
+        for (let c = 0; c < C; c++) {
+          let total = 0;
+          for (let b = 0; b < images; b++)
+            for (let i = 0; i < T; i++)
+              for (let j = 0; j < T; j++) {
+                let acc = -ref[((b * H + h) * T + i) * T + j];
+                for (let d = 0; d < hd; d++) {
+                  const qv = qkv[at(b, i, 0, h, d)];
+                  const kv = qkv[at(b, j, 1, h, d)];
+                  acc += searched === 'q' ? fakeQuantValue(qv, s[h * C + c], z[h * C + c], bits) * kv : qv * fakeQuantValue(kv, s[h * C + c], z[h * C + c], bits);
+                }
+                total += acc * acc;
+              }
+          expected.push(total);
+        }
+      expectClose(await ctx.read(loss), expected, 1e-4, 1e-4, 'matmul candidate losses');
+      for (const v of [...Object.values(t), loss]) v.release();
+    });
+  }
+});
+
+describe('calib-candidate-errors', () => {
+  it('materializes fq(v; c) - v for a chunk of each group candidates', async () => {
+    const ctx = await testContext();
+    const [G, len, C, bits] = [3, 10, 6, 3];
+    const v = randomData(G * len, 1.5);
+    const s = draw(G * C, 0.05, 0.5);
+    const z = zps(G * C, bits);
+    const t = [ctx.upload(v, [G * len], 'v'), ctx.upload(s, [G * C], 's'), ctx.upload(z, [G * C], 'z')];
+    const out = calibCandidateErrors(ctx, t[0], { rows: G, len, rowStride: len, elementStride: 1 }, t[1], t[2], C, 2, 3, bits);
+    const ref: number[] = [];
+    for (let g = 0; g < G; g++)
+      for (let c = 2; c < 5; c++)
+        for (let k = 0; k < len; k++) {
+          const x = v[g * len + k];
+          ref.push(Math.fround(fakeQuantValue(x, s[g * C + c], z[g * C + c], bits) - x));
+        }
+    expectClose(await ctx.read(out), ref, 1e-7, 1e-6, 'candidate errors');
+    for (const x of [...t, out]) x.release();
+  });
+});
+
+describe('row-sq-diff', () => {
+  it('compares every row with the repeating target rows', async () => {
+    const ctx = await testContext();
+    const [rows, bRows, cols] = [12, 4, 7];
+    const a = randomData(rows * cols, 2);
+    const b = randomData(bRows * cols, 2);
+    const [at, bt] = [ctx.upload(a, [rows, cols], 'a'), ctx.upload(b, [bRows, cols], 'b')];
+    const out = rowSqDiff(ctx, at, bt, cols, 'd');
+    const ref = Array.from({ length: rows }, (_, r) => {
+      let acc = 0;
+      for (let j = 0; j < cols; j++) acc += (a[r * cols + j] - b[(r % bRows) * cols + j]) ** 2;
+      return acc;
+    });
+    expectClose(await ctx.read(out), ref, 1e-6, 1e-5, 'row distances');
+    for (const x of [at, bt, out]) x.release();
   });
 });

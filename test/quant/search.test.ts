@@ -68,7 +68,8 @@ describe('GPU calibration search vs float64 reference', () => {
     }
     const refT = ctx.upload(product, [product.length], 'product');
     const got = await searchMatmul(ctx, {
-      M: T, N: T, K: hd, images, heads: H, bits, rounds: 3, reference: refT,
+      M: T, N: T, K: hd, images, heads: H, bits, rounds: 3,
+      reference: { tensor: refT, rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T },
       a: { operand: { tensor: qkvT, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd }, host: qkv, view: qkvPerHeadToken(images, T, H, hd, 0) },
       b: { operand: { tensor: qkvT, offset: D, rowStride: 1, colStride: 3 * D, batchStride: T * 3 * D, innerStride: hd }, host: qkv, view: qkvPerHeadToken(images, T, H, hd, 1) },
     });
