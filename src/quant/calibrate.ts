@@ -11,7 +11,7 @@ import { attentionScores } from '../ops/attention.js';
 import type { QuantView } from '../ops/fake-quant.js';
 import { matmul } from '../ops/matmul.js';
 import type { GpuContext } from '../runtime/context.js';
-import { roundHalfEven } from './candidates.js';
+import { roundHalfEven, valuesPerHead } from './candidates.js';
 import { CaptureHooks, Gather, forBatches, sliceImages } from './capture.js';
 import { checkBits } from './pack.js';
 import type { ActivationQuant, BlockQuant, QuantizedVit, WeightQuant } from './quantized-model.js';
@@ -88,28 +88,10 @@ function minMaxRows(w: Float32Array, rows: number, cols: number, bits: number): 
   return { scale, zeroPoint };
 }
 
-/** Groups a tensor's values by a view's zero-point index (the head) and takes min/max per group. */
+/** Min/max quantizer per group of a view's values (grouped by zero-point index: the head). */
 function minMaxPerGroup(x: Float32Array, view: QuantView, groups: number, bits: number): Quantizer {
-  const lo = new Float64Array(groups).fill(Infinity);
-  const hi = new Float64Array(groups).fill(-Infinity);
-  const [n0, n1, n2, n3] = view.sizes;
-  for (let i0 = 0; i0 < n0; i0++)
-    for (let i1 = 0; i1 < n1; i1++)
-      for (let i2 = 0; i2 < n2; i2++)
-        for (let i3 = 0; i3 < n3; i3++) {
-          const g = i0 * view.zeroPoint[0] + i1 * view.zeroPoint[1] + i2 * view.zeroPoint[2] + i3 * view.zeroPoint[3];
-          const v = x[view.offset + i0 * view.address[0] + i1 * view.address[1] + i2 * view.address[2] + i3 * view.address[3]];
-          if (v < lo[g]) lo[g] = v;
-          if (v > hi[g]) hi[g] = v;
-        }
-  const scale = new Float32Array(groups);
-  const zeroPoint = new Float32Array(groups);
-  for (let g = 0; g < groups; g++) {
-    const q = minMax([lo[g], hi[g]], bits);
-    scale[g] = q.scale;
-    zeroPoint[g] = q.zeroPoint;
-  }
-  return { scale, zeroPoint };
+  const perGroup = valuesPerHead(x, view, groups).map((values) => minMax(values, bits));
+  return { scale: Float32Array.from(perGroup, (q) => q.scale), zeroPoint: Float32Array.from(perGroup, (q) => q.zeroPoint) };
 }
 
 /** Expands a per-group quantizer to `perGroup` scales per group (the per-token / per-channel expansion of §3.3). */

@@ -3,7 +3,7 @@ import { fakeQuantInto, viewCount, type QuantView } from '../../src/ops/fake-qua
 import { attentionPerHeadRow, perOutputChannel, perTensor, perToken, qkvPerHeadChannel, qkvPerHeadToken } from '../../src/quant/views.js';
 import { uniforms } from '../../src/util/prng.js';
 import { randomData, testContext } from '../helpers/gpu.js';
-import { fakeQuantRef } from '../reference/fake-quant.js';
+import { fakeQuantRef, forEachViewed } from '../reference/fake-quant.js';
 
 interface Case {
   name: string;
@@ -27,18 +27,6 @@ const cases: Case[] = [
 let stream = 100;
 function draw(count: number, lo: number, hi: number): Float32Array {
   return Float32Array.from(uniforms(77, stream++, count), (u) => lo + (hi - lo) * u);
-}
-
-/** Calls fn(address, scaleIndex, zeroPointIndex) for every element of the view. */
-function forEachViewed(v: QuantView, fn: (at: number, si: number, zi: number) => void): void {
-  const [n0, n1, n2, n3] = v.sizes;
-  for (let i0 = 0; i0 < n0; i0++)
-    for (let i1 = 0; i1 < n1; i1++)
-      for (let i2 = 0; i2 < n2; i2++)
-        for (let i3 = 0; i3 < n3; i3++) {
-          const at = v.offset + i0 * v.address[0] + i1 * v.address[1] + i2 * v.address[2] + i3 * v.address[3];
-          fn(at, i0 * v.scale[0] + i1 * v.scale[1] + i2 * v.scale[2] + i3 * v.scale[3], i0 * v.zeroPoint[0] + i1 * v.zeroPoint[1] + i2 * v.zeroPoint[2] + i3 * v.zeroPoint[3]);
-        }
 }
 
 async function runGpu(c: Case, x: Float32Array, scale: Float32Array, zp: Float32Array, bits: number): Promise<Float32Array> {

@@ -16,18 +16,23 @@ export function fakeQuantValue(x: number, s: number, z: number, bits: number): n
   return Math.fround((q - zr) * s);
 }
 
-/** Applies the view to a copy of x. */
-export function fakeQuantRef(x: Float32Array, scale: ArrayLike<number>, zp: ArrayLike<number>, bits: number, v: QuantView): Float32Array {
-  const y = Float32Array.from(x);
+/** Calls fn(address, scaleIndex, zeroPointIndex) for every element of the view. */
+export function forEachViewed(v: QuantView, fn: (at: number, si: number, zi: number) => void): void {
   const [n0, n1, n2, n3] = v.sizes;
   for (let i0 = 0; i0 < n0; i0++)
     for (let i1 = 0; i1 < n1; i1++)
       for (let i2 = 0; i2 < n2; i2++)
         for (let i3 = 0; i3 < n3; i3++) {
           const at = v.offset + i0 * v.address[0] + i1 * v.address[1] + i2 * v.address[2] + i3 * v.address[3];
-          const s = scale[i0 * v.scale[0] + i1 * v.scale[1] + i2 * v.scale[2] + i3 * v.scale[3]];
-          const z = zp[i0 * v.zeroPoint[0] + i1 * v.zeroPoint[1] + i2 * v.zeroPoint[2] + i3 * v.zeroPoint[3]];
-          y[at] = fakeQuantValue(x[at], s, z, bits);
+          fn(at, i0 * v.scale[0] + i1 * v.scale[1] + i2 * v.scale[2] + i3 * v.scale[3], i0 * v.zeroPoint[0] + i1 * v.zeroPoint[1] + i2 * v.zeroPoint[2] + i3 * v.zeroPoint[3]);
         }
+}
+
+/** Applies the view to a copy of x. */
+export function fakeQuantRef(x: Float32Array, scale: ArrayLike<number>, zp: ArrayLike<number>, bits: number, v: QuantView): Float32Array {
+  const y = Float32Array.from(x);
+  forEachViewed(v, (at, si, zi) => {
+    y[at] = fakeQuantValue(x[at], scale[si], zp[zi], bits);
+  });
   return y;
 }
