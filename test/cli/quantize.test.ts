@@ -1,0 +1,49 @@
+/** `fimaq quantize` end to end on the demo model (rtn on a few images keeps it fast), and its errors. */
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readQuantizedVit } from '../../src/io/quantized-file-node.js';
+import { runCli } from '../helpers/cli.js';
+
+describe('fimaq quantize', () => {
+  it('writes a quantized file that eval and info accept', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fimaq-q-'));
+    const out = join(dir, 'demo-w4a4.safetensors');
+    writeFileSync(join(dir, 'indices.json'), JSON.stringify([5, 17, 42, 99, 1000, 2024, 31337, 59999]));
+    const q = await runCli(['quantize', '--model', 'demo', '--method', 'rtn', '--wbits', '4', '--abits', '4', '--calib-indices', join(dir, 'indices.json'), '--out', out, '--json']);
+    expect(q.code).toBe(0);
+    const summary = JSON.parse(q.stdout);
+    expect(summary).toMatchObject({ command: 'quantize', method: 'rtn', wbits: 4, abits: 4, calib_size: 8, output: out });
+    expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+    const file = await readQuantizedVit(out);
+    expect(file.info).toMatchObject({ method: 'rtn', wbits: 4, abits: 4, calibSize: 8 });
+    const e = await runCli(['eval', '--model', out, '--data', 'fashion-mnist:test', '--limit', '32', '--json']);
+    expect(e.code).toBe(0);
+    const result = JSON.parse(e.stdout);
+    expect(result).toMatchObject({ engine: 'fake-quant', method: 'rtn', wbits: 4, abits: 4, count: 32 });
+    expect(result.top1).toBeGreaterThan(0.5);
+    const info = await runCli(['info', '--model', out, '--json']);
+    expect(JSON.parse(info.stdout)).toMatchObject({ embed_dim: 64, depth: 4 });
+  });
+
+  it('rejects bad options and bad index files with one line', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fimaq-q-'));
+    const out = join(dir, 'x.safetensors');
+    const bad = join(dir, 'bad.json');
+    writeFileSync(bad, JSON.stringify([1, 2, 70000]));
+    for (const [args, pattern] of [
+      [['--wbits', '9'], /bit width 9 is not supported/],
+      [['--method', 'magic'], /--method must be one of calib, rtn/],
+      [['--calib-indices', bad], /bad\.json: entry 2 \(70000\) is not an image index/],
+      [['--calib-size', '70000'], /--calib-size 70000 exceeds the 60000 images/],
+    ] as [string[], RegExp][]) {
+      const r = await runCli(['quantize', '--model', 'demo', '--out', out, ...args]);
+      expect(r.code).toBe(1);
+      expect(r.stderr.trimEnd().split('\n')).toHaveLength(1);
+      expect(r.stderr).toMatch(pattern);
+    }
+    expect(existsSync(out)).toBe(false);
+    expect((await runCli(['quantize', '--model', 'demo'])).stderr).toMatch(/--out is required/);
+  });
+});
