@@ -5,10 +5,11 @@
 // passes the transposed product (strides make that free). Operands and the reference are read
 // through strides with an outer (image) and inner (head) index, so q, k and v come straight from
 // the fused qkv tensor. One invocation computes a 4x8 tile of (i, j) for one head and candidate,
-// summed over all images, and writes it to partial[(h * C + c) * tiles + tile].
+// summed over all images, and writes it to partial[(h * C + c) * tiles + tile]; invocations are
+// numbered flat over (head, candidate, tile), so no invocation idles on narrow products.
 
 struct Params {
-  M: u32, N: u32, K: u32, images: u32, heads: u32, C: u32, tiles_n: u32, tiles: u32,
+  M: u32, N: u32, K: u32, images: u32, heads: u32, C: u32, tiles_m: u32, tiles_n: u32,
   a_off: u32, a_rs: u32, a_cs: u32, a_bs: u32, a_is: u32,
   b_off: u32, b_rs: u32, b_cs: u32, b_bs: u32, b_is: u32,
   r_rs: u32, r_cs: u32, r_bs: u32, r_is: u32,
@@ -23,17 +24,18 @@ struct Params {
 @group(0) @binding(5) var<storage, read> cand_zero_point: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partial: array<f32>;
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
+override WG: u32 = 64u;
 
-@compute @workgroup_size(WG_X, WG_Y, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let n0 = gid.x * 8u;
-  let m0 = gid.y * 4u;
-  let hc = gid.z;
-  if (n0 >= p.N || m0 >= p.M || hc >= p.heads * p.C) {
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * WG;
+  let tiles = p.tiles_m * p.tiles_n;
+  if (idx >= p.heads * p.C * tiles) {
     return;
   }
+  let hc = idx / tiles;
+  let n0 = (idx % p.tiles_n) * 8u;
+  let m0 = ((idx / p.tiles_n) % p.tiles_m) * 4u;
   let h = hc / p.C;
   let s = cand_scale[hc];
   let z = round(cand_zero_point[hc]);
@@ -77,5 +79,5 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
       }
     }
   }
-  partial[hc * p.tiles + gid.y * p.tiles_n + gid.x] = sum;
+  partial[idx] = sum;
 }

@@ -1,12 +1,14 @@
 // matmul: C[z] = alpha * A[z] . B[z] (+ bias), with every operand addressed through strides, so one
 // pipeline serves X.W^T, dY.W, dY^T.X and the per-head products of attention (read straight from
-// the fused qkv tensor) without transposing anything in memory. The batch index z = gid.z splits
-// into an outer and an inner index, z = zo * inner + zi, each with its own stride per operand
-// (attention: zo = image, zi = head). One invocation computes a 4x4 tile of C: rows m0..m0+3,
-// columns n0..n0+3. Out-of-range rows/columns are clamped on load and skipped on store.
+// the fused qkv tensor) without transposing anything in memory. The batch index z splits into an
+// outer and an inner index, z = zo * inner + zi, each with its own stride per operand (attention:
+// zo = image, zi = head). One invocation computes a 4x4 tile of C: rows m0..m0+3, columns
+// n0..n0+3. Invocations are numbered flat over (z, tile row, tile column), so narrow products
+// (a head's 16 columns) leave no idle invocations; out-of-range rows/columns are clamped on load
+// and skipped on store.
 
 struct Params {
-  M: u32, N: u32, K: u32, batch: u32, inner: u32,
+  M: u32, N: u32, K: u32, batch: u32, inner: u32, tiles_m: u32, tiles_n: u32,
   a_off: u32, a_rs: u32, a_cs: u32, a_bs: u32, a_is: u32,
   b_off: u32, b_rs: u32, b_cs: u32, b_bs: u32, b_is: u32,
   c_off: u32, c_rs: u32, c_bs: u32, c_is: u32, alpha: f32,
@@ -18,18 +20,19 @@ struct Params {
 @group(0) @binding(3) var<storage, read> bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> c: array<f32>;
 
-override WG_X: u32 = 8u;
-override WG_Y: u32 = 8u;
+override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
 
-@compute @workgroup_size(WG_X, WG_Y, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let n0 = gid.x * 4u;
-  let m0 = gid.y * 4u;
-  let z = gid.z;
-  if (m0 >= p.M || n0 >= p.N || z >= p.batch) {
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * WG;
+  let tiles = p.tiles_m * p.tiles_n;
+  if (idx >= p.batch * tiles) {
     return;
   }
+  let z = idx / tiles;
+  let n0 = (idx % p.tiles_n) * 4u;
+  let m0 = ((idx / p.tiles_n) % p.tiles_m) * 4u;
   let zo = z / p.inner;
   let zi = z % p.inner;
   var rows: array<u32, 4>;

@@ -2,7 +2,7 @@
  * matmul: strided, batched C = alpha * A.B (+ bias). `linear` is the nn.Linear case Y = X.W^T + b.
  */
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import type { KernelDescriptor } from '../runtime/kernel.js';
+import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
 
 export const matmulKernel: KernelDescriptor = {
   name: 'matmul',
@@ -14,12 +14,12 @@ export const matmulKernel: KernelDescriptor = {
     { name: 'c', access: 'read_write' },
   ],
   uniforms: [
-    ...['M', 'N', 'K', 'batch', 'inner', 'a_off', 'a_rs', 'a_cs', 'a_bs', 'a_is', 'b_off', 'b_rs', 'b_cs', 'b_bs', 'b_is', 'c_off', 'c_rs', 'c_bs', 'c_is'].map(
+    ...['M', 'N', 'K', 'batch', 'inner', 'tiles_m', 'tiles_n', 'a_off', 'a_rs', 'a_cs', 'a_bs', 'a_is', 'b_off', 'b_rs', 'b_cs', 'b_bs', 'b_is', 'c_off', 'c_rs', 'c_bs', 'c_is'].map(
       (name) => ({ name, type: 'u32' as const }),
     ),
     { name: 'alpha', type: 'f32' },
   ],
-  overrides: { WG_X: 8, WG_Y: 8, HAS_BIAS: 0 },
+  overrides: { WG: 64, HAS_BIAS: 0 },
 };
 
 /**
@@ -54,19 +54,19 @@ export function matmul(ctx: GpuContext, o: MatmulOptions): void {
   const batch = o.batch ?? 1;
   const inner = o.inner ?? 1;
   if (batch % inner !== 0) throw new Error(`matmul: batch ${batch} is not a multiple of inner ${inner}`);
-  const wgX = matmulKernel.overrides.WG_X;
-  const wgY = matmulKernel.overrides.WG_Y;
+  const tilesM = Math.ceil(o.M / 4);
+  const tilesN = Math.ceil(o.N / 4);
   ctx.dispatch(
     matmulKernel,
     {
-      M: o.M, N: o.N, K: o.K, batch, inner,
+      M: o.M, N: o.N, K: o.K, batch, inner, tiles_m: tilesM, tiles_n: tilesN,
       a_off: o.a.offset ?? 0, a_rs: o.a.rowStride, a_cs: o.a.colStride, a_bs: o.a.batchStride ?? 0, a_is: o.a.innerStride ?? 0,
       b_off: o.b.offset ?? 0, b_rs: o.b.rowStride, b_cs: o.b.colStride, b_bs: o.b.batchStride ?? 0, b_is: o.b.innerStride ?? 0,
       c_off: o.c.offset ?? 0, c_rs: o.c.rowStride, c_bs: o.c.batchStride ?? 0, c_is: o.c.innerStride ?? 0,
       alpha: o.alpha ?? 1,
     },
     [o.a.tensor, o.b.tensor, o.bias ?? ctx.placeholder, o.c.tensor],
-    [Math.ceil(o.N / (4 * wgX)), Math.ceil(o.M / (4 * wgY)), batch],
+    gridFor(batch * tilesM * tilesN, matmulKernel.overrides.WG),
     { HAS_BIAS: o.bias ? 1 : 0 },
   );
 }
