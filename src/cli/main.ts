@@ -124,7 +124,8 @@ function print(values: Values, json: Record<string, unknown>, text: string): voi
 
 /** A float checkpoint folder, or a quantized-model file. */
 async function loadModel(path: string): Promise<{ config: VitConfig; quantized: QuantizedVit | null; float: VitCheckpoint | null }> {
-  if (existsSync(path) && statSync(path).isFile()) {
+  if (!existsSync(path)) throw new FimaqError(`model ${path} does not exist (expected a checkpoint folder or a quantized-model file)`);
+  if (statSync(path).isFile()) {
     const q = await readQuantizedVit(path);
     return { config: q.config, quantized: q, float: null };
   }
