@@ -208,7 +208,7 @@ async function commandQuantize(values: Values): Promise<void> {
     const seconds = (performance.now() - start) / 1000;
     const quantized: QuantizedVit = {
       ...result.quantized,
-      configText: await readFile(join(modelPath, 'config.json'), 'utf8'),
+      configText: ckpt.configText,
       info: {
         method,
         wbits,

@@ -2,7 +2,7 @@
  * Top-1 / top-5 evaluation of any classifier that maps an image batch on the GPU to logits.
  * The next batch is decoded on the CPU while the GPU runs the current one.
  */
-import type { Dataset } from '../data/dataset.js';
+import type { Batch, Dataset } from '../data/dataset.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 
 export interface Classifier {
@@ -53,9 +53,10 @@ export async function evaluate(model: Classifier, data: Dataset, options: EvalOp
   let top5 = 0;
   const start = performance.now();
   const indices = (from: number) => Array.from({ length: Math.min(batchSize, count - from) }, (_, i) => from + i);
-  let pending = count > 0 ? data.batch(indices(0)) : null;
+  let pending: Promise<Batch> | null = count > 0 ? data.batch(indices(0)) : null;
   for (let from = 0; from < count; from += batchSize) {
-    const batch = await (pending as Promise<Awaited<ReturnType<Dataset['batch']>>>);
+    if (!pending) break;
+    const batch = await pending;
     const b = batch.labels.length;
     pending = from + b < count ? data.batch(indices(from + b)) : null;
     const images = model.ctx.upload(batch.pixels, [b, ...model.inputShape], 'images');

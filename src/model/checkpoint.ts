@@ -13,6 +13,8 @@ export interface VitCheckpoint {
   weights: Map<string, Float32Array>;
   /** The checkpoint folder (or URL prefix) the files came from. */
   source: string;
+  /** config.json as read, kept verbatim for the quantized-model file. */
+  configText: string;
 }
 
 /** timm state-dict keys and shapes of a ViT with this config, in model order. */
@@ -98,5 +100,5 @@ export function checkpointFromBytes(configText: string, safetensors: Uint8Array,
 
   const weights = new Map<string, Float32Array>();
   for (const name of expected.keys()) weights.set(name, toFloat32(tensors.get(name)!, name, file));
-  return { config, weights, source };
+  return { config, weights, source, configText };
 }

@@ -33,7 +33,7 @@ export function dequantizedCheckpoint(q: QuantizedVit): VitCheckpoint {
     weights.set(`blocks.${i}.mlp.fc2.weight`, dequantizeWeight(b.fc2.weight));
   });
   weights.set('head.weight', dequantizeWeight(q.head.weight));
-  return { config: q.config, weights, source: 'quantized model' };
+  return { config: q.config, weights, source: 'quantized model', configText: q.configText };
 }
 
 interface UploadedQuantizer {

@@ -53,6 +53,37 @@ export interface Quantizer {
   zeroPoint: Float32Array;
 }
 
+/** Quantizers from (upper, lower) bound pairs, one per entry. */
+function fromBounds(upper: ArrayLike<number>, lower: ArrayLike<number>, bits: number): Quantizer {
+  const scale = new Float32Array(upper.length);
+  const zeroPoint = new Float32Array(upper.length);
+  for (let i = 0; i < upper.length; i++) {
+    const q = scaleZeroFromBounds(upper[i], lower[i], bits);
+    scale[i] = q.scale;
+    zeroPoint[i] = q.zeroPoint;
+  }
+  return { scale, zeroPoint };
+}
+
+/**
+ * The refinement candidates of §4.2 / §4.3 for `groups` groups of `n` bound candidates: one side
+ * takes every candidate's bound, the other stays at the group's current bound.
+ */
+function refinementCandidates(
+  cand: { upper: Float32Array; lower: Float32Array }, groups: number, n: number, side: 'upper' | 'lower',
+  upper: ArrayLike<number>, lower: ArrayLike<number>, bits: number,
+): Quantizer {
+  const u = new Float64Array(groups * n);
+  const l = new Float64Array(groups * n);
+  for (let g = 0; g < groups; g++) {
+    for (let t = 0; t < n; t++) {
+      u[g * n + t] = side === 'upper' ? cand.upper[g * n + t] : upper[g];
+      l[g * n + t] = side === 'lower' ? cand.lower[g * n + t] : lower[g];
+    }
+  }
+  return fromBounds(u, l, bits);
+}
+
 /** Fake-quantizes x through `view` with a host quantizer into a new tensor. */
 export function fakeQuant(ctx: GpuContext, x: Tensor, q: Quantizer, bits: number, view: QuantView, label: string): Tensor {
   const [s, z] = uploadTable(ctx, q.scale, q.zeroPoint, label);
@@ -170,16 +201,7 @@ export async function searchMatmul(ctx: GpuContext, s: MatmulSearchInput): Promi
     a: { upper: Float64Array.from({ length: H }, (_, h) => ca.upper[h * n + ca.startIndex]), lower: Float64Array.from({ length: H }, (_, h) => ca.lower[h * n + ca.startIndex]) },
     b: { upper: Float64Array.from({ length: H }, (_, h) => cb.upper[h * n + cb.startIndex]), lower: Float64Array.from({ length: H }, (_, h) => cb.lower[h * n + cb.startIndex]) },
   };
-  const fixed = (which: 'a' | 'b'): Quantizer => {
-    const scale = new Float32Array(H);
-    const zeroPoint = new Float32Array(H);
-    for (let h = 0; h < H; h++) {
-      const q = scaleZeroFromBounds(bounds[which].upper[h], bounds[which].lower[h], s.bits);
-      scale[h] = q.scale;
-      zeroPoint[h] = q.zeroPoint;
-    }
-    return { scale, zeroPoint };
-  };
+  const fixed = (which: 'a' | 'b'): Quantizer => fromBounds(bounds[which].upper, bounds[which].lower, s.bits);
   /** The operand's tensor with that operand fake-quantized by its current per-head quantizer. */
   const quantizedOperand = (which: 'a' | 'b'): { operand: Operand; copy: Tensor } => {
     const m = s[which];
@@ -228,18 +250,7 @@ export async function searchMatmul(ctx: GpuContext, s: MatmulSearchInput): Promi
     for (const which of ['a', 'b'] as const) {
       for (const side of ['lower', 'upper'] as const) {
         const c = cands[which];
-        const scale = new Float32Array(H * n);
-        const zeroPoint = new Float32Array(H * n);
-        for (let h = 0; h < H; h++) {
-          for (let t = 0; t < n; t++) {
-            const upper = side === 'upper' ? c.upper[h * n + t] : bounds[which].upper[h];
-            const lower = side === 'lower' ? c.lower[h * n + t] : bounds[which].lower[h];
-            const q = scaleZeroFromBounds(upper, lower, s.bits);
-            scale[h * n + t] = q.scale;
-            zeroPoint[h * n + t] = q.zeroPoint;
-          }
-        }
-        const best = await step(which, { scale, zeroPoint });
+        const best = await step(which, refinementCandidates(c, H, n, side, bounds[which].upper, bounds[which].lower, s.bits));
         for (let h = 0; h < H; h++) bounds[which][side][h] = c[side][h * n + best[h]];
       }
     }
@@ -287,27 +298,12 @@ export async function searchConv(ctx: GpuContext, patches: Tensor, w: Tensor, wH
   const lower = Float64Array.from({ length: O }, (_, o) => cand.lower[o * n + first[o]]);
   for (let round = 0; round < rounds; round++) {
     for (const side of ['lower', 'upper'] as const) {
-      const scale = new Float32Array(O * n);
-      const zeroPoint = new Float32Array(O * n);
-      for (let o = 0; o < O; o++) {
-        for (let t = 0; t < n; t++) {
-          const q = scaleZeroFromBounds(side === 'upper' ? cand.upper[o * n + t] : upper[o], side === 'lower' ? cand.lower[o * n + t] : lower[o], bits);
-          scale[o * n + t] = q.scale;
-          zeroPoint[o * n + t] = q.zeroPoint;
-        }
-      }
-      const best = await evaluate(scale, zeroPoint);
+      const table = refinementCandidates(cand, O, n, side, upper, lower, bits);
+      const best = await evaluate(table.scale, table.zeroPoint);
       for (let o = 0; o < O; o++) (side === 'upper' ? upper : lower)[o] = cand[side][o * n + best[o]];
     }
   }
   gram.release();
   cross.release();
-  const scale = new Float32Array(O);
-  const zeroPoint = new Float32Array(O);
-  for (let o = 0; o < O; o++) {
-    const q = scaleZeroFromBounds(upper[o], lower[o], bits);
-    scale[o] = q.scale;
-    zeroPoint[o] = q.zeroPoint;
-  }
-  return { scale, zeroPoint };
+  return fromBounds(upper, lower, bits);
 }

@@ -2,6 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocess, type PreprocessConfig } from '../../src/data/preprocess.js';
 import { serializeSafetensors } from '../../src/io/safetensors.js';
+import { expectedVitTensors } from '../../src/model/checkpoint.js';
 import { VitModel } from '../../src/model/vit.js';
 import { uniformTensor, uniforms } from '../../src/util/prng.js';
 import { openEnginePage, type BrowserSession } from '../helpers/browser.js';
@@ -25,10 +26,7 @@ describe('headless Chromium', () => {
   it('gives the same logits as Node for the same checkpoint and images', async () => {
     const ckpt = randomVitCheckpoint(CONFIG, 5);
     const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-    for (const [name, data] of ckpt.weights) tensors[name] = { dtype: 'F32', shape: [data.length], data };
-    // Shapes as the checkpoint expects them come from the config; rebuild them through the loader.
-    const { expectedVitTensors } = await import('../../src/model/checkpoint.js');
-    for (const [name, shape] of expectedVitTensors(ckpt.config)) tensors[name].shape = shape;
+    for (const [name, shape] of expectedVitTensors(ckpt.config)) tensors[name] = { dtype: 'F32', shape, data: ckpt.weights.get(name) as Float32Array };
     const bytes = serializeSafetensors(tensors);
     const count = 4;
     const images = uniformTensor(3, 1, count * 3 * 16 * 16, 0, 1.5);

@@ -24,5 +24,5 @@ export function randomVitCheckpoint(configText: string, seed: number): VitCheckp
     const [offset, scale] = randomInit(name, fanIn);
     weights.set(name, uniformTensor(seed, stream, count, offset, scale));
   });
-  return { config, weights, source: 'random-vit' };
+  return { config, weights, source: 'random-vit', configText };
 }
