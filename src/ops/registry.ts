@@ -1,5 +1,9 @@
 /** Every kernel descriptor, for the descriptor/WGSL sync test and for ahead-of-time compilation. */
 import type { KernelDescriptor } from '../runtime/kernel.js';
+import { adamKernel } from './adam.js';
+import { adaroundBackwardKernel } from './adaround-backward.js';
+import { adaroundInitKernel } from './adaround-init.js';
+import { adaroundWeightKernel } from './adaround-weight.js';
 import { addKernel } from './add.js';
 import { calibCandidateErrorsKernel } from './calib-candidate-errors.js';
 import { calibLinearWeightLossKernel } from './calib-linear-weight-loss.js';
@@ -8,15 +12,33 @@ import { calibSelfLossKernel } from './calib-self-loss.js';
 import { clsPoolKernel } from './cls-pool.js';
 import { embedTokensKernel } from './embed-tokens.js';
 import { fakeQuantKernel } from './fake-quant.js';
+import { fakeQuantBackwardKernel } from './fake-quant-backward.js';
+import { fakeQuantScaleGradKernel } from './fake-quant-scale-grad.js';
+import { fakeQuantTrainKernel } from './fake-quant-train.js';
+import { gatherRowsKernel } from './gather-rows.js';
 import { geluKernel } from './gelu.js';
+import { geluBackwardKernel } from './gelu-backward.js';
+import { klGradKernel } from './kl-grad.js';
+import { klLossKernel } from './kl-loss.js';
 import { layerNormKernel } from './layer-norm.js';
+import { layerNormBackwardKernel } from './layer-norm-backward.js';
 import { matmulKernel } from './matmul.js';
+import { mseGradKernel } from './mse-grad.js';
+import { mseLossKernel } from './mse-loss.js';
 import { patchEmbedKernel } from './patch-embed.js';
+import { qdropMixKernel } from './qdrop-mix.js';
+import { randomUniformKernel } from './random-uniform.js';
 import { reduceSumKernel } from './reduce-sum.js';
 import { rowSqDiffKernel } from './row-sq-diff.js';
+import { sampleIndicesKernel } from './sample-indices.js';
 import { softmaxKernel } from './softmax.js';
+import { softmaxBackwardKernel } from './softmax-backward.js';
 
 export const ALL_KERNELS: readonly KernelDescriptor[] = [
+  adamKernel,
+  adaroundBackwardKernel,
+  adaroundInitKernel,
+  adaroundWeightKernel,
   addKernel,
   calibCandidateErrorsKernel,
   calibLinearWeightLossKernel,
@@ -25,11 +47,25 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   clsPoolKernel,
   embedTokensKernel,
   fakeQuantKernel,
+  fakeQuantBackwardKernel,
+  fakeQuantScaleGradKernel,
+  fakeQuantTrainKernel,
+  gatherRowsKernel,
   geluKernel,
+  geluBackwardKernel,
+  klGradKernel,
+  klLossKernel,
   layerNormKernel,
+  layerNormBackwardKernel,
   matmulKernel,
+  mseGradKernel,
+  mseLossKernel,
   patchEmbedKernel,
+  qdropMixKernel,
+  randomUniformKernel,
   reduceSumKernel,
   rowSqDiffKernel,
+  sampleIndicesKernel,
   softmaxKernel,
+  softmaxBackwardKernel,
 ];

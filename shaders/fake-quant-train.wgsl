@@ -1,0 +1,43 @@
+// fake-quant-train: fake-quant's training forward with QDrop. Through the same 4-D view as fake-quant
+// (address, scale and zero-point strides), xq = (clamp(round(x / s) + round(z), 0, qmax) - round(z)) * s,
+// and the element keeps xq only where noise < keep_prob, else it passes x through:
+// y = noise[idx] < keep_prob ? xq : x. noise is indexed by the flat view index
+// idx = ((i0 * n1 + i1) * n2 + i2) * n3 + i3, so one noise draw covers exactly the viewed elements.
+// The arithmetic is fake-quant's, so keep_prob = 1 gives its output bit for bit. One invocation
+// handles one element.
+
+struct Params {
+  n0: u32, n1: u32, n2: u32, n3: u32,
+  offset: u32, a0: u32, a1: u32, a2: u32, a3: u32,
+  s0: u32, s1: u32, s2: u32, s3: u32,
+  z0: u32, z1: u32, z2: u32, z3: u32,
+  qmax: f32,
+  keep_prob: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<f32>;
+@group(0) @binding(2) var<storage, read> scale: array<f32>;
+@group(0) @binding(3) var<storage, read> zero_point: array<f32>;
+@group(0) @binding(4) var<storage, read> noise: array<f32>;
+@group(0) @binding(5) var<storage, read_write> y: array<f32>;
+
+override WG: u32 = 256u;
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * WG;
+  if (idx >= p.n0 * p.n1 * p.n2 * p.n3) {
+    return;
+  }
+  let i3 = idx % p.n3;
+  let i2 = (idx / p.n3) % p.n2;
+  let i1 = (idx / (p.n3 * p.n2)) % p.n1;
+  let i0 = idx / (p.n3 * p.n2 * p.n1);
+  let at = p.offset + i0 * p.a0 + i1 * p.a1 + i2 * p.a2 + i3 * p.a3;
+  let v = x[at];
+  let s = scale[i0 * p.s0 + i1 * p.s1 + i2 * p.s2 + i3 * p.s3];
+  let z = round(zero_point[i0 * p.z0 + i1 * p.z1 + i2 * p.z2 + i3 * p.z3]);
+  let q = clamp(round(v / s) + z, 0.0, p.qmax);
+  y[at] = select(v, (q - z) * s, noise[idx] < p.keep_prob);
+}

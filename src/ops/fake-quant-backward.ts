@@ -1,0 +1,45 @@
+/** fake-quant-backward: dx of fake-quant-train (straight-through round, inclusive clamp, QDrop). */
+import type { GpuContext, Tensor } from '../runtime/context.js';
+import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+import { viewCount, type QuantView } from './fake-quant.js';
+import { trainViewUniformFields, trainViewUniforms } from './fake-quant-train.js';
+
+export const fakeQuantBackwardKernel: KernelDescriptor = {
+  name: 'fake-quant-backward',
+  entryPoint: 'main',
+  storage: [
+    { name: 'x', access: 'read' },
+    { name: 'scale', access: 'read' },
+    { name: 'zero_point', access: 'read' },
+    { name: 'noise', access: 'read' },
+    { name: 'dy', access: 'read' },
+    { name: 'dx', access: 'read_write' },
+  ],
+  uniforms: trainViewUniformFields,
+  overrides: { WG: 256 },
+};
+
+/**
+ * Records dx[at] = 0 where the element took the quantized path (noise[idx] < keepProb) and
+ * t = round(x/s) + round(z) lies outside [0, 2^bits - 1]; dx[at] = dy[at] everywhere else in the view.
+ * x, dy and dx use the view's addresses; dx outside the view is left as it is.
+ */
+export function fakeQuantBackwardInto(
+  ctx: GpuContext,
+  x: Tensor,
+  scale: Tensor,
+  zeroPoint: Tensor,
+  noise: Tensor,
+  keepProb: number,
+  bits: number,
+  view: QuantView,
+  dy: Tensor,
+  dx: Tensor,
+): void {
+  ctx.dispatch(
+    fakeQuantBackwardKernel,
+    trainViewUniforms(view, bits, keepProb, noise, 'fake-quant-backward'),
+    [x, scale, zeroPoint, noise, dy, dx],
+    gridFor(viewCount(view), fakeQuantBackwardKernel.overrides.WG),
+  );
+}

@@ -1,0 +1,33 @@
+/** gather-rows: copies the rows named by an index tensor into a contiguous minibatch. */
+import type { GpuContext, Tensor } from '../runtime/context.js';
+import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+
+export const gatherRowsKernel: KernelDescriptor = {
+  name: 'gather-rows',
+  entryPoint: 'main',
+  storage: [
+    { name: 'src', access: 'read' },
+    { name: 'indices', access: 'read' },
+    { name: 'out', access: 'read_write' },
+  ],
+  uniforms: [
+    { name: 'rows', type: 'u32' },
+    { name: 'cols', type: 'u32' },
+  ],
+  overrides: { WG: 256 },
+};
+
+/**
+ * Records out[b * rowSize + d] = src[indices[b] * rowSize + d] for b < indices.size, d < rowSize.
+ * `indices` is u32 and each value must be below src.size / rowSize; elements of out past
+ * indices.size * rowSize are left as they are.
+ */
+export function gatherRows(ctx: GpuContext, src: Tensor, indices: Tensor, rowSize: number, out: Tensor): void {
+  const rows = indices.size;
+  if (!Number.isInteger(rowSize) || rowSize < 1 || src.size % rowSize !== 0) {
+    throw new Error(`gather-rows: ${src.size} values are not rows of ${rowSize}`);
+  }
+  if (indices.dtype !== 'u32') throw new Error('gather-rows: indices must be u32');
+  if (out.size < rows * rowSize) throw new Error(`gather-rows: out holds ${out.size} values, needs ${rows * rowSize}`);
+  ctx.dispatch(gatherRowsKernel, { rows, cols: rowSize }, [src, indices, out], gridFor(rows * rowSize, gatherRowsKernel.overrides.WG));
+}

@@ -1,0 +1,318 @@
+/**
+ * Stage B of the method (../shared/docs/fimaq-method.md §5): block-wise reconstruction. Units run
+ * in the method's order (patch embedding, each block, the head). For each unit the scheduler
+ * caches on the GPU the float inputs and outputs of the whole calibration set and the inputs the
+ * already-quantized prefix produces, then records `iters` optimisation steps: minibatch drawn on
+ * the GPU from the seed, QDrop mixing of the inputs, the unit's forward, the loss and its gradient,
+ * the unit's backward and Adam steps. Nothing is read back except the loss every `reportEvery`
+ * steps. The finished unit is hard-rounded and written into the QuantizedVit, which then
+ * produces the next unit's quantized inputs by fake-quant evaluation.
+ */
+import type { VitCheckpoint } from '../model/checkpoint.js';
+import { VitModel } from '../model/vit.js';
+import { clsPool } from '../ops/cls-pool.js';
+import { gatherRows } from '../ops/gather-rows.js';
+import { klGrad } from '../ops/kl-grad.js';
+import { klLoss } from '../ops/kl-loss.js';
+import { layerNorm } from '../ops/layer-norm.js';
+import { linear } from '../ops/matmul.js';
+import { mseGrad } from '../ops/mse-grad.js';
+import { mseLoss } from '../ops/mse-loss.js';
+import { qdropMix } from '../ops/qdrop-mix.js';
+import { randomUniform } from '../ops/random-uniform.js';
+import { sampleIndices } from '../ops/sample-indices.js';
+import type { GpuContext, Tensor } from '../runtime/context.js';
+import { im2col } from '../quant/calibrate.js';
+import { Gather, forBatches, sliceImages } from '../quant/capture.js';
+import { FakeQuantVit } from '../quant/fake-quant-model.js';
+import type { QuantizedVit } from '../quant/quantized-model.js';
+import { type ReconSettings, betaAt, roundWeightAt, scaleLrAt } from './settings.js';
+import { TrainableActivation, TrainableWeight } from './trainable.js';
+import { BlockUnit, LinearUnit, type NoiseSource, type ReconUnit } from './units.js';
+
+export interface UnitReport {
+  unit: string;
+  seconds: number;
+  /** (iteration, loss) pairs read back during the unit: the MSE relative to its first value, or the head's KL. */
+  losses: [number, number][];
+}
+
+export interface ReconProgress {
+  unit: string;
+  unitIndex: number;
+  units: number;
+  iteration: number;
+  iters: number;
+  loss: number;
+}
+
+export interface ReconOptions {
+  settings: ReconSettings;
+  seed: number;
+  /** Units already reconstructed in `quantized` (resuming an interrupted run). */
+  done?: number;
+  onProgress?: (p: ReconProgress) => void;
+  /** Called after each finished unit with the model so far, e.g. to write a checkpoint. */
+  onUnitDone?: (quantized: QuantizedVit, done: number, report: UnitReport) => Promise<void>;
+}
+
+/** The reconstruction units of a ViT, in the method's order. */
+export function unitNames(depth: number): string[] {
+  return ['patch_embed', ...Array.from({ length: depth }, (_, i) => `blocks.${i}`), 'head'];
+}
+
+/** The RNG stream of (unit, iteration, slot): distinct for every draw of a run. */
+function streamOf(unit: number, iteration: number, slot: number): number {
+  return ((unit * 2 ** 20 + iteration) * 16 + slot) % 2 ** 32;
+}
+const INDEX_SLOT = 15;
+const INPUT_MIX_SLOT = 14;
+
+/** Applies `fn` batch by batch to a [count, ...] tensor and concatenates the results. */
+function mapBatches(ctx: GpuContext, x: Tensor, batch: number, label: string, fn: (xb: Tensor) => Tensor): Tensor {
+  const count = x.shape[0];
+  const out = new Gather(ctx, count, label);
+  forBatches(count, batch, (from, n) => {
+    const xb = sliceImages(ctx, x, from, n, `${label}.in`);
+    const y = fn(xb);
+    out.put(y, from);
+    y.release();
+    xb.release();
+  });
+  return out.tensor;
+}
+
+function weightOf(weights: Map<string, Float32Array>, name: string): Float32Array {
+  const w = weights.get(name);
+  if (!w) throw new Error(`reconstruction: no float tensor ${name}`);
+  return w;
+}
+
+/**
+ * Reconstructs every unit after `done` and returns the quantized model with AdaRound codes and
+ * learned activation scales. `float` is the (RepQ-ViT-folded) float model the quantizers were
+ * calibrated on; `images` the calibration images [count, C, H, W].
+ */
+export async function reconstruct(
+  ctx: GpuContext,
+  float: VitCheckpoint,
+  calibrated: QuantizedVit,
+  images: Float32Array,
+  count: number,
+  opts: ReconOptions,
+): Promise<{ quantized: QuantizedVit; reports: UnitReport[] }> {
+  const s = opts.settings;
+  const cfg = float.config;
+  const names = unitNames(cfg.depth);
+  const batch = Math.min(s.batch, count);
+  if (s.iters >= 2 ** 20) throw new Error(`reconstruction: at most ${2 ** 20 - 1} iterations per unit`);
+  const quantized: QuantizedVit = { ...calibrated, blocks: [...calibrated.blocks] };
+  const fp = VitModel.upload(ctx, float);
+  const reports: UnitReport[] = [];
+  const P = cfg.numPatches;
+  const cpp = cfg.inChans * cfg.patchSize ** 2;
+
+  const imageT = ctx.upload(images, [count, cfg.inChans, cfg.imgSize, cfg.imgSize], 'recon.images');
+  const patches = ctx.upload(im2col(images, count, cfg.inChans, cfg.imgSize, cfg.patchSize), [count, P, cpp], 'recon.patches');
+  const pe = fp.patchEmbed;
+  const peW = ctx.upload(weightOf(float.weights, 'patch_embed.proj.weight'), [cfg.embedDim, cpp], 'recon.patch_embed.weight');
+
+  // Per unit: float input, float output, quantized-prefix input (null: same as the float input).
+  let xFp: Tensor = patches;
+  let xQ: Tensor | null = null;
+  let yFp: Tensor = mapBatches(ctx, patches, batch, 'recon.patch_embed.y_fp', (xb) => linear(ctx, xb, peW, pe.bias, 'patch_embed'));
+  peW.release();
+
+  for (let u = 0; u < names.length; u++) {
+    const name = names[u];
+    if (u >= (opts.done ?? 0)) {
+      const started = performance.now();
+      const unit = buildUnit(ctx, name, float, quantized, s.dropProb);
+      const losses = trainUnit(ctx, unit, u, names.length, xFp, xQ, yFp, name === 'head' ? 'kl' : 'mse', opts);
+      const report = { unit: name, seconds: 0, losses: await losses };
+      await storeUnit(unit, name, quantized);
+      unit.release();
+      report.seconds = (performance.now() - started) / 1000;
+      reports.push(report);
+      await opts.onUnitDone?.(quantized, u + 1, report);
+    }
+    if (u === names.length - 1) break;
+
+    // The next unit's data: float inputs are this unit's float outputs; quantized inputs come
+    // from the fake-quant model of everything reconstructed so far.
+    const fq = FakeQuantVit.upload(ctx, quantized);
+    let nextFp: Tensor;
+    let nextQ: Tensor;
+    if (name === 'patch_embed') {
+      nextFp = mapBatches(ctx, imageT, batch, 'recon.x_fp', (xb) => fp.embed(xb));
+      nextQ = mapBatches(ctx, imageT, batch, 'recon.x_q', (xb) => fq.model.embed(xb));
+    } else {
+      const i = u - 1;
+      nextFp = yFp;
+      nextQ = mapBatches(ctx, xQ ?? xFp, batch, 'recon.x_q', (xb) => fq.model.block(i, xb, fq.hooks));
+    }
+    fq.release();
+    if (name !== 'patch_embed') xFp.release();
+    else yFp.release();
+    xQ?.release();
+    if (names[u + 1] === 'head') {
+      const headInput = (x: Tensor) => {
+        const pooled = clsPool(ctx, x, 'recon.cls_pool');
+        const n = layerNorm(ctx, pooled, fp.norm.gamma, fp.norm.beta, cfg.layerNormEps, 'recon.norm');
+        pooled.release();
+        return n;
+      };
+      xFp = mapBatches(ctx, nextFp, batch, 'recon.head.x_fp', headInput);
+      xQ = mapBatches(ctx, nextQ, batch, 'recon.head.x_q', headInput);
+      nextFp.release();
+      nextQ.release();
+      yFp = mapBatches(ctx, xFp, batch, 'recon.head.y_fp', (xb) => linear(ctx, xb, fp.head.weight, fp.head.bias, 'head'));
+    } else {
+      const i = u;
+      xFp = nextFp;
+      xQ = nextQ;
+      yFp = mapBatches(ctx, xFp, batch, `recon.blocks.${i}.y_fp`, (xb) => fp.block(i, xb));
+    }
+  }
+  xFp.release();
+  xQ?.release();
+  yFp.release();
+  imageT.release();
+  fp.release();
+  return { quantized, reports };
+}
+
+function buildUnit(ctx: GpuContext, name: string, float: VitCheckpoint, q: QuantizedVit, keepProb: number): ReconUnit {
+  const w = float.weights;
+  const trainable = (prefix: string, quant: QuantizedVit['head']['weight']) =>
+    new TrainableWeight(ctx, quant, weightOf(w, `${prefix}.weight`), weightOf(w, `${prefix}.bias`), prefix);
+  if (name === 'patch_embed') return new LinearUnit(ctx, name, trainable('patch_embed.proj', q.patchEmbed.weight), null);
+  if (name === 'head') return new LinearUnit(ctx, name, trainable('head', q.head.weight), new TrainableActivation(ctx, q.head.input, keepProb, 'head.input'));
+  const i = Number(name.slice('blocks.'.length));
+  const b = q.blocks[i];
+  const d = float.config.embedDim;
+  const norm = (n: string) => ({
+    gamma: ctx.upload(weightOf(w, `${name}.${n}.weight`), [d], `${name}.${n}.weight`),
+    beta: ctx.upload(weightOf(w, `${name}.${n}.bias`), [d], `${name}.${n}.bias`),
+  });
+  const act = (a: QuantizedVit['head']['input'], label: string) => new TrainableActivation(ctx, a, keepProb, `${name}.${label}`);
+  return new BlockUnit(
+    ctx,
+    name,
+    float.config.numHeads,
+    float.config.layerNormEps,
+    norm('norm1'),
+    norm('norm2'),
+    {
+      qkv: trainable(`${name}.attn.qkv`, b.qkv.weight),
+      proj: trainable(`${name}.attn.proj`, b.proj.weight),
+      fc1: trainable(`${name}.mlp.fc1`, b.fc1.weight),
+      fc2: trainable(`${name}.mlp.fc2`, b.fc2.weight),
+    },
+    {
+      qkvIn: act(b.qkv.input, 'attn.qkv.input'),
+      q: act(b.q, 'attn.q'),
+      k: act(b.k, 'attn.k'),
+      v: act(b.v, 'attn.v'),
+      attn: act(b.attn, 'attn.map'),
+      projIn: act(b.proj.input, 'attn.proj.input'),
+      fc1In: act(b.fc1.input, 'mlp.fc1.input'),
+      fc2In: act(b.fc2.input, 'mlp.fc2.input'),
+    },
+  );
+}
+
+/** Hard-rounds the finished unit and writes its codes and learned scales into the model. */
+async function storeUnit(unit: ReconUnit, name: string, q: QuantizedVit): Promise<void> {
+  if (unit instanceof LinearUnit) {
+    const weight = await unit.weight.codes();
+    if (name === 'patch_embed') q.patchEmbed = { weight };
+    else q.head = { weight, input: unit.input ? await unit.input.learned() : q.head.input };
+    return;
+  }
+  if (!(unit instanceof BlockUnit)) throw new Error(`reconstruction: unknown unit ${name}`);
+  const i = Number(name.slice('blocks.'.length));
+  const { weights: w, acts: a } = unit;
+  q.blocks[i] = {
+    qkv: { weight: await w.qkv.codes(), input: await a.qkvIn.learned() },
+    proj: { weight: await w.proj.codes(), input: await a.projIn.learned() },
+    fc1: { weight: await w.fc1.codes(), input: await a.fc1In.learned() },
+    fc2: { weight: await w.fc2.codes(), input: await a.fc2In.learned() },
+    q: await a.q.learned(),
+    k: await a.k.learned(),
+    v: await a.v.learned(),
+    attn: await a.attn.learned(),
+  };
+}
+
+/** The optimisation loop of one unit; returns the losses read back for progress. */
+async function trainUnit(
+  ctx: GpuContext,
+  unit: ReconUnit,
+  unitIndex: number,
+  units: number,
+  xFp: Tensor,
+  xQ: Tensor | null,
+  yFp: Tensor,
+  loss: 'mse' | 'kl',
+  opts: ReconOptions,
+): Promise<[number, number][]> {
+  const s = opts.settings;
+  const count = xFp.shape[0];
+  const batch = Math.min(s.batch, count);
+  const inRow = xFp.size / count;
+  const outRow = yFp.size / count;
+  const perm = ctx.empty([count], 'recon.perm', 'u32');
+  const indices = ctx.empty([batch], 'recon.indices', 'u32');
+  const indexNoise = ctx.empty([batch], 'recon.index_noise');
+  // The loss, and its value at iteration 0: the MSE is self-normalised by its first value, on the GPU.
+  const scalars = ctx.empty([1], 'recon.loss');
+  const first = ctx.empty([1], 'recon.loss0');
+  const losses: [number, number][] = [];
+  for (let it = 0; it < s.iters; it++) {
+    randomUniform(ctx, indexNoise, opts.seed, streamOf(unitIndex, it, INDEX_SLOT));
+    sampleIndices(ctx, indexNoise, perm, indices, count);
+    const xFpB = ctx.empty([batch, ...xFp.shape.slice(1)], 'recon.x_fp.batch');
+    gatherRows(ctx, xFp, indices, inRow, xFpB);
+    let input = xFpB;
+    if (xQ) {
+      const xQB = ctx.empty(xFpB.shape, 'recon.x_q.batch');
+      gatherRows(ctx, xQ, indices, inRow, xQB);
+      const mixNoise = ctx.empty([xFpB.size], 'recon.mix_noise');
+      randomUniform(ctx, mixNoise, opts.seed, streamOf(unitIndex, it, INPUT_MIX_SLOT));
+      input = qdropMix(ctx, xQB, xFpB, mixNoise, s.dropProb, 'recon.input');
+      xQB.release();
+      mixNoise.release();
+      xFpB.release();
+    }
+    const target = ctx.empty([batch, ...yFp.shape.slice(1)], 'recon.y_fp.batch');
+    gatherRows(ctx, yFp, indices, outRow, target);
+    const noise: NoiseSource = (slot, n) => {
+      const t = ctx.empty([n], `recon.noise.${slot}`);
+      randomUniform(ctx, t, opts.seed, streamOf(unitIndex, it, slot));
+      return t;
+    };
+    const y = unit.trainForward(input, noise);
+    let dy: Tensor;
+    if (loss === 'mse') {
+      mseLoss(ctx, y, target, batch, scalars, 0);
+      if (it === 0) ctx.copy(scalars, first);
+      dy = mseGrad(ctx, y, target, batch, first, 0, 'recon.dy');
+    } else {
+      klLoss(ctx, y, target, batch, scalars, 0);
+      dy = klGrad(ctx, y, target, batch, 'recon.dy');
+    }
+    const cnt = it + 1;
+    unit.backward(dy);
+    unit.step({ lrRound: s.lrRound, lrScale: scaleLrAt(s, it), roundWeight: roundWeightAt(s, cnt), beta: betaAt(s, cnt) });
+    for (const t of [y, dy, target, input]) t.release();
+    if (cnt % s.reportEvery === 0 || cnt === s.iters || it === 0) {
+      const [value] = await ctx.read(scalars);
+      const reported = loss === 'mse' ? value / (await ctx.read(first))[0] : value;
+      losses.push([it, reported]);
+      opts.onProgress?.({ unit: unit.name, unitIndex, units, iteration: cnt, iters: s.iters, loss: reported });
+    }
+  }
+  for (const t of [perm, indices, indexNoise, scalars, first]) t.release();
+  return losses;
+}
