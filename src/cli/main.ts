@@ -2,6 +2,7 @@
  * The `fimaq` command line. Every command prints a human summary, or exactly one JSON object on
  * stdout with --json; progress goes to stderr; user errors are one line on stderr with exit code 1.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,6 +14,10 @@ import { loadCheckpoint } from '../model/checkpoint-node.js';
 import type { VitCheckpoint } from '../model/checkpoint.js';
 import type { VitConfig } from '../model/config.js';
 import { type CalibrationMethod, calibrate } from '../quant/calibrate.js';
+import { checkpointFolder, loadCheckpoint as loadReconCheckpoint, removeCheckpoint, saveFloatWeights, saveState } from '../recon/checkpoint-node.js';
+import { type UnitReport, reconstruct } from '../recon/reconstruct.js';
+import { reconMemory } from '../recon/memory.js';
+import { PRESETS, type PresetName, type ReconSettings } from '../recon/settings.js';
 import { checkIndices, seededIndices } from '../quant/calibration-set.js';
 import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import { checkBits } from '../quant/pack.js';
@@ -33,12 +38,27 @@ Usage:
   fimaq eval --model <dir|demo|file.safetensors> --data <spec> [--limit N] [--batch B] [--json]
       Top-1 (and top-5 when there are more than 5 classes) of a float model, or of a quantized
       model file (fake-quant evaluation).
-  fimaq quantize --model <dir|demo> --calib <spec> --out <file> [--method calib|rtn]
-                 [--wbits 4] [--abits 4] [--calib-size 128] [--seed 3407] [--calib-indices <json>] [--json]
-      Post-training quantization into one quantized-model file. calib: the method's quantizer
-      calibration search (with RepQ-ViT when wbits == abits); rtn: min/max round-to-nearest.
+  fimaq quantize --model <dir|demo> --calib <spec> --out <file> [--method mse|calib|rtn]
+                 [--wbits 4] [--abits 4] [--calib-size N] [--seed 3407] [--calib-indices <json>] [--json]
+      Post-training quantization into one quantized-model file.
+        calib  the method's quantizer calibration search (with RepQ-ViT when wbits == abits),
+               on --calib-size images (default 128)
+        rtn    min/max round-to-nearest, no search
+        mse    calibration search on the first --search-size images, then block-wise
+               reconstruction (AdaRound, learnable activation scales, QDrop) with the output-MSE
+               loss on --calib-size images: the method's QDrop* baseline
       Calibration images are the first --calib-size of a permutation drawn from --seed, or the
       indices listed in a JSON file. --calib defaults to fashion-mnist:train for the demo model.
+      Reconstruction options (mse):
+        --preset paper|quick   paper (default): 20000 iterations per unit, batch 32, 1024 images,
+                               search on 128; quick: 300 iterations of batch 8, 256 images,
+                               search on 8, learning rates x10 (about 10 minutes for the demo
+                               on a 2-core CPU)
+        --iters N  --batch N  --calib-size N  --search-size N  --lr-round X (1e-3)
+        --lr-scale X (4e-5, cosine-annealed)  --drop-prob P (0.5; 1 disables QDrop)
+        --round-weight X (0.01)  --report-every N (loss read back every N iterations)
+        --resume               continue an interrupted run from <out>.partial/ (checkpoints are
+                               written after calibration and after each unit)
   fimaq info --model <dir|demo> [--json]
       Architecture, parameter count, FLOPs per image and preprocessing of a model.
   fimaq adapter [--json]
@@ -71,6 +91,15 @@ const OPTIONS = {
   seed: { type: 'string' },
   out: { type: 'string' },
   batch: { type: 'string' },
+  preset: { type: 'string' },
+  iters: { type: 'string' },
+  'search-size': { type: 'string' },
+  'lr-round': { type: 'string' },
+  'lr-scale': { type: 'string' },
+  'drop-prob': { type: 'string' },
+  'round-weight': { type: 'string' },
+  'report-every': { type: 'string' },
+  resume: { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   adapter: { type: 'string', default: 'auto' },
   debug: { type: 'boolean', default: false },
@@ -165,12 +194,41 @@ async function commandEval(values: Values): Promise<void> {
   });
 }
 
-const METHODS: readonly CalibrationMethod[] = ['calib', 'rtn'];
+const METHODS = ['mse', 'calib', 'rtn'] as const;
+type Method = (typeof METHODS)[number];
+
+function numberOption(value: string | undefined, name: string, fallback: number, ok: (n: number) => boolean, what: string): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new FimaqError(`--${name} must be ${what}, got '${value}'`);
+  return n;
+}
+
+/** Reconstruction settings: the preset, then every option given on the command line. */
+function reconSettings(values: Values): ReconSettings {
+  const presetName = values.preset ?? 'paper';
+  if (!(presetName in PRESETS)) throw new FimaqError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${presetName}'`);
+  const p = PRESETS[presetName as PresetName];
+  const int = (name: string, fallback: number) => positiveInt(values[name as keyof Values] as string | undefined, name, fallback) as number;
+  const positive = (n: number) => n > 0;
+  return {
+    ...p,
+    iters: int('iters', p.iters),
+    batch: int('batch', p.batch),
+    calibSize: int('calib-size', p.calibSize),
+    searchSize: int('search-size', p.searchSize),
+    reportEvery: int('report-every', p.reportEvery),
+    lrRound: numberOption(values['lr-round'], 'lr-round', p.lrRound, positive, 'a positive number'),
+    lrScale: numberOption(values['lr-scale'], 'lr-scale', p.lrScale, (n) => n >= 0, 'a non-negative number'),
+    roundWeight: numberOption(values['round-weight'], 'round-weight', p.roundWeight, (n) => n >= 0, 'a non-negative number'),
+    dropProb: numberOption(values['drop-prob'], 'drop-prob', p.dropProb, (n) => n > 0 && n <= 1, 'a probability in (0, 1]'),
+  };
+}
 
 async function commandQuantize(values: Values): Promise<void> {
   const modelPath = resolveModelPath(values.model);
   if (!values.out) throw new FimaqError('--out is required (the quantized-model file to write)');
-  const method = (values.method ?? 'calib') as CalibrationMethod;
+  const method = (values.method ?? 'calib') as Method;
   if (!METHODS.includes(method)) throw new FimaqError(`--method must be one of ${METHODS.join(', ')}, got '${values.method}'`);
   const wbits = positiveInt(values.wbits, 'wbits', 4) as number;
   const abits = positiveInt(values.abits, 'abits', 4) as number;
@@ -178,6 +236,7 @@ async function commandQuantize(values: Values): Promise<void> {
   checkBits(abits, '--abits');
   const seed = values.seed === undefined ? 3407 : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new FimaqError(`--seed must be a non-negative integer, got '${values.seed}'`);
+  const settings = method === 'mse' ? reconSettings(values) : null;
   const calibSpec = values.calib ?? (values.model === 'demo' ? 'fashion-mnist:train' : undefined);
   if (!calibSpec) throw new FimaqError('--calib is required (the calibration images, e.g. an image folder)');
   const ckpt = await loadCheckpoint(modelPath);
@@ -193,39 +252,115 @@ async function commandQuantize(values: Values): Promise<void> {
     }
     indices = checkIndices(parsed, data.count, file);
   } else {
-    indices = seededIndices(data.count, positiveInt(values['calib-size'], 'calib-size', 128) as number, seed);
+    indices = seededIndices(data.count, settings ? settings.calibSize : (positiveInt(values['calib-size'], 'calib-size', 128) as number), seed);
   }
   const batch = await data.batch(indices);
+  const out = resolve(values.out);
   const start = performance.now();
   await withContext(values, async (ctx) => {
-    const progress = new Progress(`${method} W${wbits}A${abits}`);
-    const result = await calibrate(ctx, ckpt, batch.pixels, indices.length, {
-      method,
+    const info = (m: Method, details: Record<string, unknown>): QuantizedVit['info'] => ({
+      method: m,
+      wbits,
+      abits,
+      seed,
+      calibSize: indices.length,
+      calibData: data.description,
+      toolVersion: TOOL_VERSION,
+      created: new Date().toISOString(),
+      details: { ...details, calib_indices: values['calib-indices'] ? 'file' : 'seeded' },
+    });
+    if (!settings) {
+      const progress = new Progress(`${method} W${wbits}A${abits}`);
+      const result = await calibrate(ctx, ckpt, batch.pixels, indices.length, {
+        method: method as CalibrationMethod,
+        wbits,
+        abits,
+        onProgress: (stage, done, total) => progress.update(done, total, stage),
+      });
+      const seconds = (performance.now() - start) / 1000;
+      await writeQuantizedVit(out, { ...result.quantized, configText: ckpt.configText, info: info(method, { seconds }) });
+      const json = { command: 'quantize', method, wbits, abits, seed, calib_size: indices.length, calib_data: data.description, seconds, output: out, adapter: adapterJson(ctx.adapter) };
+      print(values, json, `${method} W${wbits}A${abits}: calibrated on ${indices.length} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}\nadapter: ${describeAdapter(ctx.adapter)}`);
+      return;
+    }
+    const result = await quantizeMse(ctx, values, { ckpt, pixels: batch.pixels, count: indices.length, indices, settings, wbits, abits, seed, calibData: data.description, out, info });
+    const seconds = (performance.now() - start) / 1000;
+    const units = result.reports.map((r) => ({ unit: r.unit, seconds: r.seconds, first_loss: r.losses[0]?.[1], final_loss: r.losses[r.losses.length - 1]?.[1] }));
+    const json = {
+      command: 'quantize', method, wbits, abits, seed, preset: values.preset ?? 'paper', settings, calib_size: indices.length,
+      search_size: Math.min(settings.searchSize, indices.length), calib_data: data.description, resumed_at_unit: result.resumedAt,
+      seconds, calib_seconds: result.calibSeconds, recon_seconds: result.reconSeconds, units, output: out, adapter: adapterJson(ctx.adapter),
+    };
+    const lines = units.map((u) => `  ${u.unit.padEnd(12)} loss ${u.first_loss?.toPrecision(4)} -> ${u.final_loss?.toPrecision(4)}  ${u.seconds.toFixed(1)} s`);
+    print(values, json, `mse W${wbits}A${abits}: ${settings.iters} iterations per unit on ${indices.length} images in ${seconds.toFixed(1)} s\n${lines.join('\n')}\nwrote ${out}\nadapter: ${describeAdapter(ctx.adapter)}`);
+  });
+}
+
+interface MseJob {
+  ckpt: VitCheckpoint;
+  pixels: Float32Array;
+  count: number;
+  indices: number[];
+  settings: ReconSettings;
+  wbits: number;
+  abits: number;
+  seed: number;
+  calibData: string;
+  out: string;
+  info: (m: Method, details: Record<string, unknown>) => QuantizedVit['info'];
+}
+
+/** Calibration search, then reconstruction, with a checkpoint after calibration and after each unit. */
+async function quantizeMse(ctx: GpuContext, values: Values, job: MseJob): Promise<{ reports: UnitReport[]; calibSeconds: number; reconSeconds: number; resumedAt: number }> {
+  const { ckpt, settings: s, wbits, abits } = job;
+  const folder = checkpointFolder(job.out);
+  const { reportEvery: _report, ...fingerprinted } = s;
+  const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
+  const fingerprint = JSON.stringify({ config: digest(ckpt.configText), wbits, abits, seed: job.seed, data: job.calibData, images: digest(JSON.stringify(job.indices)), settings: fingerprinted });
+  const resumed = values.resume ? await loadReconCheckpoint(folder, fingerprint) : null;
+  if (values.resume && !resumed) process.stderr.write(`fimaq: nothing to resume in ${folder}; starting from the beginning\n`);
+  const started = performance.now();
+  let calibrated: QuantizedVit;
+  let float: Map<string, Float32Array>;
+  if (resumed) {
+    ({ quantized: calibrated, float } = resumed);
+    process.stderr.write(`fimaq: resuming from ${folder} after ${resumed.done} finished units\n`);
+  } else {
+    const searchSize = Math.min(s.searchSize, job.count);
+    const perImage = job.pixels.length / job.count;
+    const progress = new Progress(`calib W${wbits}A${abits}`);
+    const result = await calibrate(ctx, ckpt, job.pixels.subarray(0, searchSize * perImage), searchSize, {
+      method: 'calib',
       wbits,
       abits,
       onProgress: (stage, done, total) => progress.update(done, total, stage),
     });
-    const seconds = (performance.now() - start) / 1000;
-    const quantized: QuantizedVit = {
-      ...result.quantized,
-      configText: ckpt.configText,
-      info: {
-        method,
-        wbits,
-        abits,
-        seed,
-        calibSize: indices.length,
-        calibData: data.description,
-        toolVersion: TOOL_VERSION,
-        created: new Date().toISOString(),
-        details: { seconds, calib_indices: values['calib-indices'] ? 'file' : 'seeded' },
-      },
-    };
-    const out = resolve(values.out as string);
-    await writeQuantizedVit(out, quantized);
-    const json = { command: 'quantize', method, wbits, abits, seed, calib_size: indices.length, calib_data: data.description, seconds, output: out, adapter: adapterJson(ctx.adapter) };
-    print(values, json, `${method} W${wbits}A${abits}: calibrated on ${indices.length} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}\nadapter: ${describeAdapter(ctx.adapter)}`);
+    calibrated = { ...result.quantized, configText: ckpt.configText, info: job.info('calib', { search_size: searchSize }) };
+    float = result.reparameterized;
+    await saveFloatWeights(folder, float);
+    await saveState(folder, calibrated, 0, fingerprint);
+  }
+  const calibSeconds = (performance.now() - started) / 1000;
+  const progress = new Progress(`mse W${wbits}A${abits}`);
+  const result = await reconstruct(ctx, { ...ckpt, weights: float }, calibrated, job.pixels, job.count, {
+    settings: s,
+    seed: job.seed,
+    done: resumed?.done ?? 0,
+    onProgress: (p) => progress.update(p.unitIndex * p.iters + p.iteration, p.units * p.iters, `${p.unit} ${p.iteration}/${p.iters} loss ${p.loss.toPrecision(4)}`),
+    onUnitDone: (q, done) => saveState(folder, q, done, fingerprint),
   });
+  const reconSeconds = (performance.now() - started) / 1000 - calibSeconds;
+  const details = {
+    preset: values.preset ?? 'paper',
+    settings: s,
+    search_size: Math.min(s.searchSize, job.count),
+    calib_seconds: calibSeconds,
+    recon_seconds: reconSeconds,
+    units: result.reports.map((r) => ({ unit: r.unit, seconds: r.seconds, losses: r.losses })),
+  };
+  await writeQuantizedVit(job.out, { ...result.quantized, info: job.info('mse', details) });
+  await removeCheckpoint(folder);
+  return { reports: result.reports, calibSeconds, reconSeconds, resumedAt: resumed?.done ?? 0 };
 }
 
 async function commandInfo(values: Values): Promise<void> {
@@ -233,6 +368,7 @@ async function commandInfo(values: Values): Promise<void> {
   const { config: c } = await loadModel(modelPath);
   const params = parameterCount(c);
   const flops = forwardFlops(c);
+  const recon = reconMemory(c, PRESETS.paper.calibSize);
   const json = {
     command: 'info',
     model: modelPath,
@@ -249,6 +385,7 @@ async function commandInfo(values: Values): Promise<void> {
     tokens: c.numTokens,
     parameters: params,
     flops_per_image: flops,
+    reconstruction_memory: { images: PRESETS.paper.calibSize, peak_bytes: recon.peakBytes, largest_buffer_bytes: recon.largestTensorBytes },
     preprocess: c.preprocess,
     label_names: c.labelNames ?? null,
   };
@@ -261,6 +398,7 @@ async function commandInfo(values: Values): Promise<void> {
       `architecture: ${c.architecture} (${c.family}), ${c.depth} blocks, width ${c.embedDim}, ${c.numHeads} heads, MLP ${c.mlpHidden}`,
       `input: ${c.inChans}x${c.imgSize}x${c.imgSize}, patch ${c.patchSize} (${c.numPatches} patches + class token), ${c.numClasses} classes`,
       `parameters: ${params.toLocaleString('en-US')}; forward: ${(flops / 1e6).toFixed(1)} MFLOP per image`,
+      `reconstruction on ${PRESETS.paper.calibSize} images: ${(recon.peakBytes / 2 ** 20).toFixed(0)} MiB of GPU caches, largest buffer ${(recon.largestTensorBytes / 2 ** 20).toFixed(0)} MiB`,
       `preprocessing: resize ${p.interpolation} to ${Math.floor(p.inputSize[1] / p.cropPct)}, centre crop ${p.inputSize[1]} (crop_pct ${p.cropPct}), mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`,
     ].join('\n'),
   );

@@ -26,13 +26,17 @@ import { im2col } from '../quant/calibrate.js';
 import { Gather, forBatches, sliceImages } from '../quant/capture.js';
 import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
-import { type ReconSettings, betaAt, roundWeightAt, scaleLrAt } from './settings.js';
+import { type ReconSettings, betaAt, keepThreshold, roundWeightAt, scaleLrAt } from './settings.js';
+import { checkReconMemory } from './memory.js';
 import { TrainableActivation, TrainableWeight } from './trainable.js';
 import { BlockUnit, LinearUnit, type NoiseSource, type ReconUnit } from './units.js';
 
 export interface UnitReport {
   unit: string;
+  /** Whole unit: data preparation, optimisation, hard rounding. */
   seconds: number;
+  /** Wall-clock seconds per optimisation step (GPU work included). */
+  secondsPerStep: number;
   /** (iteration, loss) pairs read back during the unit: the MSE relative to its first value, or the head's KL. */
   losses: [number, number][];
 }
@@ -103,6 +107,7 @@ export async function reconstruct(
 ): Promise<{ quantized: QuantizedVit; reports: UnitReport[] }> {
   const s = opts.settings;
   const cfg = float.config;
+  checkReconMemory(cfg, count, ctx.limits.maxStorageBufferBindingSize);
   const names = unitNames(cfg.depth);
   const batch = Math.min(s.batch, count);
   if (s.iters >= 2 ** 20) throw new Error(`reconstruction: at most ${2 ** 20 - 1} iterations per unit`);
@@ -127,9 +132,9 @@ export async function reconstruct(
     const name = names[u];
     if (u >= (opts.done ?? 0)) {
       const started = performance.now();
-      const unit = buildUnit(ctx, name, float, quantized, s.dropProb);
-      const losses = trainUnit(ctx, unit, u, names.length, xFp, xQ, yFp, name === 'head' ? 'kl' : 'mse', opts);
-      const report = { unit: name, seconds: 0, losses: await losses };
+      const unit = buildUnit(ctx, name, float, quantized, keepThreshold(s));
+      const { losses, secondsPerStep } = await trainUnit(ctx, unit, u, names.length, xFp, xQ, yFp, name === 'head' ? 'kl' : 'mse', opts);
+      const report = { unit: name, seconds: 0, secondsPerStep, losses };
       await storeUnit(unit, name, quantized);
       unit.release();
       report.seconds = (performance.now() - started) / 1000;
@@ -152,9 +157,12 @@ export async function reconstruct(
       nextQ = mapBatches(ctx, xQ ?? xFp, batch, 'recon.x_q', (xb) => fq.model.block(i, xb, fq.hooks));
     }
     fq.release();
-    if (name !== 'patch_embed') xFp.release();
-    else yFp.release();
+    xFp.release();
     xQ?.release();
+    if (name === 'patch_embed') {
+      yFp.release();
+      imageT.release();
+    }
     if (names[u + 1] === 'head') {
       const headInput = (x: Tensor) => {
         const pooled = clsPool(ctx, x, 'recon.cls_pool');
@@ -177,7 +185,6 @@ export async function reconstruct(
   xFp.release();
   xQ?.release();
   yFp.release();
-  imageT.release();
   fp.release();
   return { quantized, reports };
 }
@@ -245,7 +252,7 @@ async function storeUnit(unit: ReconUnit, name: string, q: QuantizedVit): Promis
   };
 }
 
-/** The optimisation loop of one unit; returns the losses read back for progress. */
+/** The optimisation loop of one unit; returns the losses read back for progress and the time per step. */
 async function trainUnit(
   ctx: GpuContext,
   unit: ReconUnit,
@@ -256,7 +263,7 @@ async function trainUnit(
   yFp: Tensor,
   loss: 'mse' | 'kl',
   opts: ReconOptions,
-): Promise<[number, number][]> {
+): Promise<{ losses: [number, number][]; secondsPerStep: number }> {
   const s = opts.settings;
   const count = xFp.shape[0];
   const batch = Math.min(s.batch, count);
@@ -269,6 +276,8 @@ async function trainUnit(
   const scalars = ctx.empty([1], 'recon.loss');
   const first = ctx.empty([1], 'recon.loss0');
   const losses: [number, number][] = [];
+  await ctx.sync();
+  const started = performance.now();
   for (let it = 0; it < s.iters; it++) {
     randomUniform(ctx, indexNoise, opts.seed, streamOf(unitIndex, it, INDEX_SLOT));
     sampleIndices(ctx, indexNoise, perm, indices, count);
@@ -280,7 +289,7 @@ async function trainUnit(
       gatherRows(ctx, xQ, indices, inRow, xQB);
       const mixNoise = ctx.empty([xFpB.size], 'recon.mix_noise');
       randomUniform(ctx, mixNoise, opts.seed, streamOf(unitIndex, it, INPUT_MIX_SLOT));
-      input = qdropMix(ctx, xQB, xFpB, mixNoise, s.dropProb, 'recon.input');
+      input = qdropMix(ctx, xQB, xFpB, mixNoise, keepThreshold(s), 'recon.input');
       xQB.release();
       mixNoise.release();
       xFpB.release();
@@ -313,6 +322,7 @@ async function trainUnit(
       opts.onProgress?.({ unit: unit.name, unitIndex, units, iteration: cnt, iters: s.iters, loss: reported });
     }
   }
+  const secondsPerStep = (performance.now() - started) / 1000 / s.iters;
   for (const t of [perm, indices, indexNoise, scalars, first]) t.release();
-  return losses;
+  return { losses, secondsPerStep };
 }

@@ -1,0 +1,94 @@
+/**
+ * Block reconstruction cost: seconds per optimisation step for each unit of the demo ViT, and the
+ * share of a step's GPU time spent in each kernel (timestamp queries where the adapter has them,
+ * else per-dispatch wall clock), isolated from data preparation by timing runs of 2 and 6 steps.
+ * Writes bench/results/recon-<adapter>.json and prints a table.
+ * Run: npx vite-node bench/recon.ts [-- --iters N]
+ *
+ * Quantizers come from round-to-nearest initialisation: the step cost does not depend on them.
+ * On SwiftShader the absolute numbers describe this CPU, not a GPU; the shares carry over.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { loadCheckpoint } from '../src/model/checkpoint-node.js';
+import { calibrate } from '../src/quant/calibrate.js';
+import { seededIndices } from '../src/quant/calibration-set.js';
+import { openDataset } from '../src/data/open.js';
+import { reconstruct, unitNames } from '../src/recon/reconstruct.js';
+import { PRESETS } from '../src/recon/settings.js';
+import type { GpuContext } from '../src/runtime/context.js';
+import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
+import { configureVulkanEnv } from '../src/runtime/vulkan-env.js';
+
+configureVulkanEnv('auto');
+const itersArg = process.argv.indexOf('--iters');
+const iters = itersArg > 0 ? Number(process.argv[itersArg + 1]) : 10;
+const images = 64;
+
+const ckpt = await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'));
+const data = await openDataset('fashion-mnist:train', ckpt.config.preprocess);
+const batch = await data.batch(seededIndices(data.count, images, 3407));
+const settings = { ...PRESETS.paper, iters, calibSize: images, reportEvery: iters };
+
+async function run(ctx: GpuContext, steps: number, onUnitDone?: () => Promise<void>) {
+  const cal = await calibrate(ctx, ckpt, batch.pixels, images, { method: 'rtn', wbits: 4, abits: 4 });
+  const info = { method: 'rtn', wbits: 4, abits: 4, seed: 0, calibSize: images, calibData: data.description, toolVersion: 'bench', created: '' };
+  return reconstruct(ctx, { ...ckpt, weights: cal.reparameterized }, { ...cal.quantized, configText: ckpt.configText, info }, batch.pixels, images, {
+    settings: { ...settings, iters: steps, reportEvery: steps },
+    seed: 1,
+    onUnitDone,
+  });
+}
+
+/** Per unit, per kernel: GPU milliseconds of one optimisation step. */
+async function kernelMsPerStep(): Promise<{ source: string; perUnit: Record<string, Record<string, number>> }> {
+  // Each unit's window (its data preparation and its steps) is timed in runs of a and b steps;
+  // the preparation is the same in both, so the difference is b - a steps.
+  const [a, b] = [2, 6];
+  const windows: Record<string, number>[][] = [];
+  let source = '';
+  for (const steps of [a, b]) {
+    const profiled = await createNodeContext({ profile: true });
+    const perUnit: Record<string, number>[] = [];
+    await profiled.kernelTimings();
+    await run(profiled, steps, async () => {
+      perUnit.push(Object.fromEntries((await profiled.kernelTimings()).map((t) => [t.name, t.milliseconds])));
+    });
+    source = profiled.timingSource;
+    await profiled.dispose();
+    windows.push(perUnit);
+  }
+  const names = unitNames(ckpt.config.depth);
+  const perUnit: Record<string, Record<string, number>> = {};
+  names.forEach((unit, u) => {
+    const kernels = new Set([...Object.keys(windows[0][u]), ...Object.keys(windows[1][u])]);
+    const ms: Record<string, number> = {};
+    for (const k of kernels) ms[k] = Math.max(0, ((windows[1][u][k] ?? 0) - (windows[0][u][k] ?? 0)) / (b - a));
+    perUnit[unit] = ms;
+  });
+  return { source, perUnit };
+}
+
+const ctx = await createNodeContext({});
+const adapter = ctx.adapter;
+const timed = await run(ctx, iters);
+await ctx.dispose();
+const { source, perUnit } = await kernelMsPerStep();
+
+const units = timed.reports.map((r) => {
+  const ms = perUnit[r.unit];
+  const total = Object.values(ms).reduce((x, y) => x + y, 0);
+  const share = Object.fromEntries(Object.entries(ms).sort((x, y) => y[1] - x[1]).filter(([, v]) => v > 0).map(([k, v]) => [k, v / total]));
+  return { unit: r.unit, seconds_per_step: r.secondsPerStep, gpu_ms_per_step: total, kernel_share: share };
+});
+const result = { adapter, timing_source: source, model: 'demo (fashion-vit), W4A4, batch 32', iters, units };
+for (const u of units) {
+  const top = Object.entries(u.kernel_share).slice(0, 4).map(([k, v]) => `${k} ${(100 * v).toFixed(0)}%`).join(', ');
+  console.log(`${u.unit.padEnd(12)} ${(1000 * u.seconds_per_step).toFixed(1)} ms/step (GPU ${u.gpu_ms_per_step.toFixed(1)} ms); ${top}`);
+}
+console.log(`adapter: ${adapter.vendor} ${adapter.architecture} (${adapter.description}), timing: ${source}`);
+const dir = join(PACKAGE_ROOT, 'bench', 'results');
+mkdirSync(dir, { recursive: true });
+const file = join(dir, `recon-${(adapter.vendor || 'unknown').replace(/\W+/g, '-')}.json`);
+writeFileSync(file, `${JSON.stringify(result, null, 2)}\n`);
+console.log(`wrote ${file}`);

@@ -1,0 +1,92 @@
+/**
+ * The reconstruction scheduler on a small random ViT: optimisation steps read nothing back,
+ * the same seed gives the same codes and scales, the loss falls, and a run resumed after some
+ * units equals the uninterrupted one.
+ */
+import { describe, expect, it } from 'vitest';
+import { calibrate } from '../../src/quant/calibrate.js';
+import type { QuantizedVit } from '../../src/quant/quantized-model.js';
+import { reconstruct, unitNames } from '../../src/recon/reconstruct.js';
+import { PRESETS, type ReconSettings } from '../../src/recon/settings.js';
+import { uniformTensor } from '../../src/util/prng.js';
+import { testContext } from '../helpers/gpu.js';
+import { randomVitCheckpoint } from '../helpers/random-vit.js';
+
+const CONFIG = JSON.stringify({ architecture: 'vit_tiny_patch4_12', model_args: { img_size: 12, patch_size: 4, in_chans: 1, embed_dim: 16, depth: 2, num_heads: 2, num_classes: 6 } });
+const ckpt = randomVitCheckpoint(CONFIG, 21);
+const c = ckpt.config;
+const count = 24;
+const images = uniformTensor(8, 9, count * c.inChans * c.imgSize * c.imgSize, 0, 1.5);
+const INFO = { method: 'calib', wbits: 4, abits: 4, seed: 1, calibSize: count, calibData: 'random', toolVersion: 'test', created: 'now' };
+const settings = (iters: number, reportEvery = 1000): ReconSettings => ({ ...PRESETS.quick, iters, batch: 8, calibSize: count, searchSize: count, reportEvery, lrRound: 1e-2, lrScale: 1e-3 });
+
+async function calibrated(): Promise<{ q: QuantizedVit; float: typeof ckpt }> {
+  const ctx = await testContext();
+  const r = await calibrate(ctx, ckpt, images, count, { method: 'calib', wbits: 4, abits: 4, eqN: 16, rounds: 1, batchSize: 8 });
+  return { q: { ...r.quantized, configText: CONFIG, info: INFO }, float: { ...ckpt, weights: r.reparameterized } };
+}
+
+/** Everything reconstruction changes, flattened for exact comparison. */
+function learned(q: QuantizedVit): number[] {
+  const out: number[] = [...q.patchEmbed.weight.codes, ...q.head.weight.codes, ...q.head.input.scale];
+  for (const b of q.blocks) {
+    for (const l of [b.qkv, b.proj, b.fc1, b.fc2]) out.push(...l.weight.codes, ...l.input.scale);
+    for (const a of [b.q, b.k, b.v, b.attn]) out.push(...a.scale);
+  }
+  return out;
+}
+
+describe('reconstruct', () => {
+  it('records optimisation steps without any readback', async () => {
+    const ctx = await testContext();
+    const { q, float } = await calibrated();
+    const readbacks: number[] = [];
+    for (const iters of [2, 7]) {
+      const before = ctx.stats.readbacks;
+      await reconstruct(ctx, float, q, images, count, { settings: settings(iters), seed: 5 });
+      readbacks.push(ctx.stats.readbacks - before);
+    }
+    // Same readbacks (losses at the first and last step, results per unit) for 2 and 7 steps.
+    expect(readbacks[1]).toBe(readbacks[0]);
+  });
+
+  it('is deterministic for a seed and changes with the seed', async () => {
+    const ctx = await testContext();
+    const { q, float } = await calibrated();
+    const runs = [];
+    for (const seed of [5, 5, 6]) runs.push(await reconstruct(ctx, float, q, images, count, { settings: settings(8), seed }));
+    expect(learned(runs[1].quantized)).toEqual(learned(runs[0].quantized));
+    expect(learned(runs[2].quantized)).not.toEqual(learned(runs[0].quantized));
+    expect(learned(runs[0].quantized)).not.toEqual(learned(q));
+    expect(runs[0].reports.map((r) => r.unit)).toEqual(unitNames(c.depth));
+  });
+
+  it('lowers the loss of every unit (full batch, no QDrop, so the loss is not sampling noise)', async () => {
+    const ctx = await testContext();
+    const { q, float } = await calibrated();
+    const run = await reconstruct(ctx, float, q, images, count, { settings: { ...settings(30, 30), batch: count, dropProb: 1 }, seed: 5 });
+    for (const r of run.reports) {
+      const first = r.losses[0][1];
+      const last = r.losses[r.losses.length - 1][1];
+      expect(last, `${r.unit}: loss ${first} -> ${last}`).toBeLessThan(first);
+    }
+  });
+
+  it('resuming after finished units gives the same model as one run', async () => {
+    const ctx = await testContext();
+    const { q, float } = await calibrated();
+    const whole = await reconstruct(ctx, float, q, images, count, { settings: settings(5), seed: 5 });
+    let partial: QuantizedVit | null = null;
+    await reconstruct(ctx, float, q, images, count, {
+      settings: settings(5),
+      seed: 5,
+      onUnitDone: async (m, done) => {
+        if (done === 2) partial = structuredClone(m);
+      },
+    });
+    expect(partial).not.toBeNull();
+    const resumed = await reconstruct(ctx, float, partial as unknown as QuantizedVit, images, count, { settings: settings(5), seed: 5, done: 2 });
+    expect(resumed.reports.map((r) => r.unit)).toEqual(unitNames(c.depth).slice(2));
+    expect(learned(resumed.quantized)).toEqual(learned(whole.quantized));
+  });
+});
