@@ -51,10 +51,12 @@ Usage:
       indices listed in a JSON file. --calib defaults to fashion-mnist:train for the demo model.
       Reconstruction options (mse):
         --preset paper|quick   paper (default): 20000 iterations per unit, batch 32, 1024 images,
-                               search on 128; quick: 300 iterations of batch 8, 256 images,
-                               search on 8, learning rates x10 (about 10 minutes for the demo
+                               search on 128 with 128 candidates and 3 rounds; quick: 300
+                               iterations of batch 8, 256 images, search on 8 with 32 candidates
+                               and 1 round, learning rates x10 (about 10 minutes for the demo
                                on a 2-core CPU)
-        --iters N  --batch N  --calib-size N  --search-size N  --lr-round X (1e-3)
+        --iters N  --batch N  --calib-size N  --search-size N  --search-candidates N
+        --search-rounds N  --lr-round X (1e-3)
         --lr-scale X (4e-5, cosine-annealed)  --drop-prob P (0.5; 1 disables QDrop)
         --round-weight X (0.01)  --report-every N (loss read back every N iterations)
         --resume               continue an interrupted run from <out>.partial/ (checkpoints are
@@ -94,6 +96,8 @@ const OPTIONS = {
   preset: { type: 'string' },
   iters: { type: 'string' },
   'search-size': { type: 'string' },
+  'search-candidates': { type: 'string' },
+  'search-rounds': { type: 'string' },
   'lr-round': { type: 'string' },
   'lr-scale': { type: 'string' },
   'drop-prob': { type: 'string' },
@@ -217,6 +221,8 @@ function reconSettings(values: Values): ReconSettings {
     batch: int('batch', p.batch),
     calibSize: int('calib-size', p.calibSize),
     searchSize: int('search-size', p.searchSize),
+    searchCandidates: int('search-candidates', p.searchCandidates),
+    searchRounds: int('search-rounds', p.searchRounds),
     reportEvery: int('report-every', p.reportEvery),
     lrRound: numberOption(values['lr-round'], 'lr-round', p.lrRound, positive, 'a positive number'),
     lrScale: numberOption(values['lr-scale'], 'lr-scale', p.lrScale, (n) => n >= 0, 'a non-negative number'),
@@ -333,6 +339,8 @@ async function quantizeMse(ctx: GpuContext, values: Values, job: MseJob): Promis
       method: 'calib',
       wbits,
       abits,
+      eqN: s.searchCandidates,
+      rounds: s.searchRounds,
       onProgress: (stage, done, total) => progress.update(done, total, stage),
     });
     calibrated = { ...result.quantized, configText: ckpt.configText, info: job.info('calib', { search_size: searchSize }) };

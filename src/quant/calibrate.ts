@@ -144,7 +144,7 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   if (search) {
     const patches = ctx.upload(im2col(images, count, cfg.inChans, cfg.imgSize, cfg.patchSize), [count * cfg.numPatches, cpp], 'calib.patches');
     const wT = ctx.upload(peW, [D, cpp], 'calib.pe.weight');
-    peQuant = await searchConv(ctx, patches, wT, peW, wbits, rounds);
+    peQuant = await searchConv(ctx, patches, wT, peW, wbits, rounds, eqN);
     patches.release();
     wT.release();
   } else {
@@ -242,7 +242,7 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
     if (search) {
       const qkRef = attentionScores(ctx, qkv, H, 'calib.qk', 1);
       qk = await searchMatmul(ctx, {
-        M: T, N: T, K: hd, images: count, heads: H, bits: abits, rounds,
+        M: T, N: T, K: hd, images: count, heads: H, bits: abits, rounds, candidates: eqN + 1,
         reference: { tensor: qkRef, rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T },
         a: { operand: { tensor: qkv, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: qView },
         b: { operand: { tensor: qkv, offset: D, rowStride: 1, colStride: 3 * D, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: kView },
@@ -253,7 +253,7 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
       const vOperand = { tensor: qkv, offset: 2 * D, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd };
       matmul(ctx, { M: T, N: hd, K: T, batch: count * H, inner: H, a: mapOperand, b: vOperand, c: { tensor: avRef, rowStride: hd, batchStride: H * T * hd, innerStride: T * hd } });
       av = await searchMatmul(ctx, {
-        M: T, N: hd, K: T, images: count, heads: H, bits: abits, rounds,
+        M: T, N: hd, K: T, images: count, heads: H, bits: abits, rounds, candidates: eqN + 1,
         reference: { tensor: avRef, rowStride: hd, colStride: 1, batchStride: H * T * hd, innerStride: T * hd },
         a: { operand: mapOperand, host: mapHost, view: mapView },
         b: { operand: vOperand, host: qkvHost, view: vView },

@@ -178,6 +178,8 @@ export interface MatmulSearchInput {
   reference: ProductLayout;
   bits: number;
   rounds: number;
+  /** Bound pairs per head (official: eq_n + 1 = 129). */
+  candidates?: number;
 }
 
 /** Per-head quantizers of both operands. */
@@ -193,8 +195,8 @@ export interface MatmulSearchResult {
  */
 export async function searchMatmul(ctx: GpuContext, s: MatmulSearchInput): Promise<MatmulSearchResult> {
   const H = s.heads;
-  const ca = matmulBoundCandidates(s.a.host, s.a.view, H, s.bits);
-  const cb = matmulBoundCandidates(s.b.host, s.b.view, H, s.bits);
+  const ca = matmulBoundCandidates(s.a.host, s.a.view, H, s.bits, s.candidates);
+  const cb = matmulBoundCandidates(s.b.host, s.b.view, H, s.bits, s.candidates);
   const n = ca.count;
   // Current bounds per head and operand.
   const bounds = {
@@ -278,10 +280,10 @@ export async function searchPerChannelInput(ctx: GpuContext, x: Tensor, xHost: F
  * quantized, so the error is d' G d with G = X'X over all image patches), then `rounds` rounds
  * refining the lower bound (upper fixed) and the upper bound (lower fixed).
  */
-export async function searchConv(ctx: GpuContext, patches: Tensor, w: Tensor, wHost: Float32Array, bits: number, rounds: number): Promise<Quantizer> {
+export async function searchConv(ctx: GpuContext, patches: Tensor, w: Tensor, wHost: Float32Array, bits: number, rounds: number, eqN = 128): Promise<Quantizer> {
   const [O, K] = w.shape;
   const N = patches.size / K;
-  const cand = convWeightCandidates(wHost, O, K, bits);
+  const cand = convWeightCandidates(wHost, O, K, bits, eqN);
   const n = cand.count;
   const gram = ctx.empty([K, K], 'calib.conv.gram');
   matmul(ctx, { M: K, N: K, K: N, a: { tensor: patches, rowStride: 1, colStride: K }, b: { tensor: patches, rowStride: K, colStride: 1 }, c: { tensor: gram, rowStride: K } });
