@@ -1,7 +1,9 @@
-// gather-rows: out[b * cols + d] = src[indices[b] * cols + d], copying the sampled rows of a cached
-// tensor into a contiguous minibatch. One invocation copies one element.
+// gather-rows: out[b * cols + d] = src[(indices[b] - first) * cols + d] for the sampled rows that
+// lie in this source, rows first .. first + src_rows - 1 of a cache; rows of out whose index lies
+// elsewhere are left as they are. A cache too large for one buffer is split into chunks, and one
+// dispatch per chunk fills its part of the minibatch. One invocation copies one element.
 
-struct Params { rows: u32, cols: u32 }
+struct Params { rows: u32, cols: u32, first: u32, src_rows: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> src: array<f32>;
@@ -17,5 +19,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let b = i / p.cols;
-  out[i] = src[indices[b] * p.cols + (i - b * p.cols)];
+  let row = indices[b];
+  // Unsigned wrap-around sends rows below `first` past src_rows as well.
+  if (row - p.first >= p.src_rows) {
+    return;
+  }
+  out[i] = src[(row - p.first) * p.cols + (i - b * p.cols)];
 }

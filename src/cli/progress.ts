@@ -1,6 +1,7 @@
 /**
  * Progress on stderr: a one-line bar redrawn in place on a terminal; elsewhere (logs, pipes) a
- * plain line whenever the stage text changes, so long runs stay observable without flooding.
+ * plain line whenever the stage text changes, and at least every 30 seconds, so long runs stay
+ * observable without flooding.
  */
 export class Progress {
   private readonly start = performance.now();
@@ -11,9 +12,10 @@ export class Progress {
   update(done: number, total: number, extra = ''): void {
     const now = performance.now();
     if (!this.tty) {
-      if (extra && extra !== this.lastExtra) {
+      if ((extra && extra !== this.lastExtra) || now - this.last >= 30_000 || (done >= total && this.last > 0)) {
         this.lastExtra = extra;
-        process.stderr.write(`${this.label}: ${extra} (${done}/${total}, ${((now - this.start) / 1000).toFixed(1)} s)\n`);
+        this.last = now;
+        process.stderr.write(`${this.label}: ${extra ? `${extra} ` : ''}(${done}/${total}, ${((now - this.start) / 1000).toFixed(1)} s)\n`);
       }
       return;
     }

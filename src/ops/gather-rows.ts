@@ -13,21 +13,25 @@ export const gatherRowsKernel: KernelDescriptor = {
   uniforms: [
     { name: 'rows', type: 'u32' },
     { name: 'cols', type: 'u32' },
+    { name: 'first', type: 'u32' },
+    { name: 'src_rows', type: 'u32' },
   ],
   overrides: { WG: 256 },
 };
 
 /**
- * Records out[b * rowSize + d] = src[indices[b] * rowSize + d] for b < indices.size, d < rowSize.
- * `indices` is u32 and each value must be below src.size / rowSize; elements of out past
- * indices.size * rowSize are left as they are.
+ * Records out[b * rowSize + d] = src[(indices[b] - first) * rowSize + d] for b < indices.size,
+ * d < rowSize, where src holds rows first .. first + src.size / rowSize - 1 of a larger cache
+ * (first = 0: the whole cache). Rows of out whose index lies outside src, and elements past
+ * indices.size * rowSize, are left as they are.
  */
-export function gatherRows(ctx: GpuContext, src: Tensor, indices: Tensor, rowSize: number, out: Tensor): void {
+export function gatherRows(ctx: GpuContext, src: Tensor, indices: Tensor, rowSize: number, out: Tensor, first = 0): void {
   const rows = indices.size;
   if (!Number.isInteger(rowSize) || rowSize < 1 || src.size % rowSize !== 0) {
     throw new Error(`gather-rows: ${src.size} values are not rows of ${rowSize}`);
   }
   if (indices.dtype !== 'u32') throw new Error('gather-rows: indices must be u32');
   if (out.size < rows * rowSize) throw new Error(`gather-rows: out holds ${out.size} values, needs ${rows * rowSize}`);
-  ctx.dispatch(gatherRowsKernel, { rows, cols: rowSize }, [src, indices, out], gridFor(rows * rowSize, gatherRowsKernel.overrides.WG));
+  const srcRows = src.size / rowSize;
+  ctx.dispatch(gatherRowsKernel, { rows, cols: rowSize, first, src_rows: srcRows }, [src, indices, out], gridFor(rows * rowSize, gatherRowsKernel.overrides.WG));
 }

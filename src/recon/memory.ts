@@ -2,11 +2,10 @@
  * GPU memory of reconstruction. The caches dominate: for a block, the float inputs, float outputs
  * and quantized-prefix inputs of every calibration image, plus the next unit's quantized inputs
  * while they are produced (4 x images x tokens x width floats); for the patch embedding, the
- * images, their im2col patches and the float outputs. Each cache is one storage buffer, so it
- * must fit the adapter's largest binding.
+ * images, their im2col patches and the float outputs. A cache larger than the adapter's largest
+ * storage binding is split into chunks (src/recon/cache.ts).
  */
 import type { VitConfig } from '../model/config.js';
-import { FimaqError } from '../util/errors.js';
 
 export interface ReconMemory {
   /** Bytes of the largest single cache tensor. */
@@ -24,19 +23,4 @@ export function reconMemory(cfg: VitConfig, images: number): ReconMemory {
     largestTensorBytes: Math.max(block, patchRows * cfg.inChans * cfg.patchSize ** 2, imageBytes),
     peakBytes: Math.max(4 * block + imageBytes, patchPhase),
   };
-}
-
-const MIB = 2 ** 20;
-
-/** Throws a clear error when a cache would not fit one storage buffer of this adapter. */
-export function checkReconMemory(cfg: VitConfig, images: number, maxBindingBytes: number): void {
-  const need = reconMemory(cfg, images);
-  if (need.largestTensorBytes <= maxBindingBytes) return;
-  const perImage = need.largestTensorBytes / images;
-  const fits = Math.floor(maxBindingBytes / perImage);
-  throw new FimaqError(
-    `reconstruction on ${images} images needs ${(need.largestTensorBytes / MIB).toFixed(0)} MiB in one buffer ` +
-      `(${(need.peakBytes / MIB).toFixed(0)} MiB of caches in all), more than this adapter's largest storage buffer ` +
-      `(${(maxBindingBytes / MIB).toFixed(0)} MiB); use --calib-size ${fits} or less`,
-  );
 }

@@ -11,7 +11,6 @@
 import type { VitCheckpoint } from '../model/checkpoint.js';
 import { VitModel } from '../model/vit.js';
 import { clsPool } from '../ops/cls-pool.js';
-import { gatherRows } from '../ops/gather-rows.js';
 import { klGrad } from '../ops/kl-grad.js';
 import { klLoss } from '../ops/kl-loss.js';
 import { layerNorm } from '../ops/layer-norm.js';
@@ -23,11 +22,11 @@ import { randomUniform } from '../ops/random-uniform.js';
 import { sampleIndices } from '../ops/sample-indices.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { im2col } from '../quant/calibrate.js';
-import { Gather, forBatches, sliceImages } from '../quant/capture.js';
+import { forBatches } from '../quant/capture.js';
 import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import { type ReconSettings, betaAt, keepThreshold, roundWeightAt, scaleLrAt } from './settings.js';
-import { checkReconMemory } from './memory.js';
+import { RowCache } from './cache.js';
 import { TrainableActivation, TrainableWeight } from './trainable.js';
 import { BlockUnit, LinearUnit, type NoiseSource, type ReconUnit } from './units.js';
 
@@ -56,6 +55,8 @@ export interface ReconOptions {
   /** Units already reconstructed in `quantized` (resuming an interrupted run). */
   done?: number;
   onProgress?: (p: ReconProgress) => void;
+  /** Largest cache chunk in bytes (default: the adapter's largest storage binding). */
+  chunkBytes?: number;
   /** Called after each finished unit with the model so far, e.g. to write a checkpoint. */
   onUnitDone?: (quantized: QuantizedVit, done: number, report: UnitReport) => Promise<void>;
 }
@@ -72,18 +73,30 @@ function streamOf(unit: number, iteration: number, slot: number): number {
 const INDEX_SLOT = 15;
 const INPUT_MIX_SLOT = 14;
 
-/** Applies `fn` batch by batch to a [count, ...] tensor and concatenates the results. */
-function mapBatches(ctx: GpuContext, x: Tensor, batch: number, label: string, fn: (xb: Tensor) => Tensor): Tensor {
-  const count = x.shape[0];
-  const out = new Gather(ctx, count, label);
-  forBatches(count, batch, (from, n) => {
-    const xb = sliceImages(ctx, x, from, n, `${label}.in`);
+/** Applies `fn` batch by batch to a cache and caches the results. */
+function mapBatches(ctx: GpuContext, x: RowCache, batch: number, label: string, fn: (xb: Tensor) => Tensor, chunkBytes?: number): RowCache {
+  let out: RowCache | null = null;
+  for (let from = 0; from < x.count; from += batch) {
+    const xb = x.slice(from, Math.min(batch, x.count - from), `${label}.in`);
     const y = fn(xb);
+    out ??= new RowCache(ctx, x.count, y.shape.slice(1), label, chunkBytes);
     out.put(y, from);
     y.release();
     xb.release();
+  }
+  if (!out) throw new Error(`${label}: no rows`);
+  return out;
+}
+
+/** Caches host rows [count, ...rowShape], uploading one batch at a time. */
+function uploadRows(ctx: GpuContext, count: number, rowShape: number[], batch: number, label: string, rows: (from: number, n: number) => Float32Array, chunkBytes?: number): RowCache {
+  const cache = new RowCache(ctx, count, rowShape, label, chunkBytes);
+  forBatches(count, batch, (from, n) => {
+    const t = ctx.upload(rows(from, n), [n, ...rowShape], `${label}.batch`);
+    cache.put(t, from);
+    t.release();
   });
-  return out.tensor;
+  return cache;
 }
 
 function weightOf(weights: Map<string, Float32Array>, name: string): Float32Array {
@@ -106,8 +119,8 @@ export async function reconstruct(
   opts: ReconOptions,
 ): Promise<{ quantized: QuantizedVit; reports: UnitReport[] }> {
   const s = opts.settings;
+  const chunk = opts.chunkBytes;
   const cfg = float.config;
-  checkReconMemory(cfg, count, ctx.limits.maxStorageBufferBindingSize);
   const names = unitNames(cfg.depth);
   const batch = Math.min(s.batch, count);
   if (s.iters >= 2 ** 20) throw new Error(`reconstruction: at most ${2 ** 20 - 1} iterations per unit`);
@@ -117,15 +130,18 @@ export async function reconstruct(
   const P = cfg.numPatches;
   const cpp = cfg.inChans * cfg.patchSize ** 2;
 
-  const imageT = ctx.upload(images, [count, cfg.inChans, cfg.imgSize, cfg.imgSize], 'recon.images');
-  const patches = ctx.upload(im2col(images, count, cfg.inChans, cfg.imgSize, cfg.patchSize), [count, P, cpp], 'recon.patches');
+  const imageShape = [cfg.inChans, cfg.imgSize, cfg.imgSize];
+  const perImage = cfg.inChans * cfg.imgSize * cfg.imgSize;
+  const imageT = uploadRows(ctx, count, imageShape, batch, 'recon.images', (from, n) => images.subarray(from * perImage, (from + n) * perImage), chunk);
+  const patchRows = (from: number, n: number) => im2col(images.subarray(from * perImage, (from + n) * perImage), n, cfg.inChans, cfg.imgSize, cfg.patchSize);
+  const patches = uploadRows(ctx, count, [P, cpp], batch, 'recon.patches', patchRows, chunk);
   const pe = fp.patchEmbed;
   const peW = ctx.upload(weightOf(float.weights, 'patch_embed.proj.weight'), [cfg.embedDim, cpp], 'recon.patch_embed.weight');
 
   // Per unit: float input, float output, quantized-prefix input (null: same as the float input).
-  let xFp: Tensor = patches;
-  let xQ: Tensor | null = null;
-  let yFp: Tensor = mapBatches(ctx, patches, batch, 'recon.patch_embed.y_fp', (xb) => linear(ctx, xb, peW, pe.bias, 'patch_embed'));
+  let xFp: RowCache = patches;
+  let xQ: RowCache | null = null;
+  let yFp: RowCache = mapBatches(ctx, patches, batch, 'recon.patch_embed.y_fp', (xb) => linear(ctx, xb, peW, pe.bias, 'patch_embed'), chunk);
   peW.release();
 
   for (let u = 0; u < names.length; u++) {
@@ -146,15 +162,15 @@ export async function reconstruct(
     // The next unit's data: float inputs are this unit's float outputs; quantized inputs come
     // from the fake-quant model of everything reconstructed so far.
     const fq = FakeQuantVit.upload(ctx, quantized);
-    let nextFp: Tensor;
-    let nextQ: Tensor;
+    let nextFp: RowCache;
+    let nextQ: RowCache;
     if (name === 'patch_embed') {
-      nextFp = mapBatches(ctx, imageT, batch, 'recon.x_fp', (xb) => fp.embed(xb));
-      nextQ = mapBatches(ctx, imageT, batch, 'recon.x_q', (xb) => fq.model.embed(xb));
+      nextFp = mapBatches(ctx, imageT, batch, 'recon.x_fp', (xb) => fp.embed(xb), chunk);
+      nextQ = mapBatches(ctx, imageT, batch, 'recon.x_q', (xb) => fq.model.embed(xb), chunk);
     } else {
       const i = u - 1;
       nextFp = yFp;
-      nextQ = mapBatches(ctx, xQ ?? xFp, batch, 'recon.x_q', (xb) => fq.model.block(i, xb, fq.hooks));
+      nextQ = mapBatches(ctx, xQ ?? xFp, batch, 'recon.x_q', (xb) => fq.model.block(i, xb, fq.hooks), chunk);
     }
     fq.release();
     xFp.release();
@@ -170,16 +186,16 @@ export async function reconstruct(
         pooled.release();
         return n;
       };
-      xFp = mapBatches(ctx, nextFp, batch, 'recon.head.x_fp', headInput);
-      xQ = mapBatches(ctx, nextQ, batch, 'recon.head.x_q', headInput);
+      xFp = mapBatches(ctx, nextFp, batch, 'recon.head.x_fp', headInput, chunk);
+      xQ = mapBatches(ctx, nextQ, batch, 'recon.head.x_q', headInput, chunk);
       nextFp.release();
       nextQ.release();
-      yFp = mapBatches(ctx, xFp, batch, 'recon.head.y_fp', (xb) => linear(ctx, xb, fp.head.weight, fp.head.bias, 'head'));
+      yFp = mapBatches(ctx, xFp, batch, 'recon.head.y_fp', (xb) => linear(ctx, xb, fp.head.weight, fp.head.bias, 'head'), chunk);
     } else {
       const i = u;
       xFp = nextFp;
       xQ = nextQ;
-      yFp = mapBatches(ctx, xFp, batch, `recon.blocks.${i}.y_fp`, (xb) => fp.block(i, xb));
+      yFp = mapBatches(ctx, xFp, batch, `recon.blocks.${i}.y_fp`, (xb) => fp.block(i, xb), chunk);
     }
   }
   xFp.release();
@@ -258,17 +274,15 @@ async function trainUnit(
   unit: ReconUnit,
   unitIndex: number,
   units: number,
-  xFp: Tensor,
-  xQ: Tensor | null,
-  yFp: Tensor,
+  xFp: RowCache,
+  xQ: RowCache | null,
+  yFp: RowCache,
   loss: 'mse' | 'kl',
   opts: ReconOptions,
 ): Promise<{ losses: [number, number][]; secondsPerStep: number }> {
   const s = opts.settings;
-  const count = xFp.shape[0];
+  const count = xFp.count;
   const batch = Math.min(s.batch, count);
-  const inRow = xFp.size / count;
-  const outRow = yFp.size / count;
   const perm = ctx.empty([count], 'recon.perm', 'u32');
   const indices = ctx.empty([batch], 'recon.indices', 'u32');
   const indexNoise = ctx.empty([batch], 'recon.index_noise');
@@ -281,12 +295,12 @@ async function trainUnit(
   for (let it = 0; it < s.iters; it++) {
     randomUniform(ctx, indexNoise, opts.seed, streamOf(unitIndex, it, INDEX_SLOT));
     sampleIndices(ctx, indexNoise, perm, indices, count);
-    const xFpB = ctx.empty([batch, ...xFp.shape.slice(1)], 'recon.x_fp.batch');
-    gatherRows(ctx, xFp, indices, inRow, xFpB);
+    const xFpB = ctx.empty([batch, ...xFp.rowShape], 'recon.x_fp.batch');
+    xFp.gather(indices, xFpB);
     let input = xFpB;
     if (xQ) {
       const xQB = ctx.empty(xFpB.shape, 'recon.x_q.batch');
-      gatherRows(ctx, xQ, indices, inRow, xQB);
+      xQ.gather(indices, xQB);
       const mixNoise = ctx.empty([xFpB.size], 'recon.mix_noise');
       randomUniform(ctx, mixNoise, opts.seed, streamOf(unitIndex, it, INPUT_MIX_SLOT));
       input = qdropMix(ctx, xQB, xFpB, mixNoise, keepThreshold(s), 'recon.input');
@@ -294,8 +308,8 @@ async function trainUnit(
       mixNoise.release();
       xFpB.release();
     }
-    const target = ctx.empty([batch, ...yFp.shape.slice(1)], 'recon.y_fp.batch');
-    gatherRows(ctx, yFp, indices, outRow, target);
+    const target = ctx.empty([batch, ...yFp.rowShape], 'recon.y_fp.batch');
+    yFp.gather(indices, target);
     const noise: NoiseSource = (slot, n) => {
       const t = ctx.empty([n], `recon.noise.${slot}`);
       randomUniform(ctx, t, opts.seed, streamOf(unitIndex, it, slot));
