@@ -1,9 +1,9 @@
-// kl-grad: grad[r, c] = (softmax(yhat[r, :])[c] - softmax(target_logits[r, :])[c]) / rows, the gradient
-// of kl-loss (batchmean) with respect to yhat. One workgroup handles one row: its invocations stride
+// kl-grad: grad[r, c] = (softmax(yhat[r, :] / T)[c] - softmax(target_logits[r, :] / T)[c]) / (rows * T),
+// the gradient of kl-loss (batchmean, temperature T = 1 / inv_t) with respect to yhat. One workgroup handles one row: its invocations stride
 // over the classes and tree-reduce the two row maxima, then the two sums of exp(x - max), then write.
 // WG must be a power of two.
 
-struct Params { rows: u32, cols: u32 }
+struct Params { rows: u32, cols: u32, inv_t: f32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> yhat: array<f32>;
@@ -11,6 +11,11 @@ struct Params { rows: u32, cols: u32 }
 @group(0) @binding(3) var<storage, read_write> grad: array<f32>;
 
 override WG: u32 = 64u;
+
+// Both rows' logits at element i, divided by the temperature.
+fn logits(i: u32) -> vec2<f32> {
+  return vec2<f32>(target_logits[i], yhat[i]) * p.inv_t;
+}
 
 // (target, yhat) pairs, so both rows reduce in one pass.
 var<workgroup> partial: array<vec2<f32>, WG>;
@@ -52,18 +57,19 @@ fn main(@builtin(local_invocation_index) lid: u32, @builtin(workgroup_id) wid: v
   }
   let base = r * p.cols;
   // Invocations past the row's end start from its first element, which leaves the maximum unchanged.
-  var m = vec2<f32>(target_logits[base], yhat[base]);
+  var m = logits(base);
   for (var c = lid; c < p.cols; c += WG) {
-    m = max(m, vec2<f32>(target_logits[base + c], yhat[base + c]));
+    m = max(m, logits(base + c));
   }
   m = reduce_max(lid, m);
   var s = vec2<f32>(0.0, 0.0);
   for (var c = lid; c < p.cols; c += WG) {
-    s += exp(vec2<f32>(target_logits[base + c], yhat[base + c]) - m);
+    s += exp(logits(base + c) - m);
   }
   s = reduce_sum(lid, s);
-  let inv = 1.0 / (s * f32(p.rows));
+  let inv = p.inv_t / (s * f32(p.rows));
   for (var c = lid; c < p.cols; c += WG) {
-    grad[base + c] = exp(yhat[base + c] - m.y) * inv.y - exp(target_logits[base + c] - m.x) * inv.x;
+    let l = logits(base + c);
+    grad[base + c] = exp(l.y - m.y) * inv.y - exp(l.x - m.x) * inv.x;
   }
 }

@@ -22,19 +22,33 @@ describe('kl-grad (batchmean)', () => {
   }
 });
 
+describe('kl-grad with a temperature (the Fisher snapshots use T = 20)', () => {
+  for (const [rows, C, t] of [[4, 10, 20], [32, 1000, 20], [3, 7, 0.5]]) {
+    it(`${rows} rows of ${C} classes, T = ${t}`, async () => {
+      const ctx = await testContext();
+      const yhat = randomData(rows * C, 30);
+      const target = randomData(rows * C, 30);
+      const [yhatT, targetT] = [ctx.upload(yhat, [rows, C], 'yhat'), ctx.upload(target, [rows, C], 'target')];
+      const grad = klGrad(ctx, yhatT, targetT, rows, 'grad', t);
+      expectClose(await ctx.read(grad), klGradRef(yhat, target, rows, C, t), 1e-7 / (rows * t), 1e-5, 'kl grad');
+      for (const x of [yhatT, targetT, grad]) x.release();
+    });
+  }
+});
+
 describe('kl-grad float64 reference vs central differences of klLossRef', () => {
-  for (const [rows, C] of [[1, 1], [3, 10], [2, 37]]) {
-    it(`${rows} rows of ${C} classes, every logit`, () => {
+  for (const [rows, C, t] of [[1, 1, 1], [3, 10, 1], [2, 37, 1], [3, 10, 20]]) {
+    it(`${rows} rows of ${C} classes, T = ${t}, every logit`, () => {
       const yhat = Float64Array.from(randomData(rows * C, 4));
       const target = randomData(rows * C, 5);
-      const g = klGradRef(yhat, target, rows, C);
+      const g = klGradRef(yhat, target, rows, C, t);
       // Truncation ~h^2 |L'''| and roundoff ~1e-16 L / h are both below 1e-9 at h = 1e-5.
       const h = 1e-5;
       const fd = Float64Array.from(yhat, (_, i) => {
         const at = (s: number) => {
           const x = Float64Array.from(yhat);
           x[i] += s * h;
-          return klLossRef(x, target, rows, C);
+          return klLossRef(x, target, rows, C, t);
         };
         return (at(1) - at(-1)) / (2 * h);
       });

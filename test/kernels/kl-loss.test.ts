@@ -6,11 +6,11 @@ import { klLossRef } from '../reference/kl-loss.js';
 // Other scalars that share the output tensor; only out[outIndex] may change.
 const SENTINELS = Float32Array.from([7.5, -1, 3.25]);
 
-async function gpuKl(yhat: Float32Array, target: Float32Array, rows: number, outIndex: number): Promise<Float32Array> {
+async function gpuKl(yhat: Float32Array, target: Float32Array, rows: number, outIndex: number, temperature = 1): Promise<Float32Array> {
   const ctx = await testContext();
   const [yhatT, targetT] = [ctx.upload(yhat, [yhat.length], 'yhat'), ctx.upload(target, [target.length], 'target')];
   const out = ctx.upload(SENTINELS, [SENTINELS.length], 'out');
-  klLoss(ctx, yhatT, targetT, rows, out, outIndex);
+  klLoss(ctx, yhatT, targetT, rows, out, outIndex, temperature);
   const got = await ctx.read(out);
   for (const t of [yhatT, targetT, out]) t.release();
   for (let i = 0; i < SENTINELS.length; i++) if (i !== outIndex) expect(got[i]).toBe(SENTINELS[i]);
@@ -52,5 +52,14 @@ describe('kl-loss (batchmean)', () => {
     // The absolute error is about eps32 · |logit| (~6e-7 here), not relative to the small loss.
     expectClose([got[1]], [ref], 3e-7, 0, 'kl loss, near target');
     expect(got[1]).toBeGreaterThan(0);
+  });
+
+  it('with a temperature (the Fisher snapshots use T = 20)', async () => {
+    for (const [rows, C, t] of [[4, 10, 20], [32, 1000, 20], [3, 7, 0.5]]) {
+      const yhat = randomData(rows * C, 30);
+      const target = randomData(rows * C, 30);
+      const got = await gpuKl(yhat, target, rows, 2, t);
+      expectClose([got[2]], [klLossRef(yhat, target, rows, C, t)], 1e-8, 1e-4, `kl loss, T = ${t}`);
+    }
   });
 });
