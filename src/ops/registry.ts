@@ -10,6 +10,7 @@ import { calibLinearWeightLossKernel } from './calib-linear-weight-loss.js';
 import { calibMatmulLossKernel } from './calib-matmul-loss.js';
 import { calibSelfLossKernel } from './calib-self-loss.js';
 import { clsPoolKernel } from './cls-pool.js';
+import { clsPoolBackwardKernel } from './cls-pool-backward.js';
 import { embedTokensKernel } from './embed-tokens.js';
 import { fakeQuantKernel } from './fake-quant.js';
 import { fakeQuantBackwardKernel } from './fake-quant-backward.js';
@@ -45,6 +46,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   calibMatmulLossKernel,
   calibSelfLossKernel,
   clsPoolKernel,
+  clsPoolBackwardKernel,
   embedTokensKernel,
   fakeQuantKernel,
   fakeQuantBackwardKernel,

@@ -10,20 +10,31 @@ import { softmaxRef } from './softmax.js';
 /** Sees (and may replace) the values at each quantization point, named as in VitModel's hooks. */
 export type RefHook = (point: string, values: Float64Array, shape: number[]) => Float64Array;
 
-export function vitForwardRef(ckpt: VitCheckpoint, images: Float32Array, batch: number, hook: RefHook = (_p, v) => v): Float64Array {
-  const c = ckpt.config;
-  const w = (name: string): Float32Array => {
+function weightsOf(ckpt: VitCheckpoint): (name: string) => Float32Array {
+  return (name: string): Float32Array => {
     const t = ckpt.weights.get(name);
     if (!t) throw new Error(`no ${name}`);
     return t;
   };
+}
+
+export function vitForwardRef(ckpt: VitCheckpoint, images: Float32Array, batch: number, hook: RefHook = (_p, v) => v): Float64Array {
+  const c = ckpt.config;
+  const w = weightsOf(ckpt);
+  const pe = patchEmbedRef(images, w('patch_embed.proj.weight'), w('patch_embed.proj.bias'), batch, c.inChans, c.imgSize, c.imgSize, c.patchSize, c.embedDim);
+  return vitTailRef(ckpt, embedTokensRef(pe, w('cls_token'), w('pos_embed'), batch, c.numPatches, c.embedDim), batch, 0, hook);
+}
+
+/** Logits from the tokens [batch, T, D] entering block `first` (first = depth: the head alone). */
+export function vitTailRef(ckpt: VitCheckpoint, tokens: ArrayLike<number>, batch: number, first: number, hook: RefHook = (_p, v) => v): Float64Array {
+  const c = ckpt.config;
+  const w = weightsOf(ckpt);
   const d = c.embedDim;
   const t = c.numTokens;
   const rows = batch * t;
   const add = (a: Float64Array, b: Float64Array) => a.map((v, i) => v + b[i]);
-  const pe = patchEmbedRef(images, w('patch_embed.proj.weight'), w('patch_embed.proj.bias'), batch, c.inChans, c.imgSize, c.imgSize, c.patchSize, d);
-  let x = embedTokensRef(pe, w('cls_token'), w('pos_embed'), batch, c.numPatches, d);
-  for (let i = 0; i < c.depth; i++) {
+  let x = Float64Array.from(tokens);
+  for (let i = first; i < c.depth; i++) {
     const p = `blocks.${i}`;
     const h = hook(`${p}.attn.qkv.input`, layerNormRef(x, w(`${p}.norm1.weight`), w(`${p}.norm1.bias`), rows, d, c.layerNormEps), [batch, t, d]);
     const qkv = hook(`${p}.attn.qkv.output`, linearRef(h, w(`${p}.attn.qkv.weight`), w(`${p}.attn.qkv.bias`), rows, d, 3 * d), [batch, t, 3 * d]);
