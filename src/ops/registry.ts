@@ -1,5 +1,7 @@
 /** Every kernel descriptor, for the descriptor/WGSL sync test and for ahead-of-time compilation. */
 import type { KernelDescriptor } from '../runtime/kernel.js';
+import { absAccumulateKernel } from './abs-accumulate.js';
+import { absDiffKernel } from './abs-diff.js';
 import { adamKernel } from './adam.js';
 import { adaroundBackwardKernel } from './adaround-backward.js';
 import { adaroundInitKernel } from './adaround-init.js';
@@ -11,6 +13,8 @@ import { calibMatmulLossKernel } from './calib-matmul-loss.js';
 import { calibSelfLossKernel } from './calib-self-loss.js';
 import { clsPoolKernel } from './cls-pool.js';
 import { clsPoolBackwardKernel } from './cls-pool-backward.js';
+import { dplrGradKernel } from './dplr-grad.js';
+import { dplrLossKernel } from './dplr-loss.js';
 import { embedTokensKernel } from './embed-tokens.js';
 import { fakeQuantKernel } from './fake-quant.js';
 import { fakeQuantBackwardKernel } from './fake-quant-backward.js';
@@ -36,6 +40,8 @@ import { softmaxKernel } from './softmax.js';
 import { softmaxBackwardKernel } from './softmax-backward.js';
 
 export const ALL_KERNELS: readonly KernelDescriptor[] = [
+  absAccumulateKernel,
+  absDiffKernel,
   adamKernel,
   adaroundBackwardKernel,
   adaroundInitKernel,
@@ -47,6 +53,8 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   calibSelfLossKernel,
   clsPoolKernel,
   clsPoolBackwardKernel,
+  dplrGradKernel,
+  dplrLossKernel,
   embedTokensKernel,
   fakeQuantKernel,
   fakeQuantBackwardKernel,

@@ -1,0 +1,51 @@
+/**
+ * Float64 reference of the FIMA-Q loss (../shared/docs/fimaq-method.md §6.2) for yhat, y [B, D],
+ * G [rank, D], Binv [rank, rank] and gbar [D]: the two terms, and the gradient of
+ * p1 L_LR / norm0 + p2 L_Diag / norm1 with respect to yhat.
+ */
+export interface DplrInputs {
+  yhat: ArrayLike<number>;
+  y: ArrayLike<number>;
+  g: ArrayLike<number>;
+  binv: ArrayLike<number>;
+  gbar: ArrayLike<number>;
+  rows: number;
+  cols: number;
+  rank: number;
+}
+
+function projections(x: DplrInputs): { delta: Float64Array; a: Float64Array; c: Float64Array } {
+  const { rows: B, cols: D, rank: r } = x;
+  const delta = Float64Array.from({ length: B * D }, (_, i) => Math.abs(x.yhat[i] - x.y[i]));
+  const a = new Float64Array(B * r);
+  const c = new Float64Array(B * r);
+  for (let b = 0; b < B; b++) {
+    for (let i = 0; i < r; i++) for (let d = 0; d < D; d++) a[b * r + i] += delta[b * D + d] * x.g[i * D + d];
+    for (let i = 0; i < r; i++) for (let j = 0; j < r; j++) c[b * r + i] += a[b * r + j] * x.binv[j * r + i];
+  }
+  return { delta, a, c };
+}
+
+export function dplrLossRef(x: DplrInputs): { lowRank: number; diag: number } {
+  const { delta, a, c } = projections(x);
+  let lowRank = 0;
+  for (let i = 0; i < a.length; i++) lowRank += a[i] * c[i];
+  let diag = 0;
+  for (let i = 0; i < delta.length; i++) diag += x.gbar[i % x.cols] * delta[i] ** 2;
+  return { lowRank: lowRank / x.rows, diag: diag / (x.rows * x.cols) };
+}
+
+export function dplrGradRef(x: DplrInputs, norm: [number, number], p1: number, p2: number): Float64Array {
+  const { rows: B, cols: D, rank: r } = x;
+  const { delta, c } = projections(x);
+  const grad = new Float64Array(B * D);
+  for (let b = 0; b < B; b++)
+    for (let d = 0; d < D; d++) {
+      let e = 0;
+      for (let i = 0; i < r; i++) e += c[b * r + i] * x.g[i * D + d];
+      const diff = x.yhat[b * D + d] - x.y[b * D + d];
+      const v = (p1 / norm[0]) * (2 / B) * e + (p2 / norm[1]) * (2 / (B * D)) * x.gbar[d] * delta[b * D + d];
+      grad[b * D + d] = Math.sign(diff) * v;
+    }
+  return grad;
+}
