@@ -205,7 +205,8 @@ export async function reconstruct(
   return { quantized, reports };
 }
 
-function buildUnit(ctx: GpuContext, name: string, float: VitCheckpoint, q: QuantizedVit, keepProb: number): ReconUnit {
+/** The trainable unit `name` from the float weights and the current quantizers (QDrop threshold keepProb). */
+export function buildUnit(ctx: GpuContext, name: string, float: VitCheckpoint, q: QuantizedVit, keepProb: number): ReconUnit {
   const w = float.weights;
   const trainable = (prefix: string, quant: QuantizedVit['head']['weight']) =>
     new TrainableWeight(ctx, quant, weightOf(w, `${prefix}.weight`), weightOf(w, `${prefix}.bias`), prefix);

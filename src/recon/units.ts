@@ -39,6 +39,8 @@ export interface ReconUnit {
   backward(dy: Tensor): void;
   /** One Adam step on every AdaRound variable and activation scale. */
   step(params: StepParams): void;
+  /** Drops what the last trainForward kept, without a backward (Fisher snapshots). */
+  discard(): void;
   release(): void;
 }
 
@@ -216,6 +218,11 @@ export class BlockUnit implements ReconUnit {
     for (const a of Object.values(this.acts)) a.step(params.lrScale);
   }
 
+  discard(): void {
+    this.saved.release();
+    this.state = {};
+  }
+
   /** Frees everything the unit owns, its LayerNorm parameters included. */
   release(): void {
     this.saved.release();
@@ -275,6 +282,11 @@ export class LinearUnit implements ReconUnit {
   step(params: StepParams): void {
     this.weight.step(params.lrRound, params.roundWeight, params.beta);
     this.input?.step(params.lrScale);
+  }
+
+  discard(): void {
+    this.saved.release();
+    this.state = null;
   }
 
   release(): void {

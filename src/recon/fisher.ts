@@ -1,0 +1,66 @@
+/**
+ * Fisher snapshots of the method (../shared/docs/fimaq-method.md §6.2): with only the current unit
+ * quantized (soft rounding, QDrop active) and the rest of the network in float, every calibration
+ * image goes forward to the logits; the KL divergence to the float model's softened outputs
+ * (temperature T) is backpropagated through the float tail to the unit's output. The mean |gradient|
+ * and the mean |output error| over the calibration set are accumulated batch by batch on the GPU,
+ * so no per-image gradient is ever kept.
+ */
+import type { VitTail } from '../model/vit-tail.js';
+import { absAccumulate } from '../ops/abs-accumulate.js';
+import { klGrad } from '../ops/kl-grad.js';
+import type { GpuContext, Tensor } from '../runtime/context.js';
+import type { RowCache } from './cache.js';
+import type { NoiseSource, ReconUnit } from './units.js';
+
+export interface SnapshotSums {
+  /** Σ over images of |dL/dz| for the unit's output z, [D] (D = the output's size per image). */
+  gradSum: Tensor;
+  /** Σ over images of |z_q - z_fp|, [D]. */
+  errorSum: Tensor;
+  images: number;
+}
+
+export interface SnapshotInputs {
+  /** Float inputs of the unit (the float model runs every earlier unit). */
+  xFp: RowCache;
+  /** Float outputs of the unit. */
+  yFp: RowCache;
+  /** Float model logits. */
+  logitsFp: RowCache;
+  batch: number;
+  temperature: number;
+  /** QDrop noise of the given batch (slot, count). */
+  noise: (batchIndex: number) => NoiseSource;
+}
+
+/** One snapshot: the streamed sums over the whole calibration set. */
+export function fisherSnapshot(ctx: GpuContext, unit: ReconUnit, tail: VitTail, s: SnapshotInputs): SnapshotSums {
+  const D = s.yFp.rowSize;
+  const gradSum = ctx.empty([D], 'fisher.grad_sum');
+  const errorSum = ctx.empty([D], 'fisher.error_sum');
+  ctx.clear(gradSum);
+  ctx.clear(errorSum);
+  const count = s.xFp.count;
+  for (let from = 0, k = 0; from < count; from += s.batch, k++) {
+    const n = Math.min(s.batch, count - from);
+    const x = s.xFp.slice(from, n, 'fisher.x');
+    const z = unit.trainForward(x, s.noise(k));
+    unit.discard();
+    x.release();
+    const logits = tail.forward(z);
+    const target = s.logitsFp.slice(from, n, 'fisher.logits_fp');
+    const dLogits = klGrad(ctx, logits, target, n, 'fisher.dlogits', s.temperature);
+    logits.release();
+    target.release();
+    const g = tail.backward(dLogits);
+    dLogits.release();
+    absAccumulate(ctx, g, null, gradSum);
+    g.release();
+    const zFp = s.yFp.slice(from, n, 'fisher.y_fp');
+    absAccumulate(ctx, z, zFp, errorSum);
+    zFp.release();
+    z.release();
+  }
+  return { gradSum, errorSum, images: count };
+}

@@ -1,0 +1,82 @@
+/**
+ * A Fisher snapshot streamed over minibatches equals the mean of per-image gradients computed one
+ * image at a time (QDrop off, so both see the same quantized block).
+ */
+import { describe, expect, it } from 'vitest';
+import { VitModel } from '../../src/model/vit.js';
+import { VitTail } from '../../src/model/vit-tail.js';
+import { klGrad } from '../../src/ops/kl-grad.js';
+import { calibrate } from '../../src/quant/calibrate.js';
+import { RowCache } from '../../src/recon/cache.js';
+import { fisherSnapshot } from '../../src/recon/fisher.js';
+import { buildUnit } from '../../src/recon/reconstruct.js';
+import type { Tensor } from '../../src/runtime/context.js';
+import { uniformTensor } from '../../src/util/prng.js';
+import { expectClose, testContext } from '../helpers/gpu.js';
+import { randomVitCheckpoint } from '../helpers/random-vit.js';
+
+const CONFIG = JSON.stringify({ architecture: 'vit_tiny_patch4_12', model_args: { img_size: 12, patch_size: 4, in_chans: 1, embed_dim: 16, depth: 2, num_heads: 2, num_classes: 6 } });
+const ckpt = randomVitCheckpoint(CONFIG, 21);
+const c = ckpt.config;
+const count = 10;
+const batch = 4;
+const T = 20;
+const images = uniformTensor(8, 11, count * c.imgSize * c.imgSize, 0, 1.5);
+const INFO = { method: 'calib', wbits: 4, abits: 4, seed: 1, calibSize: count, calibData: 'random', toolVersion: 'test', created: 'now' };
+
+describe('fisherSnapshot', () => {
+  it('equals the mean of per-image |gradients| and |errors| (batchmean scaling as the method)', async () => {
+    const ctx = await testContext();
+    const cal = await calibrate(ctx, ckpt, images, count, { method: 'calib', wbits: 4, abits: 4, eqN: 16, rounds: 1 });
+    const float = { ...ckpt, weights: cal.reparameterized };
+    const fp = VitModel.upload(ctx, float);
+    const imageT = ctx.upload(images, [count, 1, c.imgSize, c.imgSize], 'images');
+    const cache = (t: Tensor, label: string) => {
+      const r = new RowCache(ctx, count, t.shape.slice(1), label);
+      r.put(t, 0);
+      t.release();
+      return r;
+    };
+    const tokens = fp.embed(imageT);
+    const yFp = cache(fp.block(0, tokens), 'y_fp');
+    const logitsFp = cache(fp.forward(imageT), 'logits_fp');
+    const xFp = cache(tokens, 'x_fp');
+    imageT.release();
+    // keepProb 2: QDrop off, every element quantized.
+    const unit = buildUnit(ctx, 'blocks.0', float, { ...cal.quantized, configText: CONFIG, info: INFO }, 2);
+    const tail = new VitTail(fp, 1);
+    const noise = () => (_slot: number, n: number) => ctx.upload(new Float32Array(n).fill(0.5), [n], 'noise');
+    const sums = fisherSnapshot(ctx, unit, tail, { xFp, yFp, logitsFp, batch, temperature: T, noise });
+    const D = yFp.rowSize;
+    const gradRef = new Float64Array(D);
+    const errRef = new Float64Array(D);
+    for (let i = 0; i < count; i++) {
+      const x = xFp.slice(i, 1, 'x');
+      const z = unit.trainForward(x, noise());
+      unit.discard();
+      const logits = tail.forward(z);
+      const target = logitsFp.slice(i, 1, 'target');
+      const dLogits = klGrad(ctx, logits, target, 1, 'dlogits', T);
+      const g = await ctx.read(tail.backward(dLogits));
+      const zq = await ctx.read(z);
+      const zf = await ctx.read(yFp.slice(i, 1, 'zf'));
+      // In a batch of n, batchmean divides each image's gradient by n.
+      const n = Math.min(batch, count - Math.floor(i / batch) * batch);
+      for (let d = 0; d < D; d++) {
+        gradRef[d] += Math.abs(g[d]) / n;
+        errRef[d] += Math.abs(zq[d] - zf[d]);
+      }
+      for (const t of [x, z, logits, target, dLogits]) t.release();
+    }
+    const gradSum = await ctx.read(sums.gradSum);
+    expect(gradSum.some((v) => v > 0)).toBe(true);
+    const scale = gradRef.reduce((m, v) => Math.max(m, v), 0);
+    expectClose(gradSum, gradRef, 1e-5 * scale, 1e-4, 'gradient sums');
+    expectClose(await ctx.read(sums.errorSum), errRef, 1e-5, 1e-4, 'error sums');
+    expect(sums.images).toBe(count);
+    for (const t of [sums.gradSum, sums.errorSum]) t.release();
+    for (const r of [xFp, yFp, logitsFp]) r.release();
+    unit.release();
+    fp.release();
+  });
+});
