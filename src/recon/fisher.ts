@@ -6,12 +6,18 @@
  * and the mean |output error| over the calibration set are accumulated batch by batch on the GPU,
  * so no per-image gradient is ever kept.
  */
-import type { VitTail } from '../model/vit-tail.js';
 import { absAccumulate } from '../ops/abs-accumulate.js';
 import { klGrad } from '../ops/kl-grad.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import type { RowCache } from './cache.js';
 import type { NoiseSource, ReconUnit } from './units.js';
+
+/** The float rest of the model after a unit: logits from the unit's output, and the gradient back. */
+export interface FisherTail {
+  forward(z: Tensor): Tensor;
+  backward(dLogits: Tensor): Tensor;
+  release(): void;
+}
 
 export interface SnapshotSums {
   /** Σ over images of |dL/dz| for the unit's output z, [D] (D = the output's size per image). */
@@ -35,7 +41,7 @@ export interface SnapshotInputs {
 }
 
 /** One snapshot: the streamed sums over the whole calibration set. */
-export function fisherSnapshot(ctx: GpuContext, unit: ReconUnit, tail: VitTail, s: SnapshotInputs): SnapshotSums {
+export function fisherSnapshot(ctx: GpuContext, unit: ReconUnit, tail: FisherTail, s: SnapshotInputs): SnapshotSums {
   const D = s.yFp.rowSize;
   const gradSum = ctx.empty([D], 'fisher.grad_sum');
   const errorSum = ctx.empty([D], 'fisher.error_sum');

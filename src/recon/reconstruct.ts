@@ -11,12 +11,8 @@
 import type { VitCheckpoint } from '../model/checkpoint.js';
 import { VitModel } from '../model/vit.js';
 import { clsPool } from '../ops/cls-pool.js';
-import { klGrad } from '../ops/kl-grad.js';
-import { klLoss } from '../ops/kl-loss.js';
 import { layerNorm } from '../ops/layer-norm.js';
 import { linear } from '../ops/matmul.js';
-import { mseGrad } from '../ops/mse-grad.js';
-import { mseLoss } from '../ops/mse-loss.js';
 import { qdropMix } from '../ops/qdrop-mix.js';
 import { randomUniform } from '../ops/random-uniform.js';
 import { sampleIndices } from '../ops/sample-indices.js';
@@ -27,6 +23,7 @@ import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import { type ReconSettings, betaAt, keepThreshold, roundWeightAt, scaleLrAt } from './settings.js';
 import { RowCache } from './cache.js';
+import { type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type UnitLoss, tailAfter } from './losses.js';
 import { TrainableActivation, TrainableWeight } from './trainable.js';
 import { BlockUnit, LinearUnit, type NoiseSource, type ReconUnit } from './units.js';
 
@@ -52,6 +49,10 @@ export interface ReconProgress {
 export interface ReconOptions {
   settings: ReconSettings;
   seed: number;
+  /** The loss of every unit but the head (default mse; the head always uses KL on logits). */
+  method?: 'mse' | FisherMethod;
+  /** Fisher settings of the fimaq, diag-fim and lr-fim losses. */
+  fisher?: FisherSettings;
   /** Units already reconstructed in `quantized` (resuming an interrupted run). */
   done?: number;
   onProgress?: (p: ReconProgress) => void;
@@ -72,6 +73,8 @@ function streamOf(unit: number, iteration: number, slot: number): number {
 }
 const INDEX_SLOT = 15;
 const INPUT_MIX_SLOT = 14;
+/** Fisher snapshots draw their QDrop noise from a seed of their own. */
+const SNAPSHOT_SEED_MIX = 0x5f1a5eed;
 
 /** Applies `fn` batch by batch to a cache and caches the results. */
 function mapBatches(ctx: GpuContext, x: RowCache, batch: number, label: string, fn: (xb: Tensor) => Tensor, chunkBytes?: number): RowCache {
@@ -139,6 +142,9 @@ export async function reconstruct(
   const peW = ctx.upload(weightOf(float.weights, 'patch_embed.proj.weight'), [cfg.embedDim, cpp], 'recon.patch_embed.weight');
 
   // Per unit: float input, float output, quantized-prefix input (null: same as the float input).
+  // The float model's logits, for the Fisher snapshots' KL.
+  const method = opts.method ?? 'mse';
+  const logitsFp = method === 'mse' ? null : mapBatches(ctx, imageT, batch, 'recon.logits_fp', (xb) => fp.forward(xb), chunk);
   let xFp: RowCache = patches;
   let xQ: RowCache | null = null;
   let yFp: RowCache = mapBatches(ctx, patches, batch, 'recon.patch_embed.y_fp', (xb) => linear(ctx, xb, peW, pe.bias, 'patch_embed'), chunk);
@@ -149,7 +155,9 @@ export async function reconstruct(
     if (u >= (opts.done ?? 0)) {
       const started = performance.now();
       const unit = buildUnit(ctx, name, float, quantized, keepThreshold(s));
-      const { losses, secondsPerStep } = await trainUnit(ctx, unit, u, names.length, xFp, xQ, yFp, name === 'head' ? 'kl' : 'mse', opts);
+      const loss = unitLoss(ctx, unit, u, fp, xFp, yFp, logitsFp, opts);
+      const { losses, secondsPerStep } = await trainUnit(ctx, unit, u, names.length, xFp, xQ, yFp, loss, opts);
+      loss.release();
       const report = { unit: name, seconds: 0, secondsPerStep, losses };
       await storeUnit(unit, name, quantized);
       unit.release();
@@ -201,6 +209,7 @@ export async function reconstruct(
   xFp.release();
   xQ?.release();
   yFp.release();
+  logitsFp?.release();
   fp.release();
   return { quantized, reports };
 }
@@ -246,6 +255,30 @@ export function buildUnit(ctx: GpuContext, name: string, float: VitCheckpoint, q
   );
 }
 
+/** The loss of a unit: KL on logits for the head, else the run's method. */
+function unitLoss(ctx: GpuContext, unit: ReconUnit, unitIndex: number, fp: VitModel, xFp: RowCache, yFp: RowCache, logitsFp: RowCache | null, opts: ReconOptions): UnitLoss {
+  const method = opts.method ?? 'mse';
+  if (unit.name === 'head') return new KlLoss(ctx);
+  if (method === 'mse') return new MseLoss(ctx);
+  if (!logitsFp || !opts.fisher) throw new Error(`reconstruction: ${method} needs Fisher settings`);
+  const s = opts.settings;
+  const seed = (opts.seed ^ SNAPSHOT_SEED_MIX) >>> 0;
+  return new FisherLoss(ctx, method, opts.fisher, {
+    unit,
+    tail: tailAfter(ctx, fp, unit.name),
+    xFp,
+    yFp,
+    logitsFp,
+    iters: s.iters,
+    batch: Math.min(s.batch, xFp.count),
+    noise: (snapshot, batchIndex) => (slot, n) => {
+      const t = ctx.empty([n], `recon.fisher.noise.${slot}`);
+      randomUniform(ctx, t, seed, streamOf(unitIndex, snapshot * 4096 + batchIndex, slot));
+      return t;
+    },
+  });
+}
+
 /** Hard-rounds the finished unit and writes its codes and learned scales into the model. */
 async function storeUnit(unit: ReconUnit, name: string, q: QuantizedVit): Promise<void> {
   if (unit instanceof LinearUnit) {
@@ -278,7 +311,7 @@ async function trainUnit(
   xFp: RowCache,
   xQ: RowCache | null,
   yFp: RowCache,
-  loss: 'mse' | 'kl',
+  loss: UnitLoss,
   opts: ReconOptions,
 ): Promise<{ losses: [number, number][]; secondsPerStep: number }> {
   const s = opts.settings;
@@ -287,13 +320,11 @@ async function trainUnit(
   const perm = ctx.empty([count], 'recon.perm', 'u32');
   const indices = ctx.empty([batch], 'recon.indices', 'u32');
   const indexNoise = ctx.empty([batch], 'recon.index_noise');
-  // The loss, and its value at iteration 0: the MSE is self-normalised by its first value, on the GPU.
-  const scalars = ctx.empty([1], 'recon.loss');
-  const first = ctx.empty([1], 'recon.loss0');
   const losses: [number, number][] = [];
   await ctx.sync();
   const started = performance.now();
   for (let it = 0; it < s.iters; it++) {
+    await loss.prepare(it);
     randomUniform(ctx, indexNoise, opts.seed, streamOf(unitIndex, it, INDEX_SLOT));
     sampleIndices(ctx, indexNoise, perm, indices, count);
     const xFpB = ctx.empty([batch, ...xFp.rowShape], 'recon.x_fp.batch');
@@ -317,27 +348,18 @@ async function trainUnit(
       return t;
     };
     const y = unit.trainForward(input, noise);
-    let dy: Tensor;
-    if (loss === 'mse') {
-      mseLoss(ctx, y, target, batch, scalars, 0);
-      if (it === 0) ctx.copy(scalars, first);
-      dy = mseGrad(ctx, y, target, batch, first, 0, 'recon.dy');
-    } else {
-      klLoss(ctx, y, target, batch, scalars, 0);
-      dy = klGrad(ctx, y, target, batch, 'recon.dy');
-    }
+    const dy = loss.grad(y, target, it);
     const cnt = it + 1;
     unit.backward(dy);
     unit.step({ lrRound: s.lrRound, lrScale: scaleLrAt(s, it), roundWeight: roundWeightAt(s, cnt), beta: betaAt(s, cnt) });
     for (const t of [y, dy, target, input]) t.release();
     if (cnt % s.reportEvery === 0 || cnt === s.iters || it === 0) {
-      const [value] = await ctx.read(scalars);
-      const reported = loss === 'mse' ? value / (await ctx.read(first))[0] : value;
+      const reported = await loss.value();
       losses.push([it, reported]);
       opts.onProgress?.({ unit: unit.name, unitIndex, units, iteration: cnt, iters: s.iters, loss: reported });
     }
   }
   const secondsPerStep = (performance.now() - started) / 1000 / s.iters;
-  for (const t of [perm, indices, indexNoise, scalars, first]) t.release();
+  for (const t of [perm, indices, indexNoise]) t.release();
   return { losses, secondsPerStep };
 }
