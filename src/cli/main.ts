@@ -15,7 +15,8 @@ import type { VitCheckpoint } from '../model/checkpoint.js';
 import type { VitConfig } from '../model/config.js';
 import { type CalibrationMethod, calibrate } from '../quant/calibrate.js';
 import { checkpointFolder, loadCheckpoint as loadReconCheckpoint, removeCheckpoint, saveFloatWeights, saveState } from '../recon/checkpoint-node.js';
-import { type UnitReport, reconstruct } from '../recon/reconstruct.js';
+import type { FisherSettings } from '../recon/losses.js';
+import { type ReconMethod, type UnitReport, reconstruct } from '../recon/reconstruct.js';
 import { reconMemory } from '../recon/memory.js';
 import { PRESETS, type PresetName, type ReconSettings } from '../recon/settings.js';
 import { checkIndices, seededIndices } from '../quant/calibration-set.js';
@@ -38,7 +39,7 @@ Usage:
   fimaq eval --model <dir|demo|file.safetensors> --data <spec> [--limit N] [--batch B] [--json]
       Top-1 (and top-5 when there are more than 5 classes) of a float model, or of a quantized
       model file (fake-quant evaluation).
-  fimaq quantize --model <dir|demo> --calib <spec> --out <file> [--method mse|calib|rtn]
+  fimaq quantize --model <dir|demo> --calib <spec> --out <file> [--method fimaq|diag-fim|lr-fim|mse|calib|rtn]
                  [--wbits 4] [--abits 4] [--calib-size N] [--seed 3407] [--calib-indices <json>] [--json]
       Post-training quantization into one quantized-model file.
         calib  the method's quantizer calibration search (with RepQ-ViT when wbits == abits),
@@ -47,9 +48,15 @@ Usage:
         mse    calibration search on the first --search-size images, then block-wise
                reconstruction (AdaRound, learnable activation scales, QDrop) with the output-MSE
                loss on --calib-size images: the method's QDrop* baseline
+        fimaq  the same reconstruction with FIMA-Q's DPLR-FIM loss (Fisher snapshots of KL at
+               temperature --temperature through the float rest of the model)
+        diag-fim, lr-fim   its diagonal-only and low-rank-only ablations
+      Fisher options (fimaq, diag-fim, lr-fim): --k 5 (snapshots, the rank)  --p1 1  --p2 1
+        --temperature 20  --dis-mode q|qf (every iters/k steps, or the first k)
+        --damping 1e-4 (added to the snapshot Gram matrix, relative to its mean diagonal)
       Calibration images are the first --calib-size of a permutation drawn from --seed, or the
       indices listed in a JSON file. --calib defaults to fashion-mnist:train for the demo model.
-      Reconstruction options (mse):
+      Reconstruction options (fimaq, diag-fim, lr-fim, mse):
         --preset paper|quick   paper (default): 20000 iterations per unit, batch 32, 1024 images,
                                search on 128 with 128 candidates and 3 rounds; quick: 300
                                iterations of batch 8, 256 images, search on 8 with 32 candidates
@@ -104,6 +111,12 @@ const OPTIONS = {
   'round-weight': { type: 'string' },
   'report-every': { type: 'string' },
   resume: { type: 'boolean', default: false },
+  k: { type: 'string' },
+  p1: { type: 'string' },
+  p2: { type: 'string' },
+  temperature: { type: 'string' },
+  'dis-mode': { type: 'string' },
+  damping: { type: 'string' },
   json: { type: 'boolean', default: false },
   adapter: { type: 'string', default: 'auto' },
   debug: { type: 'boolean', default: false },
@@ -198,7 +211,8 @@ async function commandEval(values: Values): Promise<void> {
   });
 }
 
-const METHODS = ['mse', 'calib', 'rtn'] as const;
+const METHODS = ['fimaq', 'diag-fim', 'lr-fim', 'mse', 'calib', 'rtn'] as const;
+const RECON_METHODS: readonly Method[] = ['fimaq', 'diag-fim', 'lr-fim', 'mse'];
 type Method = (typeof METHODS)[number];
 
 function numberOption(value: string | undefined, name: string, fallback: number, ok: (n: number) => boolean, what: string): number {
@@ -231,6 +245,21 @@ function reconSettings(values: Values): ReconSettings {
   };
 }
 
+/** Fisher settings of the fimaq, diag-fim and lr-fim methods (the official defaults). */
+function fisherSettings(values: Values): FisherSettings {
+  const disMode = values['dis-mode'] ?? 'q';
+  if (disMode !== 'q' && disMode !== 'qf') throw new FimaqError(`--dis-mode must be q or qf, got '${disMode}'`);
+  const nonNegative = (n: number) => n >= 0;
+  return {
+    k: positiveInt(values.k, 'k', 5) as number,
+    p1: numberOption(values.p1, 'p1', 1, nonNegative, 'a non-negative number'),
+    p2: numberOption(values.p2, 'p2', 1, nonNegative, 'a non-negative number'),
+    temperature: numberOption(values.temperature, 'temperature', 20, (n) => n > 0, 'a positive number'),
+    disMode,
+    damping: numberOption(values.damping, 'damping', 1e-4, nonNegative, 'a non-negative number'),
+  };
+}
+
 async function commandQuantize(values: Values): Promise<void> {
   const modelPath = resolveModelPath(values.model);
   if (!values.out) throw new FimaqError('--out is required (the quantized-model file to write)');
@@ -242,7 +271,8 @@ async function commandQuantize(values: Values): Promise<void> {
   checkBits(abits, '--abits');
   const seed = values.seed === undefined ? 3407 : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new FimaqError(`--seed must be a non-negative integer, got '${values.seed}'`);
-  const settings = method === 'mse' ? reconSettings(values) : null;
+  const settings = RECON_METHODS.includes(method) ? reconSettings(values) : null;
+  const fisher = method === 'fimaq' || method === 'diag-fim' || method === 'lr-fim' ? fisherSettings(values) : null;
   const calibSpec = values.calib ?? (values.model === 'demo' ? 'fashion-mnist:train' : undefined);
   if (!calibSpec) throw new FimaqError('--calib is required (the calibration images, e.g. an image folder)');
   const ckpt = await loadCheckpoint(modelPath);
@@ -289,20 +319,22 @@ async function commandQuantize(values: Values): Promise<void> {
       print(values, json, `${method} W${wbits}A${abits}: calibrated on ${indices.length} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}\nadapter: ${describeAdapter(ctx.adapter)}`);
       return;
     }
-    const result = await quantizeMse(ctx, values, { ckpt, pixels: batch.pixels, count: indices.length, indices, settings, wbits, abits, seed, calibData: data.description, out, info });
+    const result = await quantizeReconstruct(ctx, values, { method, fisher, ckpt, pixels: batch.pixels, count: indices.length, indices, settings, wbits, abits, seed, calibData: data.description, out, info });
     const seconds = (performance.now() - start) / 1000;
     const units = result.reports.map((r) => ({ unit: r.unit, seconds: r.seconds, first_loss: r.losses[0]?.[1], final_loss: r.losses[r.losses.length - 1]?.[1] }));
     const json = {
-      command: 'quantize', method, wbits, abits, seed, preset: values.preset ?? 'paper', settings, calib_size: indices.length,
+      command: 'quantize', method, wbits, abits, seed, preset: values.preset ?? 'paper', settings, fisher, calib_size: indices.length,
       search_size: Math.min(settings.searchSize, indices.length), calib_data: data.description, resumed_at_unit: result.resumedAt,
       seconds, calib_seconds: result.calibSeconds, recon_seconds: result.reconSeconds, units, output: out, adapter: adapterJson(ctx.adapter),
     };
     const lines = units.map((u) => `  ${u.unit.padEnd(12)} loss ${u.first_loss?.toPrecision(4)} -> ${u.final_loss?.toPrecision(4)}  ${u.seconds.toFixed(1)} s`);
-    print(values, json, `mse W${wbits}A${abits}: ${settings.iters} iterations per unit on ${indices.length} images in ${seconds.toFixed(1)} s\n${lines.join('\n')}\nwrote ${out}\nadapter: ${describeAdapter(ctx.adapter)}`);
+    print(values, json, `${method} W${wbits}A${abits}: ${settings.iters} iterations per unit on ${indices.length} images in ${seconds.toFixed(1)} s\n${lines.join('\n')}\nwrote ${out}\nadapter: ${describeAdapter(ctx.adapter)}`);
   });
 }
 
-interface MseJob {
+interface ReconJob {
+  method: Method;
+  fisher: FisherSettings | null;
   ckpt: VitCheckpoint;
   pixels: Float32Array;
   count: number;
@@ -317,12 +349,14 @@ interface MseJob {
 }
 
 /** Calibration search, then reconstruction, with a checkpoint after calibration and after each unit. */
-async function quantizeMse(ctx: GpuContext, values: Values, job: MseJob): Promise<{ reports: UnitReport[]; calibSeconds: number; reconSeconds: number; resumedAt: number }> {
+async function quantizeReconstruct(ctx: GpuContext, values: Values, job: ReconJob): Promise<{ reports: UnitReport[]; calibSeconds: number; reconSeconds: number; resumedAt: number }> {
   const { ckpt, settings: s, wbits, abits } = job;
   const folder = checkpointFolder(job.out);
   const { reportEvery: _report, ...fingerprinted } = s;
   const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const fingerprint = JSON.stringify({ config: digest(ckpt.configText), wbits, abits, seed: job.seed, data: job.calibData, images: digest(JSON.stringify(job.indices)), settings: fingerprinted });
+  const fingerprint = JSON.stringify({
+    method: job.method, config: digest(ckpt.configText), wbits, abits, seed: job.seed, data: job.calibData, images: digest(JSON.stringify(job.indices)), settings: fingerprinted, fisher: job.fisher,
+  });
   const resumed = values.resume ? await loadReconCheckpoint(folder, fingerprint) : null;
   if (values.resume && !resumed) process.stderr.write(`fimaq: nothing to resume in ${folder}; starting from the beginning\n`);
   const started = performance.now();
@@ -349,10 +383,12 @@ async function quantizeMse(ctx: GpuContext, values: Values, job: MseJob): Promis
     await saveState(folder, calibrated, 0, fingerprint);
   }
   const calibSeconds = (performance.now() - started) / 1000;
-  const progress = new Progress(`mse W${wbits}A${abits}`);
+  const progress = new Progress(`${job.method} W${wbits}A${abits}`);
   const result = await reconstruct(ctx, { ...ckpt, weights: float }, calibrated, job.pixels, job.count, {
     settings: s,
     seed: job.seed,
+    method: job.method as ReconMethod,
+    fisher: job.fisher ?? undefined,
     done: resumed?.done ?? 0,
     onProgress: (p) => progress.update(p.unitIndex * p.iters + p.iteration, p.units * p.iters, `${p.unit} ${p.iteration}/${p.iters} loss ${p.loss.toPrecision(4)}`),
     onUnitDone: (q, done) => saveState(folder, q, done, fingerprint),
@@ -361,12 +397,13 @@ async function quantizeMse(ctx: GpuContext, values: Values, job: MseJob): Promis
   const details = {
     preset: values.preset ?? 'paper',
     settings: s,
+    fisher: job.fisher,
     search_size: Math.min(s.searchSize, job.count),
     calib_seconds: calibSeconds,
     recon_seconds: reconSeconds,
     units: result.reports.map((r) => ({ unit: r.unit, seconds: r.seconds, losses: r.losses })),
   };
-  await writeQuantizedVit(job.out, { ...result.quantized, info: job.info('mse', details) });
+  await writeQuantizedVit(job.out, { ...result.quantized, info: job.info(job.method, details) });
   await removeCheckpoint(folder);
   return { reports: result.reports, calibSeconds, reconSeconds, resumedAt: resumed?.done ?? 0 };
 }

@@ -46,11 +46,13 @@ export interface ReconProgress {
   loss: number;
 }
 
+export type ReconMethod = 'mse' | FisherMethod;
+
 export interface ReconOptions {
   settings: ReconSettings;
   seed: number;
   /** The loss of every unit but the head (default mse; the head always uses KL on logits). */
-  method?: 'mse' | FisherMethod;
+  method?: ReconMethod;
   /** Fisher settings of the fimaq, diag-fim and lr-fim losses. */
   fisher?: FisherSettings;
   /** Units already reconstructed in `quantized` (resuming an interrupted run). */

@@ -1,8 +1,8 @@
 /** Host-side pieces of the Fisher losses: the damped inverse, the snapshot schedule and the method weights. */
 import { describe, expect, it } from 'vitest';
-import { dampedInverse, fisherWeights, snapshotDue } from '../../src/recon/losses.js';
+import { type FisherSettings, dampedInverse, fisherWeights, snapshotDue } from '../../src/recon/losses.js';
 
-const F = { k: 5, p1: 1, p2: 1, temperature: 20, disMode: 'q' as const, damping: 0 };
+const F: FisherSettings = { k: 5, p1: 1, p2: 1, temperature: 20, disMode: 'q', damping: 0 };
 
 describe('Fisher loss helpers', () => {
   it('inverts a symmetric matrix, with damping relative to its mean diagonal', () => {
@@ -23,7 +23,7 @@ describe('Fisher loss helpers', () => {
   });
 
   it('takes snapshots every floor(iters / k) steps (q) or at the first k steps (qf)', () => {
-    const due = (f: typeof F, iters: number) => Array.from({ length: iters }, (_, it) => it).filter((it) => snapshotDue(f, iters, it));
+    const due = (f: FisherSettings, iters: number) => Array.from({ length: iters }, (_, it) => it).filter((it) => snapshotDue(f, iters, it));
     expect(due(F, 20000).slice(0, 6)).toEqual([0, 4000, 8000, 12000, 16000]);
     expect(due({ ...F, k: 15 }, 20000)).toHaveLength(16);
     expect(due({ ...F, disMode: 'qf' }, 100)).toEqual([0, 1, 2, 3, 4]);
