@@ -39,7 +39,7 @@ Usage:
   fimaq eval --model <dir|demo|file.safetensors> --data <spec> [--limit N] [--batch B] [--json]
       Top-1 (and top-5 when there are more than 5 classes) of a float model, or of a quantized
       model file (fake-quant evaluation).
-  fimaq quantize --model <dir|demo> --calib <spec> --out <file> [--method fimaq|diag-fim|lr-fim|mse|calib|rtn]
+  fimaq quantize --model <dir|demo> --calib <spec> --out <file> [--method fimaq|diag-fim|lr-fim|brecq-fim|mse|calib|rtn]
                  [--wbits 4] [--abits 4] [--calib-size N] [--seed 3407] [--calib-indices <json>] [--json]
       Post-training quantization into one quantized-model file.
         calib  the method's quantizer calibration search (with RepQ-ViT when wbits == abits),
@@ -51,12 +51,14 @@ Usage:
         fimaq  the same reconstruction with FIMA-Q's DPLR-FIM loss (Fisher snapshots of KL at
                temperature --temperature through the float rest of the model)
         diag-fim, lr-fim   its diagonal-only and low-rank-only ablations
-      Fisher options (fimaq, diag-fim, lr-fim): --k 5 (snapshots, the rank)  --p1 1  --p2 1
+        brecq-fim  BRECQ's Fisher: each sample's squared gradient, computed once per unit
+      Fisher options (fimaq, diag-fim, lr-fim; brecq-fim uses --temperature):
+        --k 5 (snapshots, the rank)  --p1 1  --p2 1
         --temperature 20  --dis-mode q|qf (every iters/k steps, or the first k)
         --damping 1e-4 (added to the snapshot Gram matrix, relative to its mean diagonal)
       Calibration images are the first --calib-size of a permutation drawn from --seed, or the
       indices listed in a JSON file. --calib defaults to fashion-mnist:train for the demo model.
-      Reconstruction options (fimaq, diag-fim, lr-fim, mse):
+      Reconstruction options (fimaq, diag-fim, lr-fim, brecq-fim, mse):
         --preset paper|quick   paper (default): 20000 iterations per unit, batch 32, 1024 images,
                                search on 128 with 128 candidates and 3 rounds; quick: 300
                                iterations of batch 8, 256 images, search on 8 with 32 candidates
@@ -211,8 +213,8 @@ async function commandEval(values: Values): Promise<void> {
   });
 }
 
-const METHODS = ['fimaq', 'diag-fim', 'lr-fim', 'mse', 'calib', 'rtn'] as const;
-const RECON_METHODS: readonly Method[] = ['fimaq', 'diag-fim', 'lr-fim', 'mse'];
+const METHODS = ['fimaq', 'diag-fim', 'lr-fim', 'brecq-fim', 'mse', 'calib', 'rtn'] as const;
+const RECON_METHODS: readonly Method[] = ['fimaq', 'diag-fim', 'lr-fim', 'brecq-fim', 'mse'];
 type Method = (typeof METHODS)[number];
 
 function numberOption(value: string | undefined, name: string, fallback: number, ok: (n: number) => boolean, what: string): number {
@@ -272,7 +274,7 @@ async function commandQuantize(values: Values): Promise<void> {
   const seed = values.seed === undefined ? 3407 : Number(values.seed);
   if (!Number.isInteger(seed) || seed < 0) throw new FimaqError(`--seed must be a non-negative integer, got '${values.seed}'`);
   const settings = RECON_METHODS.includes(method) ? reconSettings(values) : null;
-  const fisher = method === 'fimaq' || method === 'diag-fim' || method === 'lr-fim' ? fisherSettings(values) : null;
+  const fisher = RECON_METHODS.includes(method) && method !== 'mse' ? fisherSettings(values) : null;
   const calibSpec = values.calib ?? (values.model === 'demo' ? 'fashion-mnist:train' : undefined);
   if (!calibSpec) throw new FimaqError('--calib is required (the calibration images, e.g. an image folder)');
   const ckpt = await loadCheckpoint(modelPath);

@@ -21,8 +21,8 @@ import type { NoiseSource, ReconUnit } from './units.js';
 export interface UnitLoss {
   /** Runs before step `it` (Fisher snapshots happen here; they may read back). */
   prepare(it: number): Promise<void>;
-  /** Records the loss of this step and returns dL/dy. */
-  grad(y: Tensor, target: Tensor, it: number): Tensor;
+  /** Records the loss of this step and returns dL/dy; `indices` are the minibatch's samples (u32). */
+  grad(y: Tensor, target: Tensor, it: number, indices: Tensor): Tensor;
   /** The last step's loss (a readback). */
   value(): Promise<number>;
   release(): void;
@@ -69,6 +69,77 @@ export class KlLoss implements UnitLoss {
   }
   release(): void {
     this.loss.release();
+  }
+}
+
+/**
+ * BRECQ's Fisher (the method's `fisher_brecq` baseline): before the unit's loop, each sample's
+ * gradient g of KL(T) with respect to the unit's output, with the earlier units quantized (hard)
+ * and this one and the rest in float; then L = mean_{b,d} (g_{b,d} (ŷ − y)_{b,d})² with each
+ * sample's own gradient, divided by its first value.
+ */
+export class BrecqLoss implements UnitLoss {
+  private readonly loss: Tensor;
+  private readonly first: Tensor;
+  private grads: RowCache | null = null;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    private readonly inputs: {
+      tail: FisherTail;
+      /** The unit's float output for samples [from, from + n) of the quantized-prefix inputs. */
+      floatOutput: (from: number, n: number) => Tensor;
+      logitsFp: RowCache;
+      count: number;
+      batch: number;
+      temperature: number;
+      makeCache: (rowShape: readonly number[]) => RowCache;
+    },
+  ) {
+    this.loss = ctx.empty([1], 'recon.brecq');
+    this.first = ctx.empty([1], 'recon.brecq0');
+  }
+
+  async prepare(): Promise<void> {
+    if (this.grads) return;
+    const { ctx } = this;
+    const s = this.inputs;
+    for (let from = 0; from < s.count; from += s.batch) {
+      const n = Math.min(s.batch, s.count - from);
+      const z = s.floatOutput(from, n);
+      const logits = s.tail.forward(z);
+      const target = s.logitsFp.slice(from, n, 'brecq.logits_fp');
+      const dLogits = klGrad(ctx, logits, target, n, 'brecq.dlogits', s.temperature);
+      for (const t of [logits, target, z]) t.release();
+      const g = s.tail.backward(dLogits);
+      dLogits.release();
+      this.grads ??= s.makeCache(g.shape.slice(1));
+      this.grads.put(g, from);
+      g.release();
+    }
+  }
+
+  grad(y: Tensor, target: Tensor, it: number, indices: Tensor): Tensor {
+    if (!this.grads) throw new Error('BrecqLoss: grad before prepare');
+    const rows = y.shape[0];
+    const w = this.ctx.empty(y.shape, 'recon.brecq.weight');
+    this.grads.gather(indices, w);
+    mseLoss(this.ctx, y, target, rows, this.loss, 0, w);
+    if (it === 0) this.ctx.copy(this.loss, this.first);
+    const g = mseGrad(this.ctx, y, target, rows, this.first, 0, 'recon.dy', w);
+    w.release();
+    return g;
+  }
+
+  async value(): Promise<number> {
+    return (await this.ctx.read(this.loss))[0] / (await this.ctx.read(this.first))[0];
+  }
+
+  release(): void {
+    this.loss.release();
+    this.first.release();
+    this.grads?.release();
+    this.inputs.tail.release();
   }
 }
 

@@ -23,7 +23,7 @@ import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import { type ReconSettings, betaAt, keepThreshold, roundWeightAt, scaleLrAt } from './settings.js';
 import { RowCache } from './cache.js';
-import { type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type UnitLoss, tailAfter } from './losses.js';
+import { BrecqLoss, type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type UnitLoss, tailAfter } from './losses.js';
 import { TrainableActivation, TrainableWeight } from './trainable.js';
 import { BlockUnit, LinearUnit, type NoiseSource, type ReconUnit } from './units.js';
 
@@ -46,7 +46,7 @@ export interface ReconProgress {
   loss: number;
 }
 
-export type ReconMethod = 'mse' | FisherMethod;
+export type ReconMethod = 'mse' | 'brecq-fim' | FisherMethod;
 
 export interface ReconOptions {
   settings: ReconSettings;
@@ -157,7 +157,7 @@ export async function reconstruct(
     if (u >= (opts.done ?? 0)) {
       const started = performance.now();
       const unit = buildUnit(ctx, name, float, quantized, keepThreshold(s));
-      const loss = unitLoss(ctx, unit, u, fp, xFp, yFp, logitsFp, opts);
+      const loss = unitLoss(ctx, unit, u, fp, { xFp, xQ, yFp, logitsFp }, opts);
       const { losses, secondsPerStep } = await trainUnit(ctx, unit, u, names.length, xFp, xQ, yFp, loss, opts);
       loss.release();
       const report = { unit: name, seconds: 0, secondsPerStep, losses };
@@ -258,12 +258,39 @@ export function buildUnit(ctx: GpuContext, name: string, float: VitCheckpoint, q
 }
 
 /** The loss of a unit: KL on logits for the head, else the run's method. */
-function unitLoss(ctx: GpuContext, unit: ReconUnit, unitIndex: number, fp: VitModel, xFp: RowCache, yFp: RowCache, logitsFp: RowCache | null, opts: ReconOptions): UnitLoss {
+function unitLoss(
+  ctx: GpuContext,
+  unit: ReconUnit,
+  unitIndex: number,
+  fp: VitModel,
+  data: { xFp: RowCache; xQ: RowCache | null; yFp: RowCache; logitsFp: RowCache | null },
+  opts: ReconOptions,
+): UnitLoss {
   const method = opts.method ?? 'mse';
+  const { xFp, xQ, yFp, logitsFp } = data;
   if (unit.name === 'head') return new KlLoss(ctx);
   if (method === 'mse') return new MseLoss(ctx);
   if (!logitsFp || !opts.fisher) throw new Error(`reconstruction: ${method} needs Fisher settings`);
   const s = opts.settings;
+  if (method === 'brecq-fim') {
+    const block = unit.name === 'patch_embed' ? -1 : Number(unit.name.slice('blocks.'.length));
+    return new BrecqLoss(ctx, {
+      tail: tailAfter(ctx, fp, unit.name),
+      // The patch embedding's inputs are the images themselves, so its float output is cached.
+      floatOutput: (from, n) => {
+        if (block < 0 || !xQ) return yFp.slice(from, n, 'brecq.z');
+        const x = xQ.slice(from, n, 'brecq.x_q');
+        const z = fp.block(block, x);
+        x.release();
+        return z;
+      },
+      logitsFp,
+      count: xFp.count,
+      batch: Math.min(s.batch, xFp.count),
+      temperature: opts.fisher.temperature,
+      makeCache: (rowShape) => new RowCache(ctx, xFp.count, rowShape, 'recon.brecq.grads', opts.chunkBytes),
+    });
+  }
   const seed = (opts.seed ^ SNAPSHOT_SEED_MIX) >>> 0;
   return new FisherLoss(ctx, method, opts.fisher, {
     unit,
@@ -350,7 +377,7 @@ async function trainUnit(
       return t;
     };
     const y = unit.trainForward(input, noise);
-    const dy = loss.grad(y, target, it);
+    const dy = loss.grad(y, target, it, indices);
     const cnt = it + 1;
     unit.backward(dy);
     unit.step({ lrRound: s.lrRound, lrScale: scaleLrAt(s, it), roundWeight: roundWeightAt(s, cnt), beta: betaAt(s, cnt) });

@@ -40,6 +40,37 @@ describe('mse-grad', () => {
   });
 });
 
+describe('weighted mse (BRECQ-FIM: each error weighted by its sample gradient)', () => {
+  for (const [rows, D] of [[1, 1], [7, 130], [32, 500]]) {
+    it(`${rows} rows of ${D}: loss and gradient`, async () => {
+      const ctx = await testContext();
+      const [yhat, y, w] = [randomData(rows * D, 2), randomData(rows * D, 2), randomData(rows * D, 3)];
+      const t = { yhat: ctx.upload(yhat, [rows, D], 'yhat'), y: ctx.upload(y, [rows, D], 'y'), w: ctx.upload(w, [rows, D], 'w') };
+      const out = ctx.empty([2], 'out');
+      mseLoss(ctx, t.yhat, t.y, rows, out, 1, t.w);
+      const grad = mseGrad(ctx, t.yhat, t.y, rows, out, 1, 'grad', t.w);
+      const loss = mseLossRef(yhat, y, rows, w);
+      const got = await ctx.read(out);
+      expectClose([got[1]], [loss], 1e-6, 1e-5, 'weighted loss');
+      expectClose(await ctx.read(grad), mseGradRef(yhat, y, rows, got[1], w), 1e-6, 1e-5, 'weighted grad');
+      for (const v of [t.yhat, t.y, t.w, out, grad]) v.release();
+    });
+  }
+
+  it('the weighted reference gradient is the derivative of the weighted loss', () => {
+    const [rows, D, norm] = [3, 7, 0.8];
+    const yhat = Float64Array.from(randomData(rows * D, 2));
+    const [y, w] = [randomData(rows * D, 1.5), randomData(rows * D, 2)];
+    const g = mseGradRef(yhat, y, rows, norm, w);
+    const h = 1e-4;
+    const fd = Array.from(yhat, (_, i) => {
+      const at = (s: number) => mseLossRef(Float64Array.from(yhat, (v, j) => (j === i ? v + s * h : v)), y, rows, w) / norm;
+      return (at(1) - at(-1)) / (2 * h);
+    });
+    expectClose(g, fd, 1e-9, 1e-8, 'weighted mse grad reference');
+  });
+});
+
 describe('mse-grad float64 reference vs central differences of mseLossRef / norm', () => {
   for (const [rows, D, norm] of [[1, 1, 1], [7, 5, 0.37], [3, 130, 2.5]]) {
     it(`${rows} rows of ${D}, norm ${norm}`, () => {

@@ -75,18 +75,18 @@ describe('reconstruct', () => {
     }
   });
 
-  it('runs the Fisher losses (fimaq, diag-fim, lr-fim): finite self-normalised losses; fimaq repeats for a seed', async () => {
+  it('runs the Fisher losses (fimaq, diag-fim, lr-fim, brecq-fim): finite self-normalised losses; fimaq repeats for a seed', async () => {
     const ctx = await testContext();
     const { q, float } = await calibrated();
     const fisher = { k: 2, p1: 1, p2: 1, temperature: 20, disMode: 'q' as const, damping: 1e-4 };
-    for (const method of ['fimaq', 'diag-fim', 'lr-fim'] as const) {
+    for (const method of ['fimaq', 'diag-fim', 'lr-fim', 'brecq-fim'] as const) {
       const runs = [];
       for (let r = 0; r < (method === 'fimaq' ? 2 : 1); r++) runs.push(await reconstruct(ctx, float, q, images, count, { settings: settings(6, 3), seed: 5, method, fisher }));
       if (method === 'fimaq') expect(learned(runs[1].quantized)).toEqual(learned(runs[0].quantized));
       for (const rep of runs[0].reports) {
         for (const [, v] of rep.losses) expect(Number.isFinite(v), `${method} ${rep.unit}`).toBe(true);
-        // Self-normalised after each snapshot: each weighted term starts at its weight.
-        if (rep.unit !== 'head') expect(rep.losses[0][1], `${method} ${rep.unit}`).toBeCloseTo(2, 4);
+        // Self-normalised: each weighted term starts at its weight (brecq-fim: one term of weight 1).
+        if (rep.unit !== 'head') expect(rep.losses[0][1], `${method} ${rep.unit}`).toBeCloseTo(method === 'brecq-fim' ? 1 : 2, 4);
       }
     }
   });
