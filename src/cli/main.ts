@@ -70,6 +70,12 @@ Usage:
         --round-weight X (0.01)  --report-every N (loss read back every N iterations)
         --resume               continue an interrupted run from <out>.partial/ (checkpoints are
                                written after calibration and after each unit)
+  fimaq ablate --model <dir|demo> --calib <spec> --data <spec> [--methods calib,mse,brecq-fim,diag-fim,lr-fim,fimaq]
+               [--bits 4,3] [--seeds 3407] [--limit N] [reconstruction and Fisher options] [--json]
+      The method's ablation: for each seed and bit width (W = A) one calibration search, shared
+      by every method; each method's model is evaluated (fake-quant) on --data. Prints a markdown
+      table of top-1 (mean over seeds) and, with --json, one object with every run's top-1 and
+      seconds.
   fimaq info --model <dir|demo> [--json]
       Architecture, parameter count, FLOPs per image and preprocessing of a model.
   fimaq adapter [--json]
@@ -113,6 +119,9 @@ const OPTIONS = {
   'round-weight': { type: 'string' },
   'report-every': { type: 'string' },
   resume: { type: 'boolean', default: false },
+  methods: { type: 'string' },
+  bits: { type: 'string' },
+  seeds: { type: 'string' },
   k: { type: 'string' },
   p1: { type: 'string' },
   p2: { type: 'string' },
@@ -458,7 +467,87 @@ async function commandAdapter(values: Values): Promise<void> {
   });
 }
 
-const COMMANDS: Record<string, (v: Values) => Promise<void>> = { eval: commandEval, quantize: commandQuantize, info: commandInfo, adapter: commandAdapter };
+/** A comma-separated option, each item checked. */
+function listOption<T>(value: string | undefined, name: string, fallback: T[], parse: (item: string) => T | undefined, what: string): T[] {
+  if (value === undefined) return fallback;
+  const items = value.split(',').map((v) => v.trim());
+  return items.map((item) => {
+    const v = parse(item);
+    if (v === undefined) throw new FimaqError(`--${name}: '${item}' is not ${what}`);
+    return v;
+  });
+}
+
+interface AblationRun {
+  method: Method;
+  bits: number;
+  seed: number;
+  top1: number;
+  seconds: number;
+}
+
+async function commandAblate(values: Values): Promise<void> {
+  const modelPath = resolveModelPath(values.model);
+  if (!values.data) throw new FimaqError('--data is required (the evaluation images, for example fashion-mnist:test)');
+  const methods = listOption(values.methods, 'methods', ['calib', 'mse', 'brecq-fim', 'diag-fim', 'lr-fim', 'fimaq'] as Method[], (m) => (METHODS.includes(m as Method) && m !== 'rtn' ? (m as Method) : undefined), `one of ${METHODS.filter((m) => m !== 'rtn').join(', ')}`);
+  const bitsList = listOption(values.bits, 'bits', [4, 3], (b) => (/^[2-8]$/.test(b) ? Number(b) : undefined), 'a bit width from 2 to 8');
+  const seeds = listOption(values.seeds, 'seeds', [3407], (v) => (/^\d+$/.test(v) ? Number(v) : undefined), 'a non-negative integer');
+  const settings = reconSettings(values);
+  const fisher = fisherSettings(values);
+  const limit = positiveInt(values.limit, 'limit');
+  const calibSpec = values.calib ?? (values.model === 'demo' ? 'fashion-mnist:train' : undefined);
+  if (!calibSpec) throw new FimaqError('--calib is required (the calibration images, e.g. an image folder)');
+  const ckpt = await loadCheckpoint(modelPath);
+  const calibData = await openDataset(calibSpec, ckpt.config.preprocess);
+  const evalData = await openDataset(values.data, ckpt.config.preprocess);
+  const runs: AblationRun[] = [];
+  await withContext(values, async (ctx) => {
+    const progress = new Progress('ablate');
+    const total = seeds.length * bitsList.length * methods.length;
+    for (const seed of seeds) {
+      const indices = seededIndices(calibData.count, settings.calibSize, seed);
+      const batch = await calibData.batch(indices);
+      const perImage = batch.pixels.length / indices.length;
+      const searchSize = Math.min(settings.searchSize, indices.length);
+      for (const bits of bitsList) {
+        const started = performance.now();
+        const cal = await calibrate(ctx, ckpt, batch.pixels.subarray(0, searchSize * perImage), searchSize, { method: 'calib', wbits: bits, abits: bits, eqN: settings.searchCandidates, rounds: settings.searchRounds });
+        const calibSeconds = (performance.now() - started) / 1000;
+        const info = { method: 'calib', wbits: bits, abits: bits, seed, calibSize: indices.length, calibData: calibData.description, toolVersion: TOOL_VERSION, created: new Date().toISOString() };
+        const calibrated: QuantizedVit = { ...cal.quantized, configText: ckpt.configText, info };
+        for (const method of methods) {
+          progress.update(runs.length, total, `W${bits}A${bits} seed ${seed}: ${method}`);
+          const t0 = performance.now();
+          let q = calibrated;
+          if (method !== 'calib') {
+            const r = await reconstruct(ctx, { ...ckpt, weights: cal.reparameterized }, calibrated, batch.pixels, indices.length, { settings, seed, method: method as ReconMethod, fisher });
+            q = r.quantized;
+          }
+          const seconds = (performance.now() - t0) / 1000 + calibSeconds;
+          const model = FakeQuantVit.upload(ctx, q);
+          const r = await evaluate(model, evalData, { limit });
+          model.release();
+          runs.push({ method, bits, seed, top1: r.top1, seconds });
+        }
+      }
+    }
+    progress.update(total, total, 'done');
+    const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+    const header = `| method | ${bitsList.map((b) => `W${b}A${b} top-1 (%)`).join(' | ')} |`;
+    const rule = `|---|${bitsList.map(() => '---').join('|')}|`;
+    const rows = methods.map((m) => {
+      const cells = bitsList.map((b) => {
+        const top = runs.filter((r) => r.method === m && r.bits === b).map((r) => 100 * r.top1);
+        return seeds.length > 1 ? `${mean(top).toFixed(2)} (${top.map((t) => t.toFixed(2)).join(', ')})` : mean(top).toFixed(2);
+      });
+      return `| ${m} | ${cells.join(' | ')} |`;
+    });
+    const json = { command: 'ablate', model: modelPath, calib_data: calibData.description, data: evalData.description, limit: limit ?? null, settings, fisher, seeds, runs, adapter: adapterJson(ctx.adapter) };
+    print(values, json, [header, rule, ...rows, '', `seeds ${seeds.join(', ')}; ${settings.iters} iterations per unit; adapter: ${describeAdapter(ctx.adapter)}`].join('\n'));
+  });
+}
+
+const COMMANDS: Record<string, (v: Values) => Promise<void>> = { eval: commandEval, quantize: commandQuantize, ablate: commandAblate, info: commandInfo, adapter: commandAdapter };
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;

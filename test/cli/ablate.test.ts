@@ -1,0 +1,35 @@
+/** `fimaq ablate` on the demo model with tiny settings: one shared calibration, a table and JSON. */
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+const TINY = ['--model', 'demo', '--data', 'fashion-mnist:test', '--limit', '32', '--preset', 'quick', '--calib-size', '8', '--search-size', '2', '--batch', '4', '--iters', '2', '--k', '1'];
+
+describe('fimaq ablate', () => {
+  it('runs every method on one calibration and reports each run', async () => {
+    const r = await runCli(['ablate', ...TINY, '--methods', 'calib,mse,brecq-fim,fimaq', '--bits', '4', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout);
+    expect(out.runs.map((x: { method: string }) => x.method)).toEqual(['calib', 'mse', 'brecq-fim', 'fimaq']);
+    for (const run of out.runs) {
+      expect(run).toMatchObject({ bits: 4, seed: 3407 });
+      expect(run.top1).toBeGreaterThan(0.3);
+      expect(run.top1).toBeLessThanOrEqual(1);
+    }
+    const text = await runCli(['ablate', ...TINY, '--methods', 'calib', '--bits', '4,3']);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/^\| method \| W4A4 top-1 \(%\) \| W3A3 top-1 \(%\) \|\n\|---\|---\|---\|\n\| calib \| \d+\.\d\d \| \d+\.\d\d \|/);
+  }, 600_000);
+
+  it('rejects bad lists with one line', async () => {
+    for (const [args, pattern] of [
+      [['--methods', 'calib,magic'], /--methods: 'magic' is not one of fimaq, diag-fim, lr-fim, brecq-fim, mse, calib/],
+      [['--bits', '4,9'], /--bits: '9' is not a bit width from 2 to 8/],
+      [['--seeds', '1,x'], /--seeds: 'x' is not a non-negative integer/],
+    ] as [string[], RegExp][]) {
+      const r = await runCli(['ablate', ...TINY, ...args]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(pattern);
+      expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    }
+  });
+});
