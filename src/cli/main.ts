@@ -3,12 +3,14 @@
  * stdout with --json; progress goes to stderr; user errors are one line on stderr with exit code 1.
  */
 import { createHash } from 'node:crypto';
+import { PNG } from 'pngjs';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openDataset } from '../data/open.js';
 import { evaluate } from '../inference/evaluate.js';
+import { writeFileAtomic } from '../io/atomic-write.js';
 import { readQuantizedVit, writeQuantizedVit } from '../io/quantized-file-node.js';
 import { loadCheckpoint } from '../model/checkpoint-node.js';
 import type { VitCheckpoint } from '../model/checkpoint.js';
@@ -24,6 +26,9 @@ import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import { checkBits } from '../quant/pack.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import { VitModel, forwardFlops, parameterCount } from '../model/vit.js';
+import { VitTail } from '../model/vit-tail.js';
+import { klGrad } from '../ops/kl-grad.js';
+import { empiricalFisher, fimApproximations, renderHeatmaps } from '../recon/fim-picture.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../runtime/node-gpu.js';
 import type { AdapterChoice } from '../runtime/vulkan-env.js';
@@ -76,6 +81,13 @@ Usage:
       by every method; each method's model is evaluated (fake-quant) on --data. Prints a markdown
       table of top-1 (mean over seeds) and, with --json, one object with every run's top-1 and
       seconds.
+  fimaq fim --model <dir|demo> --calib <spec> --out <file.png> [--block 1] [--channels 64]
+            [--rank 5] [--bits 4] [--calib-size 256] [--seed 3407] [--json]
+      The paper's Figure 1 on this model: the empirical Fisher matrix of KL(T = 20) with one
+      block quantized (calibrated, W = A = --bits), over the class token's first --channels
+      output channels and --calib-size images, next to its diagonal, rank --rank and DPLR
+      approximations, as one PNG (a shared blue-white-red scale); prints each approximation's
+      relative Frobenius error.
   fimaq info --model <dir|demo> [--json]
       Architecture, parameter count, FLOPs per image and preprocessing of a model.
   fimaq adapter [--json]
@@ -120,6 +132,9 @@ const OPTIONS = {
   'report-every': { type: 'string' },
   resume: { type: 'boolean', default: false },
   methods: { type: 'string' },
+  block: { type: 'string' },
+  channels: { type: 'string' },
+  rank: { type: 'string' },
   bits: { type: 'string' },
   seeds: { type: 'string' },
   k: { type: 'string' },
@@ -547,7 +562,85 @@ async function commandAblate(values: Values): Promise<void> {
   });
 }
 
-const COMMANDS: Record<string, (v: Values) => Promise<void>> = { eval: commandEval, quantize: commandQuantize, ablate: commandAblate, info: commandInfo, adapter: commandAdapter };
+async function commandFim(values: Values): Promise<void> {
+  const modelPath = resolveModelPath(values.model);
+  if (!values.out) throw new FimaqError('--out is required (the PNG to write)');
+  const ckpt = await loadCheckpoint(modelPath);
+  const cfg = ckpt.config;
+  const block = values.block === undefined ? Math.min(1, cfg.depth - 1) : Number(values.block);
+  if (!Number.isInteger(block) || block < 0 || block >= cfg.depth) throw new FimaqError(`--block must be a block index from 0 to ${cfg.depth - 1}, got '${values.block}'`);
+  const channels = positiveInt(values.channels, 'channels', Math.min(64, cfg.embedDim)) as number;
+  if (channels > cfg.embedDim) throw new FimaqError(`--channels ${channels} exceeds the model's width ${cfg.embedDim}`);
+  const rank = positiveInt(values.rank, 'rank', 5) as number;
+  const bits = positiveInt(values.bits, 'bits', 4) as number;
+  checkBits(bits, '--bits');
+  const seed = values.seed === undefined ? 3407 : Number(values.seed);
+  if (!Number.isInteger(seed) || seed < 0) throw new FimaqError(`--seed must be a non-negative integer, got '${values.seed}'`);
+  const calibSpec = values.calib ?? (values.model === 'demo' ? 'fashion-mnist:train' : undefined);
+  if (!calibSpec) throw new FimaqError('--calib is required (the images to average over)');
+  const data = await openDataset(calibSpec, cfg.preprocess);
+  const indices = seededIndices(data.count, positiveInt(values['calib-size'], 'calib-size', 256) as number, seed);
+  const batch = await data.batch(indices);
+  const out = resolve(values.out);
+  await withContext(values, async (ctx) => {
+    const searchSize = Math.min(32, indices.length);
+    const perImage = batch.pixels.length / indices.length;
+    const cal = await calibrate(ctx, ckpt, batch.pixels.subarray(0, searchSize * perImage), searchSize, { method: 'calib', wbits: bits, abits: bits, eqN: 32, rounds: 1 });
+    const info = { method: 'calib', wbits: bits, abits: bits, seed, calibSize: searchSize, calibData: data.description, toolVersion: TOOL_VERSION, created: '' };
+    const fq = FakeQuantVit.upload(ctx, { ...cal.quantized, configText: ckpt.configText, info });
+    const fp = VitModel.upload(ctx, { ...ckpt, weights: cal.reparameterized });
+    const tail = new VitTail(fp, block + 1);
+    const grads: Float64Array[] = [];
+    const progress = new Progress('fim');
+    for (let from = 0; from < indices.length; from += 32) {
+      const n = Math.min(32, indices.length - from);
+      const images = ctx.upload(batch.pixels.subarray(from * perImage, (from + n) * perImage), [n, cfg.inChans, cfg.imgSize, cfg.imgSize], 'fim.images');
+      const target = fp.forward(images);
+      let x = fp.embed(images);
+      for (let i = 0; i < block; i++) {
+        const next = fp.block(i, x);
+        x.release();
+        x = next;
+      }
+      // Only this block quantized, the rest in float, as the method's Fisher snapshots.
+      const z = fq.model.block(block, x, fq.hooks);
+      const logits = tail.forward(z);
+      const dLogits = klGrad(ctx, logits, target, n, 'fim.dlogits', 20);
+      const dz = tail.backward(dLogits);
+      const g = await ctx.read(dz);
+      const row = cfg.numTokens * cfg.embedDim;
+      // Per-sample gradient of the sample's own KL: undo batchmean's 1/n; the class token's first channels.
+      for (let b = 0; b < n; b++) grads.push(Float64Array.from(g.subarray(b * row, b * row + channels), (v) => v * n));
+      for (const t of [images, target, x, z, logits, dLogits, dz]) t.release();
+      progress.update(from + n, indices.length);
+    }
+    fq.release();
+    fp.release();
+    const f = empiricalFisher(grads, channels);
+    const approx = fimApproximations(f, channels, rank);
+    const picture = renderHeatmaps([f, approx.diag, approx.lowRank, approx.dplr], channels);
+    const png = new PNG({ width: picture.width, height: picture.height });
+    png.data = Buffer.from(picture.rgba);
+    await writeFileAtomic(out, PNG.sync.write(png));
+    const json = {
+      command: 'fim', model: modelPath, block, channels, rank, bits, images: indices.length, output: out,
+      panels: ['empirical FIM', 'diagonal', `rank ${rank}`, `DPLR (diagonal + rank ${rank})`],
+      relative_frobenius_error: { diagonal: approx.errors.diag, low_rank: approx.errors.lowRank, dplr: approx.errors.dplr },
+      adapter: adapterJson(ctx.adapter),
+    };
+    const e = approx.errors;
+    print(values, json, `block ${block}, class token channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`);
+  });
+}
+
+const COMMANDS: Record<string, (v: Values) => Promise<void>> = {
+  eval: commandEval,
+  quantize: commandQuantize,
+  ablate: commandAblate,
+  fim: commandFim,
+  info: commandInfo,
+  adapter: commandAdapter,
+};
 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
