@@ -1,16 +1,10 @@
 /** fake-quant-train: fake-quant through a 4-D view with QDrop (training forward of a learnable-scale quantizer). */
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { gridFor, type KernelDescriptor, type UniformValues } from '../runtime/kernel.js';
-import { viewCount, type QuantView } from './fake-quant.js';
-
-const VIEW_UNIFORMS = ['n0', 'n1', 'n2', 'n3', 'offset', 'a0', 'a1', 'a2', 'a3', 's0', 's1', 's2', 's3', 'z0', 'z1', 'z2', 'z3'];
+import { viewCount, viewUniformFields, viewUniforms, type QuantView } from './fake-quant.js';
 
 /** Uniform fields shared by fake-quant-train, fake-quant-backward and fake-quant-scale-grad, in order. */
-export const trainViewUniformFields = [
-  ...VIEW_UNIFORMS.map((name) => ({ name, type: 'u32' as const })),
-  { name: 'qmax', type: 'f32' as const },
-  { name: 'keep_prob', type: 'f32' as const },
-];
+export const trainViewUniformFields = [...viewUniformFields(), { name: 'keep_prob', type: 'f32' as const }];
 
 export const fakeQuantTrainKernel: KernelDescriptor = {
   name: 'fake-quant-train',
@@ -29,11 +23,7 @@ export const fakeQuantTrainKernel: KernelDescriptor = {
 /** The view, qmax = 2^bits - 1 and keepProb as uniform values; checks that noise covers the view. */
 export function trainViewUniforms(view: QuantView, bits: number, keepProb: number, noise: Tensor, op: string): UniformValues {
   if (noise.size < viewCount(view)) throw new Error(`${op}: noise has ${noise.size} values for a view of ${viewCount(view)} elements`);
-  const [n0, n1, n2, n3] = view.sizes;
-  const [a0, a1, a2, a3] = view.address;
-  const [s0, s1, s2, s3] = view.scale;
-  const [z0, z1, z2, z3] = view.zeroPoint;
-  return { n0, n1, n2, n3, offset: view.offset, a0, a1, a2, a3, s0, s1, s2, s3, z0, z1, z2, z3, qmax: 2 ** bits - 1, keep_prob: keepProb };
+  return { ...viewUniforms(view, bits), keep_prob: keepProb };
 }
 
 /**

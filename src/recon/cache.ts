@@ -27,10 +27,6 @@ export class RowCache {
     }
   }
 
-  get bytes(): number {
-    return this.count * this.rowSize * 4;
-  }
-
   /** Calls fn(chunk, first row of chunk, row offset in the range, rows) for the chunks a row range touches. */
   private forRange(from: number, rows: number, fn: (chunk: Tensor, chunkRow: number, rangeRow: number, n: number) => void): void {
     for (let r = from; r < from + rows; ) {

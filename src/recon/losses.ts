@@ -212,6 +212,7 @@ export function tailAfter(ctx: GpuContext, model: VitModel, unit: string): Fishe
   // gradient is the token gradient without the class token's row.
   const inner = new VitTail(model, 0);
   let tokens: Tensor | null = null;
+  // Token rows of the patches (all but each image's class token), uploaded once per batch size.
   let rows: Tensor | null = null;
   return {
     forward(z: Tensor): Tensor {
@@ -221,9 +222,11 @@ export function tailAfter(ctx: GpuContext, model: VitModel, unit: string): Fishe
     backward(dLogits: Tensor): Tensor {
       const dTokens = inner.backward(dLogits);
       const [batch, t, d] = dTokens.shape;
-      const patchRows = Uint32Array.from({ length: batch * (t - 1) }, (_, i) => Math.floor(i / (t - 1)) * t + 1 + (i % (t - 1)));
-      rows?.release();
-      rows = ctx.upload(patchRows, [patchRows.length], 'fisher.patch_rows');
+      if (rows?.size !== batch * (t - 1)) {
+        const patchRows = Uint32Array.from({ length: batch * (t - 1) }, (_, i) => Math.floor(i / (t - 1)) * t + 1 + (i % (t - 1)));
+        rows?.release();
+        rows = ctx.upload(patchRows, [patchRows.length], 'fisher.patch_rows');
+      }
       const dz = ctx.empty([batch, t - 1, d], 'fisher.dpatches');
       gatherRows(ctx, dTokens, rows, d, dz);
       dTokens.release();
@@ -267,11 +270,6 @@ export class FisherLoss implements UnitLoss {
     this.weights = fisherWeights(method, f);
     this.losses = ctx.empty([2], 'recon.fisher.losses');
     this.norm = ctx.empty([2], 'recon.fisher.norm');
-  }
-
-  /** The number of snapshots taken so far (the rank of G). */
-  get rank(): number {
-    return this.gRows.length;
   }
 
   async prepare(it: number): Promise<void> {
