@@ -9,6 +9,7 @@ import {
   type UniformValues,
   packUniforms,
   pipelineKey,
+  shaderFileFor,
   uniformByteSize,
 } from './kernel.js';
 import { Profiler, type KernelTiming } from './profiler.js';
@@ -37,6 +38,8 @@ export interface ContextOptions {
   poison?: boolean;
   /** Called with the WGSL of every pipeline as it is created (debug dumps). */
   onShader?: (name: string, code: string) => void;
+  /** WGSL language features to treat as missing, so tests can run the portable shader variants. */
+  disableLanguageFeatures?: string[];
 }
 
 export type TensorDtype = 'f32' | 'u32' | 'i32';
@@ -80,6 +83,8 @@ export class GpuContext {
   readonly stats: ContextStats = { dispatches: 0, submits: 0, readbacks: 0, pipelines: 0 };
   readonly limits: GPUSupportedLimits;
   readonly features: ReadonlySet<string>;
+  /** WGSL language features the engine may use (the adapter's, less `disableLanguageFeatures`). */
+  readonly languageFeatures: ReadonlySet<string>;
   private readonly pool: BufferPool;
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
@@ -106,6 +111,8 @@ export class GpuContext {
   ) {
     this.limits = device.limits;
     this.features = new Set(device.features);
+    const disabled = new Set(options.disableLanguageFeatures ?? []);
+    this.languageFeatures = new Set([...(gpu.wgslLanguageFeatures ?? [])].filter((f) => !disabled.has(f)));
     this.pool = new BufferPool(device, options.reuseBuffers ?? true);
     const timestamps = this.features.has('timestamp-query');
     const submitEachOp = options.debug || (options.profile && !timestamps);
@@ -191,8 +198,9 @@ export class GpuContext {
   private moduleFor(desc: KernelDescriptor): GPUShaderModule {
     let module = this.modules.get(desc.name);
     if (!module) {
-      const code = this.shaderSource(desc.name);
-      this.options.onShader?.(desc.name, code);
+      const file = shaderFileFor(desc, this.languageFeatures);
+      const code = this.shaderSource(file);
+      this.options.onShader?.(file, code);
       // Compilation errors are reported from getCompilationInfo() with line numbers; the scope
       // keeps Dawn from also printing them as uncaptured errors.
       this.device.pushErrorScope('validation');
@@ -210,7 +218,7 @@ export class GpuContext {
   async prepare(desc: KernelDescriptor, overrides: OverrideValues = {}): Promise<void> {
     const module = this.moduleFor(desc);
     const info = await module.getCompilationInfo();
-    const text = formatCompilationErrors(desc, info);
+    const text = formatCompilationErrors(shaderFileFor(desc, this.languageFeatures), info);
     if (text) throw new Error(`WGSL compilation failed\n${text}`);
     this.pipelineFor(desc, overrides);
     await this.throwPendingErrors();
@@ -231,7 +239,7 @@ export class GpuContext {
     this.pendingErrors.push(
       Promise.all([this.device.popErrorScope(), module.getCompilationInfo()]).then(([error, info]) => {
         if (!error) return null;
-        const text = formatCompilationErrors(desc, info);
+        const text = formatCompilationErrors(shaderFileFor(desc, this.languageFeatures), info);
         return `pipeline ${desc.name}: ${error.message}${text ? `\n${text}` : ''}`;
       }),
     );
@@ -402,9 +410,9 @@ export class GpuContext {
   }
 }
 
-function formatCompilationErrors(desc: KernelDescriptor, info: GPUCompilationInfo): string {
+function formatCompilationErrors(file: string, info: GPUCompilationInfo): string {
   return info.messages
     .filter((m) => m.type === 'error')
-    .map((m) => `shaders/${desc.name}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`)
+    .map((m) => `shaders/${file}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`)
     .join('\n');
 }

@@ -30,6 +30,17 @@ export interface KernelDescriptor {
   uniforms: UniformField[];
   /** Override constants with their default values; a pipeline exists per distinct value set. */
   overrides: OverrideValues;
+  /**
+   * A shader that needs a WGSL language feature (e.g. packed_4x8_integer_dot_product) names a
+   * portable twin with the same bindings, loaded instead where the device lacks the feature.
+   */
+  variant?: { languageFeature: string; fallback: string };
+}
+
+/** The shader file stem a device with these WGSL language features compiles for a descriptor. */
+export function shaderFileFor(desc: KernelDescriptor, languageFeatures: ReadonlySet<string>): string {
+  if (desc.variant && !languageFeatures.has(desc.variant.languageFeature)) return desc.variant.fallback;
+  return desc.name;
 }
 
 export type UniformValues = Record<string, number>;

@@ -18,6 +18,23 @@ export function testContext(): Promise<GpuContext> {
   return shared;
 }
 
+let portable: Promise<GpuContext> | null = null;
+
+/**
+ * Like testContext, but compiling the portable variant of every shader that has one (as on an
+ * adapter without packed_4x8_integer_dot_product), so both variants are tested on one machine.
+ */
+export function portableTestContext(): Promise<GpuContext> {
+  if (!portable) {
+    portable = createNodeContext({ poison: true, disableLanguageFeatures: ['packed_4x8_integer_dot_product'] });
+    afterAll(async () => {
+      await (await portable)?.dispose();
+      portable = null;
+    });
+  }
+  return portable;
+}
+
 let streamCounter = 1;
 /** Seeded random values in [-scale, scale] (never zeros); each call draws a new stream. */
 export function randomData(count: number, scale = 1, seed = 1234): Float32Array {

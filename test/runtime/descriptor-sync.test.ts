@@ -13,14 +13,16 @@ import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
 const shaderDir = join(PACKAGE_ROOT, 'shaders');
 
 describe('kernel descriptors match their WGSL', () => {
-  it('every shader file has exactly one descriptor', () => {
+  it('every shader file has exactly one descriptor (a portable variant shares its original\'s)', () => {
     const files = readdirSync(shaderDir).filter((f) => f.endsWith('.wgsl')).map((f) => f.replace(/\.wgsl$/, '')).sort();
-    expect(ALL_KERNELS.map((k) => k.name).sort()).toEqual(files);
+    const named = ALL_KERNELS.flatMap((k) => (k.variant ? [k.name, k.variant.fallback] : [k.name]));
+    expect(named.sort()).toEqual(files);
   });
 
-  for (const desc of ALL_KERNELS) {
-    it(desc.name, () => {
-      const reflect = new WgslReflect(readFileSync(join(shaderDir, `${desc.name}.wgsl`), 'utf8'));
+  const shaderFiles = ALL_KERNELS.flatMap((desc) => (desc.variant ? [[desc.name, desc], [desc.variant.fallback, desc]] : [[desc.name, desc]]) as [string, typeof desc][]);
+  for (const [file, desc] of shaderFiles) {
+    it(file, () => {
+      const reflect = new WgslReflect(readFileSync(join(shaderDir, `${file}.wgsl`), 'utf8'));
       const entry = reflect.entry.compute.find((f) => f.name === desc.entryPoint);
       expect(entry, `entry point ${desc.entryPoint}`).toBeDefined();
 
