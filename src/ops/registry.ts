@@ -25,6 +25,7 @@ import { geluKernel } from './gelu.js';
 import { geluBackwardKernel } from './gelu-backward.js';
 import { klGradKernel } from './kl-grad.js';
 import { klLossKernel } from './kl-loss.js';
+import { im2colKernel } from './im2col.js';
 import { layerNormKernel } from './layer-norm.js';
 import { layerNormBackwardKernel } from './layer-norm-backward.js';
 import { matmulKernel } from './matmul.js';
@@ -65,6 +66,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   geluBackwardKernel,
   klGradKernel,
   klLossKernel,
+  im2colKernel,
   layerNormKernel,
   layerNormBackwardKernel,
   matmulKernel,
