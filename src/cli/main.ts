@@ -76,11 +76,13 @@ Usage:
         --resume               continue an interrupted run from <out>.partial/ (checkpoints are
                                written after calibration and after each unit)
   fimaq ablate --model <dir|demo> --calib <spec> --data <spec> [--methods calib,mse,brecq-fim,diag-fim,lr-fim,fimaq]
-               [--bits 4,3] [--seeds 3407] [--limit N] [reconstruction and Fisher options] [--json]
+               [--bits 4,3] [--seeds 3407] [--limit N] [--record <file.json>]
+               [reconstruction and Fisher options] [--json]
       The method's ablation: for each seed and bit width (W = A) one calibration search, shared
       by every method; each method's model is evaluated (fake-quant) on --data. Prints a markdown
       table of top-1 (mean over seeds) and, with --json, one object with every run's top-1 and
-      seconds.
+      seconds. --record keeps every finished run in a JSON file (rewritten atomically after each
+      run); run the same command again to skip the runs it holds, e.g. after an interruption.
   fimaq fim --model <dir|demo> --calib <spec> --out <file.png> [--block 1] [--channels 64]
             [--rank 5] [--bits 4] [--calib-size 256] [--seed 3407] [--json]
       The paper's Figure 1 on this model: the empirical Fisher matrix of KL(T = 20) with one
@@ -131,6 +133,7 @@ const OPTIONS = {
   'round-weight': { type: 'string' },
   'report-every': { type: 'string' },
   resume: { type: 'boolean', default: false },
+  record: { type: 'string' },
   methods: { type: 'string' },
   block: { type: 'string' },
   channels: { type: 'string' },
@@ -501,6 +504,27 @@ interface AblationRun {
   seconds: number;
 }
 
+/**
+ * The runs an earlier `ablate --record` finished with the same model, data and settings; an
+ * absent file is an empty record, a file made with other settings is refused.
+ */
+async function readAblationRecord(path: string, setup: Record<string, unknown>): Promise<AblationRun[]> {
+  if (!existsSync(path)) return [];
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(await readFile(path, 'utf8'));
+  } catch (e) {
+    throw new FimaqError(`${path}: not an ablation record (${(e as Error).message})`);
+  }
+  for (const [key, value] of Object.entries(setup)) {
+    if (JSON.stringify(parsed[key]) !== JSON.stringify(value)) {
+      throw new FimaqError(`${path}: recorded with a different ${key} (${JSON.stringify(parsed[key])}); use another --record file`);
+    }
+  }
+  if (!Array.isArray(parsed.runs)) throw new FimaqError(`${path}: not an ablation record (no runs)`);
+  return parsed.runs as AblationRun[];
+}
+
 async function commandAblate(values: Values): Promise<void> {
   const modelPath = resolveModelPath(values.model);
   if (!values.data) throw new FimaqError('--data is required (the evaluation images, for example fashion-mnist:test)');
@@ -515,7 +539,10 @@ async function commandAblate(values: Values): Promise<void> {
   const ckpt = await loadCheckpoint(modelPath);
   const calibData = await openDataset(calibSpec, ckpt.config.preprocess);
   const evalData = await openDataset(values.data, ckpt.config.preprocess);
+  const setup = { model: modelPath, calib_data: calibData.description, data: evalData.description, limit: limit ?? null, settings, fisher };
+  const recorded = values.record ? await readAblationRecord(values.record, setup) : [];
   const runs: AblationRun[] = [];
+  const done = (method: Method, bits: number, seed: number) => recorded.find((r) => r.method === method && r.bits === bits && r.seed === seed);
   await withContext(values, async (ctx) => {
     const progress = new Progress('ablate');
     const total = seeds.length * bitsList.length * methods.length;
@@ -525,12 +552,15 @@ async function commandAblate(values: Values): Promise<void> {
       const perImage = batch.pixels.length / indices.length;
       const searchSize = Math.min(settings.searchSize, indices.length);
       for (const bits of bitsList) {
+        const pending = methods.filter((m) => !done(m, bits, seed));
+        for (const m of methods.filter((m) => done(m, bits, seed))) runs.push(done(m, bits, seed) as AblationRun);
+        if (pending.length === 0) continue;
         const started = performance.now();
         const cal = await calibrate(ctx, ckpt, batch.pixels.subarray(0, searchSize * perImage), searchSize, { method: 'calib', wbits: bits, abits: bits, eqN: settings.searchCandidates, rounds: settings.searchRounds });
         const calibSeconds = (performance.now() - started) / 1000;
         const info = { method: 'calib', wbits: bits, abits: bits, seed, calibSize: indices.length, calibData: calibData.description, toolVersion: TOOL_VERSION, created: new Date().toISOString() };
         const calibrated: QuantizedVit = { ...cal.quantized, configText: ckpt.configText, info };
-        for (const method of methods) {
+        for (const method of pending) {
           progress.update(runs.length, total, `W${bits}A${bits} seed ${seed}: ${method}`);
           const t0 = performance.now();
           let q = calibrated;
@@ -543,6 +573,7 @@ async function commandAblate(values: Values): Promise<void> {
           const r = await evaluate(model, evalData, { limit });
           model.release();
           runs.push({ method, bits, seed, top1: r.top1, seconds });
+          if (values.record) await writeFileAtomic(values.record, new TextEncoder().encode(`${JSON.stringify({ ...setup, runs: [...recorded.filter((x) => !runs.includes(x)), ...runs] }, null, 1)}\n`));
         }
       }
     }
@@ -557,7 +588,7 @@ async function commandAblate(values: Values): Promise<void> {
       });
       return `| ${m} | ${cells.join(' | ')} |`;
     });
-    const json = { command: 'ablate', model: modelPath, calib_data: calibData.description, data: evalData.description, limit: limit ?? null, settings, fisher, seeds, runs, adapter: adapterJson(ctx.adapter) };
+    const json = { command: 'ablate', ...setup, seeds, runs, adapter: adapterJson(ctx.adapter) };
     print(values, json, [header, rule, ...rows, '', `seeds ${seeds.join(', ')}; ${settings.iters} iterations per unit; adapter: ${describeAdapter(ctx.adapter)}`].join('\n'));
   });
 }

@@ -1,4 +1,7 @@
 /** `fimaq ablate` on the demo model with tiny settings: one shared calibration, a table and JSON. */
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../helpers/cli.js';
 
@@ -18,6 +21,34 @@ describe('fimaq ablate', () => {
     const text = await runCli(['ablate', ...TINY, '--methods', 'calib', '--bits', '4,3']);
     expect(text.code, text.stderr).toBe(0);
     expect(text.stdout).toMatch(/^\| method \| W4A4 top-1 \(%\) \| W3A3 top-1 \(%\) \|\n\|---\|---\|---\|\n\| calib \| \d+\.\d\d \| \d+\.\d\d \|/);
+  }, 600_000);
+
+  it('--record keeps finished runs and skips them when the command is run again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fimaq-ablate-'));
+    try {
+      const record = join(dir, 'runs.json');
+      const first = await runCli(['ablate', ...TINY, '--methods', 'calib', '--bits', '4', '--record', record, '--json']);
+      expect(first.code, first.stderr).toBe(0);
+      const saved = JSON.parse(readFileSync(record, 'utf8'));
+      expect(saved.runs).toHaveLength(1);
+      // A planted top-1 proves the second command reads the record instead of evaluating again.
+      saved.runs[0].top1 = 0.123;
+      writeFileSync(record, JSON.stringify(saved));
+      const second = await runCli(['ablate', ...TINY, '--methods', 'calib,mse', '--bits', '4', '--record', record, '--json']);
+      expect(second.code, second.stderr).toBe(0);
+      const runs = JSON.parse(second.stdout).runs;
+      expect(runs.map((x: { method: string; top1: number }) => [x.method, x.top1 === 0.123])).toEqual([['calib', true], ['mse', false]]);
+      expect(JSON.parse(readFileSync(record, 'utf8')).runs).toHaveLength(2);
+      const other = await runCli(['ablate', ...TINY, '--iters', '3', '--methods', 'calib', '--bits', '4', '--record', record]);
+      expect(other.code).toBe(1);
+      expect(other.stderr).toMatch(/runs\.json: recorded with a different settings/);
+      writeFileSync(record, '{ broken');
+      const broken = await runCli(['ablate', ...TINY, '--methods', 'calib', '--bits', '4', '--record', record]);
+      expect(broken.code).toBe(1);
+      expect(broken.stderr).toMatch(/runs\.json: not an ablation record/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   }, 600_000);
 
   it('rejects bad lists with one line', async () => {
