@@ -23,6 +23,7 @@ import { fakeQuantTrainKernel } from './fake-quant-train.js';
 import { gatherRowsKernel } from './gather-rows.js';
 import { geluKernel } from './gelu.js';
 import { geluBackwardKernel } from './gelu-backward.js';
+import { intLinearKernel } from './int-linear.js';
 import { klGradKernel } from './kl-grad.js';
 import { klLossKernel } from './kl-loss.js';
 import { im2colKernel } from './im2col.js';
@@ -31,6 +32,7 @@ import { layerNormBackwardKernel } from './layer-norm-backward.js';
 import { matmulKernel } from './matmul.js';
 import { mseGradKernel } from './mse-grad.js';
 import { mseLossKernel } from './mse-loss.js';
+import { packedWeightLinearKernel } from './packed-weight-linear.js';
 import { patchEmbedKernel } from './patch-embed.js';
 import { qdropMixKernel } from './qdrop-mix.js';
 import { randomUniformKernel } from './random-uniform.js';
@@ -64,6 +66,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   gatherRowsKernel,
   geluKernel,
   geluBackwardKernel,
+  intLinearKernel,
   klGradKernel,
   klLossKernel,
   im2colKernel,
@@ -72,6 +75,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   matmulKernel,
   mseGradKernel,
   mseLossKernel,
+  packedWeightLinearKernel,
   patchEmbedKernel,
   qdropMixKernel,
   randomUniformKernel,
