@@ -24,6 +24,7 @@ import { gatherRowsKernel } from './gather-rows.js';
 import { geluKernel } from './gelu.js';
 import { geluBackwardKernel } from './gelu-backward.js';
 import { intLinearKernel } from './int-linear.js';
+import { intMatmulKernel } from './int-matmul.js';
 import { klGradKernel } from './kl-grad.js';
 import { klLossKernel } from './kl-loss.js';
 import { im2colKernel } from './im2col.js';
@@ -35,6 +36,7 @@ import { mseLossKernel } from './mse-loss.js';
 import { packedWeightLinearKernel } from './packed-weight-linear.js';
 import { patchEmbedKernel } from './patch-embed.js';
 import { qdropMixKernel } from './qdrop-mix.js';
+import { quantizeCodesKernel } from './quantize-codes.js';
 import { randomUniformKernel } from './random-uniform.js';
 import { reduceSumKernel } from './reduce-sum.js';
 import { rowSqDiffKernel } from './row-sq-diff.js';
@@ -67,6 +69,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   geluKernel,
   geluBackwardKernel,
   intLinearKernel,
+  intMatmulKernel,
   klGradKernel,
   klLossKernel,
   im2colKernel,
@@ -78,6 +81,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   packedWeightLinearKernel,
   patchEmbedKernel,
   qdropMixKernel,
+  quantizeCodesKernel,
   randomUniformKernel,
   reduceSumKernel,
   rowSqDiffKernel,

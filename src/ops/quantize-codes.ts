@@ -1,0 +1,90 @@
+/**
+ * quantize-codes: float tensor -> unsigned activation codes (the codes fake-quant rounds to),
+ * packed four per u32 word along the innermost view axis. The integer pipeline's operand format.
+ */
+import type { GpuContext, Tensor } from '../runtime/context.js';
+import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+import { viewUniformFields, viewUniforms, type QuantView } from './fake-quant.js';
+
+export const quantizeCodesKernel: KernelDescriptor = {
+  name: 'quantize-codes',
+  entryPoint: 'main',
+  storage: [
+    { name: 'x', access: 'read' },
+    { name: 'scale', access: 'read' },
+    { name: 'zero_point', access: 'read' },
+    { name: 'codes', access: 'read_write' },
+  ],
+  uniforms: [...viewUniformFields(), ...['words', 'd_off', 'd0', 'd1', 'd2'].map((name) => ({ name, type: 'u32' as const }))],
+  overrides: { WG: 256 },
+};
+
+/** Codes per u32 word. */
+export const CODES_PER_WORD = 4;
+
+/** Words in a packed row of `count` codes: ceil(count / 4). */
+export const wordsFor = (count: number): number => Math.ceil(count / CODES_PER_WORD);
+
+/**
+ * Where packed codes go: the word of view row (i0, i1, i2) and word index w is
+ * offset + i0·strides[0] + i1·strides[1] + i2·strides[2] + w.
+ */
+export interface PackedDestination {
+  tensor: Tensor;
+  offset?: number;
+  strides: [number, number, number];
+}
+
+/**
+ * A quantizer view whose axis 3 is the packing (reduction) axis, with the shape and strides of a
+ * dense u32 tensor that holds its packed codes (see src/quant/views.ts for the model's layouts).
+ */
+export interface CodeLayout {
+  view: QuantView;
+  /** Shape of the packed u32 tensor; its last dimension is ceil(view.sizes[3] / 4). */
+  shape: number[];
+  strides: [number, number, number];
+}
+
+function checkBits(bits: number): void {
+  if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new Error(`quantize-codes: ${bits} bits do not fit a byte code`);
+}
+
+/** Records the packed codes of x[view] into dst; other words of dst are left as they are. */
+export function quantizeCodesInto(
+  ctx: GpuContext,
+  x: Tensor,
+  scale: Tensor,
+  zeroPoint: Tensor,
+  bits: number,
+  view: QuantView,
+  dst: PackedDestination,
+): void {
+  checkBits(bits);
+  const [n0, n1, n2, n3] = view.sizes;
+  const words = wordsFor(n3);
+  const rows = n0 * n1 * n2;
+  if (rows === 0 || n3 === 0) return;
+  const [d0, d1, d2] = dst.strides;
+  ctx.dispatch(
+    quantizeCodesKernel,
+    { ...viewUniforms(view, bits), words, d_off: dst.offset ?? 0, d0, d1, d2 },
+    [x, scale, zeroPoint, dst.tensor],
+    gridFor(rows * words, quantizeCodesKernel.overrides.WG),
+  );
+}
+
+/** Allocates a u32 tensor of layout.shape and records the packed codes of x into it. */
+export function quantizeCodes(
+  ctx: GpuContext,
+  x: Tensor,
+  scale: Tensor,
+  zeroPoint: Tensor,
+  bits: number,
+  layout: CodeLayout,
+  label: string,
+): Tensor {
+  const out = ctx.empty(layout.shape, label, 'u32');
+  quantizeCodesInto(ctx, x, scale, zeroPoint, bits, layout.view, { tensor: out, strides: layout.strides });
+  return out;
+}
