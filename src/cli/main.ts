@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openDataset } from '../data/open.js';
-import { evaluate } from '../inference/evaluate.js';
+import { type Classifier, evaluate } from '../inference/evaluate.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readQuantizedVit, writeQuantizedVit } from '../io/quantized-file-node.js';
 import { loadCheckpoint } from '../model/checkpoint-node.js';
@@ -45,8 +45,11 @@ Usage:
       Top-1 (and top-5 when there are more than 5 classes) of a float model, or of a quantized
       model file (fake-quant evaluation).
   fimaq quantize --model <dir|demo> --calib <spec> --out <file> [--method fimaq|diag-fim|lr-fim|brecq-fim|mse|calib|rtn]
-                 [--wbits 4] [--abits 4] [--calib-size N] [--seed 3407] [--calib-indices <json>] [--json]
-      Post-training quantization into one quantized-model file.
+                 [--wbits 4] [--abits 4] [--calib-size N] [--seed 3407] [--calib-indices <json>]
+                 [--eval <spec> [--limit N]] [--json]
+      Post-training quantization into one quantized-model file (default method: fimaq).
+      --eval then prints the top-1 of the float model, the calibration-only model and the
+      written file side by side (fake-quant evaluation on the first --limit images of <spec>).
         calib  the method's quantizer calibration search (with RepQ-ViT when wbits == abits),
                on --calib-size images (default 128)
         rtn    min/max round-to-nearest, no search
@@ -134,6 +137,7 @@ const OPTIONS = {
   'report-every': { type: 'string' },
   resume: { type: 'boolean', default: false },
   record: { type: 'string' },
+  eval: { type: 'string' },
   methods: { type: 'string' },
   block: { type: 'string' },
   channels: { type: 'string' },
@@ -292,7 +296,7 @@ function fisherSettings(values: Values): FisherSettings {
 async function commandQuantize(values: Values): Promise<void> {
   const modelPath = resolveModelPath(values.model);
   if (!values.out) throw new FimaqError('--out is required (the quantized-model file to write)');
-  const method = (values.method ?? 'calib') as Method;
+  const method = (values.method ?? 'fimaq') as Method;
   if (!METHODS.includes(method)) throw new FimaqError(`--method must be one of ${METHODS.join(', ')}, got '${values.method}'`);
   const wbits = positiveInt(values.wbits, 'wbits', 4) as number;
   const abits = positiveInt(values.abits, 'abits', 4) as number;
@@ -320,9 +324,29 @@ async function commandQuantize(values: Values): Promise<void> {
     indices = seededIndices(data.count, settings ? settings.calibSize : (positiveInt(values['calib-size'], 'calib-size', 128) as number), seed);
   }
   const batch = await data.batch(indices);
+  const evalData = values.eval ? await openDataset(values.eval, ckpt.config.preprocess) : null;
+  const limit = positiveInt(values.limit, 'limit');
   const out = resolve(values.out);
   const start = performance.now();
   await withContext(values, async (ctx) => {
+    /** Top-1 of the float model, the calibration-only model (when there is one) and the written file, side by side. */
+    const compare = async (calibrated: QuantizedVit | null): Promise<{ json: Record<string, unknown>; text: string } | null> => {
+      if (!evalData) return null;
+      const progress = new Progress('eval');
+      const top1 = async (label: string, model: Classifier & { release(): void }) => {
+        const r = await evaluate(model, evalData, { limit, onProgress: (d, t) => progress.update(d, t, label) });
+        model.release();
+        return { top1: r.top1, count: r.count };
+      };
+      const rows: [string, { top1: number; count: number }][] = [['float', await top1('float', VitModel.upload(ctx, ckpt))]];
+      if (calibrated) rows.push([`calib W${wbits}A${abits}`, await top1('calibration only', FakeQuantVit.upload(ctx, calibrated))]);
+      rows.push([`${method} W${wbits}A${abits}`, await top1(method, FakeQuantVit.upload(ctx, await readQuantizedVit(out)))]);
+      const count = rows[0][1].count;
+      return {
+        json: { data: evalData.description, count, float: rows[0][1].top1, calib: calibrated ? rows[1][1].top1 : null, quantized: rows[rows.length - 1][1].top1 },
+        text: `top-1 on ${count} images of ${evalData.description}:\n${rows.map(([name, r]) => `  ${name.padEnd(16)} ${(100 * r.top1).toFixed(2)} %`).join('\n')}`,
+      };
+    };
     const info = (m: Method, details: Record<string, unknown>): QuantizedVit['info'] => ({
       method: m,
       wbits,
@@ -344,8 +368,9 @@ async function commandQuantize(values: Values): Promise<void> {
       });
       const seconds = (performance.now() - start) / 1000;
       await writeQuantizedVit(out, { ...result.quantized, configText: ckpt.configText, info: info(method, { seconds }) });
-      const json = { command: 'quantize', method, wbits, abits, seed, calib_size: indices.length, calib_data: data.description, seconds, output: out, adapter: adapterJson(ctx.adapter) };
-      print(values, json, `${method} W${wbits}A${abits}: calibrated on ${indices.length} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}\nadapter: ${describeAdapter(ctx.adapter)}`);
+      const evaluation = await compare(null);
+      const json = { command: 'quantize', method, wbits, abits, seed, calib_size: indices.length, calib_data: data.description, seconds, output: out, eval: evaluation?.json ?? null, adapter: adapterJson(ctx.adapter) };
+      print(values, json, `${method} W${wbits}A${abits}: calibrated on ${indices.length} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}${evaluation ? `\n${evaluation.text}` : ''}\nadapter: ${describeAdapter(ctx.adapter)}`);
       return;
     }
     const result = await quantizeReconstruct(ctx, values, { method, fisher, ckpt, pixels: batch.pixels, count: indices.length, indices, settings, wbits, abits, seed, calibData: data.description, out, info });
@@ -356,8 +381,13 @@ async function commandQuantize(values: Values): Promise<void> {
       search_size: Math.min(settings.searchSize, indices.length), calib_data: data.description, resumed_at_unit: result.resumedAt,
       seconds, calib_seconds: result.calibSeconds, recon_seconds: result.reconSeconds, units, output: out, adapter: adapterJson(ctx.adapter),
     };
+    const evaluation = await compare(result.calibrated);
     const lines = units.map((u) => `  ${u.unit.padEnd(12)} loss ${u.first_loss?.toPrecision(4)} -> ${u.final_loss?.toPrecision(4)}  ${u.seconds.toFixed(1)} s`);
-    print(values, json, `${method} W${wbits}A${abits}: ${settings.iters} iterations per unit on ${indices.length} images in ${seconds.toFixed(1)} s\n${lines.join('\n')}\nwrote ${out}\nadapter: ${describeAdapter(ctx.adapter)}`);
+    print(
+      values,
+      { ...json, eval: evaluation?.json ?? null },
+      `${method} W${wbits}A${abits}: ${settings.iters} iterations per unit on ${indices.length} images in ${seconds.toFixed(1)} s\n${lines.join('\n')}\nwrote ${out}${evaluation ? `\n${evaluation.text}` : ''}\nadapter: ${describeAdapter(ctx.adapter)}`,
+    );
   });
 }
 
@@ -378,7 +408,11 @@ interface ReconJob {
 }
 
 /** Calibration search, then reconstruction, with a checkpoint after calibration and after each unit. */
-async function quantizeReconstruct(ctx: GpuContext, values: Values, job: ReconJob): Promise<{ reports: UnitReport[]; calibSeconds: number; reconSeconds: number; resumedAt: number }> {
+async function quantizeReconstruct(
+  ctx: GpuContext,
+  values: Values,
+  job: ReconJob,
+): Promise<{ reports: UnitReport[]; calibrated: QuantizedVit | null; calibSeconds: number; reconSeconds: number; resumedAt: number }> {
   const { ckpt, settings: s, wbits, abits } = job;
   const folder = checkpointFolder(job.out);
   const { reportEvery: _report, ...fingerprinted } = s;
@@ -434,7 +468,8 @@ async function quantizeReconstruct(ctx: GpuContext, values: Values, job: ReconJo
   };
   await writeQuantizedVit(job.out, { ...result.quantized, info: job.info(job.method, details) });
   await removeCheckpoint(folder);
-  return { reports: result.reports, calibSeconds, reconSeconds, resumedAt: resumed?.done ?? 0 };
+  // After a resume the state holds finished units, so it is no longer the calibration-only model.
+  return { reports: result.reports, calibrated: resumed && resumed.done > 0 ? null : calibrated, calibSeconds, reconSeconds, resumedAt: resumed?.done ?? 0 };
 }
 
 async function commandInfo(values: Values): Promise<void> {

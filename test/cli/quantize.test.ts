@@ -27,6 +27,21 @@ describe('fimaq quantize', () => {
     expect(JSON.parse(info.stdout)).toMatchObject({ embed_dim: 64, depth: 4 });
   });
 
+  it('runs FIMA-Q when no --method is given, and --eval compares float, calibration-only and FIMA-Q', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'fimaq-q-')), 'fimaq.safetensors');
+    const tiny = ['--preset', 'quick', '--calib-size', '8', '--search-size', '2', '--batch', '4', '--iters', '2', '--k', '1'];
+    const r = await runCli(['quantize', '--model', 'demo', ...tiny, '--out', out, '--eval', 'fashion-mnist:test', '--limit', '40', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const summary = JSON.parse(r.stdout);
+    expect(summary).toMatchObject({ method: 'fimaq', output: out, eval: { data: expect.stringMatching(/fashion-mnist/i), count: 40 } });
+    const e = await runCli(['eval', '--model', out, '--data', 'fashion-mnist:test', '--limit', '40', '--json']);
+    expect(JSON.parse(e.stdout).top1).toBe(summary.eval.quantized);
+    const float = await runCli(['eval', '--model', 'demo', '--data', 'fashion-mnist:test', '--limit', '40', '--json']);
+    expect(JSON.parse(float.stdout).top1).toBe(summary.eval.float);
+    expect(summary.eval.calib).toBeGreaterThan(0.4);
+    expect(summary.eval.calib).toBeLessThanOrEqual(1);
+  }, 600_000);
+
   it('rejects bad options and bad index files with one line', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fimaq-q-'));
     const out = join(dir, 'x.safetensors');
