@@ -9,7 +9,8 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { openDataset } from '../data/open.js';
-import { type Classifier, evaluate } from '../inference/evaluate.js';
+import { type Classifier, type EvalResult, evaluate } from '../inference/evaluate.js';
+import { IntVit } from '../inference/int-vit.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readQuantizedVit, writeQuantizedVit } from '../io/quantized-file-node.js';
 import { loadCheckpoint } from '../model/checkpoint-node.js';
@@ -41,9 +42,13 @@ export const TOOL_VERSION: string = JSON.parse(readFileSync(join(PACKAGE_ROOT, '
 const HELP = `fimaq: FIMA-Q post-training quantization of Vision Transformers on WebGPU
 
 Usage:
-  fimaq eval --model <dir|demo|file.safetensors> --data <spec> [--limit N] [--batch B] [--json]
-      Top-1 (and top-5 when there are more than 5 classes) of a float model, or of a quantized
-      model file (fake-quant evaluation).
+  fimaq eval --model <dir|demo|file.safetensors> --data <spec> [--limit N] [--batch B]
+             [--engine int|fake|both] [--json]
+      Top-1 (and top-5 when there are more than 5 classes) of a float model or of a quantized
+      model file. Quantized files run on the integer pipeline (--engine int, the default: packed
+      weight codes, integer matrix products) or as the method's fake-quant simulation (fake);
+      both runs the two and reports on how many images their top-1 agrees and how far their
+      logits differ.
   fimaq quantize --model <dir|demo> --calib <spec> --out <file> [--method fimaq|diag-fim|lr-fim|brecq-fim|mse|calib|rtn]
                  [--wbits 4] [--abits 4] [--calib-size N] [--seed 3407] [--calib-indices <json>]
                  [--eval <spec> [--limit N]] [--json]
@@ -138,6 +143,7 @@ const OPTIONS = {
   resume: { type: 'boolean', default: false },
   record: { type: 'string' },
   eval: { type: 'string' },
+  engine: { type: 'string' },
   methods: { type: 'string' },
   block: { type: 'string' },
   channels: { type: 'string' },
@@ -212,24 +218,59 @@ async function loadModel(path: string): Promise<{ config: VitConfig; quantized: 
   return { config: ckpt.config, quantized: null, float: ckpt };
 }
 
+const ENGINES = ['int', 'fake', 'both'] as const;
+
+/** Images whose top-1 class two engines agree on, and how far apart their logits are. */
+function engineAgreement(a: EvalResult, b: EvalResult, classes: number): { top1_agreement: number; max_abs_logit_diff: number; max_rel_logit_diff: number } {
+  let same = 0;
+  let maxAbs = 0;
+  let maxRel = 0;
+  for (let i = 0; i < a.count; i++) {
+    if (a.predictions[i] === b.predictions[i]) same++;
+    let diff = 0;
+    let scale = 0;
+    for (let c = 0; c < classes; c++) {
+      const x = (a.logits as Float32Array)[i * classes + c];
+      const y = (b.logits as Float32Array)[i * classes + c];
+      diff = Math.max(diff, Math.abs(x - y));
+      scale = Math.max(scale, Math.abs(y));
+    }
+    maxAbs = Math.max(maxAbs, diff);
+    maxRel = Math.max(maxRel, diff / scale);
+  }
+  return { top1_agreement: same / a.count, max_abs_logit_diff: maxAbs, max_rel_logit_diff: maxRel };
+}
+
 async function commandEval(values: Values): Promise<void> {
   const modelPath = resolveModelPath(values.model);
   if (!values.data) throw new FimaqError('--data is required (for example fashion-mnist:test)');
   const limit = positiveInt(values.limit, 'limit');
   const batchSize = positiveInt(values.batch, 'batch', 64) as number;
+  const engine = values.engine ?? 'int';
+  if (!ENGINES.includes(engine as (typeof ENGINES)[number])) throw new FimaqError(`--engine must be one of ${ENGINES.join(', ')}, got '${engine}'`);
   const loaded = await loadModel(modelPath);
+  if (!loaded.quantized && values.engine !== undefined) throw new FimaqError(`--engine applies to quantized-model files; ${modelPath} is a float checkpoint`);
   const data = await openDataset(values.data, loaded.config.preprocess);
   await withContext(values, async (ctx) => {
-    const model = loaded.quantized ? FakeQuantVit.upload(ctx, loaded.quantized) : VitModel.upload(ctx, loaded.float as VitCheckpoint);
     const progress = new Progress('eval');
-    const r = await evaluate(model, data, { limit, batchSize, onProgress: (d, t) => progress.update(d, t) });
-    model.release();
-    const info = loaded.quantized?.info;
+    const run = async (name: string, model: Classifier & { release(): void }) => {
+      const r = await evaluate(model, data, { limit, batchSize, keepLogits: engine === 'both', onProgress: (d, t) => progress.update(d, t, name) });
+      model.release();
+      return r;
+    };
+    const q = loaded.quantized;
+    const results: [string, EvalResult][] = [];
+    if (!q) results.push(['float', await run('float', VitModel.upload(ctx, loaded.float as VitCheckpoint))]);
+    if (q && engine !== 'fake') results.push(['int', await run('integer', IntVit.upload(ctx, q))]);
+    if (q && engine !== 'int') results.push(['fake-quant', await run('fake-quant', FakeQuantVit.upload(ctx, q))]);
+    const [name, r] = results[0];
+    const info = q?.info;
+    const agreement = results.length === 2 ? engineAgreement(results[0][1], results[1][1], loaded.config.numClasses) : null;
     const json = {
       command: 'eval',
       model: modelPath,
       data: data.description,
-      engine: loaded.quantized ? 'fake-quant' : 'float',
+      engine: name,
       ...(info ? { method: info.method, wbits: info.wbits, abits: info.abits } : {}),
       count: r.count,
       top1: r.top1,
@@ -237,10 +278,15 @@ async function commandEval(values: Values): Promise<void> {
       seconds: r.seconds,
       images_per_second: r.count / r.seconds,
       batch: batchSize,
+      ...(agreement ? { fake_quant: { top1: results[1][1].top1, top5: results[1][1].top5, seconds: results[1][1].seconds }, ...agreement } : {}),
       adapter: adapterJson(ctx.adapter),
     };
-    const top5 = r.top5 === null ? '' : `, top-5 ${(100 * r.top5).toFixed(2)}%`;
-    print(values, json, `${data.description}: ${r.count} images, top-1 ${(100 * r.top1).toFixed(2)}%${top5} in ${r.seconds.toFixed(1)} s\nadapter: ${describeAdapter(ctx.adapter)}`);
+    const line = (label: string, x: EvalResult) => `${label}: ${x.count} images, top-1 ${(100 * x.top1).toFixed(2)}%${x.top5 === null ? '' : `, top-5 ${(100 * x.top5).toFixed(2)}%`} in ${x.seconds.toFixed(1)} s`;
+    const lines = results.map(([n, x]) => line(`${data.description} (${n})`, x));
+    if (agreement) {
+      lines.push(`engines agree on the top-1 class of ${(100 * agreement.top1_agreement).toFixed(2)}% of images; logits differ by at most ${agreement.max_abs_logit_diff.toExponential(2)} (${agreement.max_rel_logit_diff.toExponential(2)} of the image's largest logit)`);
+    }
+    print(values, json, `${lines.join('\n')}\nadapter: ${describeAdapter(ctx.adapter)}`);
   });
 }
 

@@ -1,4 +1,4 @@
-/** im2col: images [B, C, H, W] to patch rows [B*N, C*P*P] for a PxP stride-P convolution. */
+/** im2col: images [B, C, H, W] to patch rows [B, N, C*P*P] for a PxP stride-P convolution. */
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
 
@@ -18,7 +18,7 @@ export function im2colRows(ctx: GpuContext, images: Tensor, patch: number, label
   if (height % patch !== 0 || width % patch !== 0) throw new Error(`${label}: images [${images.shape}] are not a multiple of patch ${patch}`);
   const gridW = width / patch;
   const patches = gridW * (height / patch);
-  const rows = ctx.empty([batch * patches, channels * patch * patch], label);
+  const rows = ctx.empty([batch, patches, channels * patch * patch], label);
   ctx.dispatch(
     im2colKernel,
     { batch, channels, height, width, patch_size: patch, grid_w: gridW, patches },

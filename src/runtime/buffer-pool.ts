@@ -11,6 +11,8 @@ export class BufferPool {
   private readonly destroyAfterSubmit: GPUBuffer[] = [];
   private liveBytes = 0;
   peakBytes = 0;
+  /** GPU buffers created so far: a planned forward that allocates nothing leaves it unchanged. */
+  created = 0;
 
   constructor(private readonly device: GPUDevice, private readonly reuse: boolean) {}
 
@@ -33,6 +35,7 @@ export class BufferPool {
     }
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
     const buffer = this.device.createBuffer({ size, usage, label });
+    this.created++;
     this.all.add(buffer);
     this.track(size);
     return buffer;

@@ -176,6 +176,11 @@ export class GpuContext {
     return this.pool.peakBytes;
   }
 
+  /** Storage buffers created so far (pool misses). */
+  get buffersCreated(): number {
+    return this.pool.created;
+  }
+
   // ---- pipelines -----------------------------------------------------------------------------
 
   private layoutFor(desc: KernelDescriptor): GPUBindGroupLayout {

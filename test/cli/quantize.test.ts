@@ -18,11 +18,15 @@ describe('fimaq quantize', () => {
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
     const file = await readQuantizedVit(out);
     expect(file.info).toMatchObject({ method: 'rtn', wbits: 4, abits: 4, calibSize: 8 });
-    const e = await runCli(['eval', '--model', out, '--data', 'fashion-mnist:test', '--limit', '32', '--json']);
-    expect(e.code).toBe(0);
+    const e = await runCli(['eval', '--model', out, '--data', 'fashion-mnist:test', '--limit', '64', '--engine', 'both', '--json']);
+    expect(e.code, e.stderr).toBe(0);
     const result = JSON.parse(e.stdout);
-    expect(result).toMatchObject({ engine: 'fake-quant', method: 'rtn', wbits: 4, abits: 4, count: 32 });
+    expect(result).toMatchObject({ engine: 'int', method: 'rtn', wbits: 4, abits: 4, count: 64 });
     expect(result.top1).toBeGreaterThan(0.5);
+    // The integer pipeline and the fake-quant simulation compute the same function.
+    expect(result.top1_agreement).toBe(1);
+    expect(result.max_rel_logit_diff).toBeLessThan(1e-3);
+    expect(Math.abs(result.fake_quant.top1 - result.top1)).toBe(0);
     const info = await runCli(['info', '--model', out, '--json']);
     expect(JSON.parse(info.stdout)).toMatchObject({ embed_dim: 64, depth: 4 });
   });
