@@ -5,10 +5,12 @@
 import { createHash } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { decodeImage } from '../data/decode.js';
 import { openDataset } from '../data/open.js';
+import { preprocessInto } from '../data/preprocess.js';
 import { type Classifier, type EvalResult, evaluate } from '../inference/evaluate.js';
 import { IntVit } from '../inference/int-vit.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
@@ -49,6 +51,10 @@ Usage:
       weight codes, integer matrix products) or as the method's fake-quant simulation (fake);
       both runs the two and reports on how many images their top-1 agrees and how far their
       logits differ.
+  fimaq infer --model <dir|demo|file.safetensors> --images <file|folder> [more files] [--top 5]
+              [--batch 32] [--json]
+      Classifies JPEG/PNG images (folders are walked) with a float model or, for a quantized
+      model file, the integer pipeline; prints each image's top classes and probabilities.
   fimaq quantize --model <dir|demo> --calib <spec> --out <file> [--method fimaq|diag-fim|lr-fim|brecq-fim|mse|calib|rtn]
                  [--wbits 4] [--abits 4] [--calib-size N] [--seed 3407] [--calib-indices <json>]
                  [--eval <spec> [--limit N]] [--json]
@@ -144,6 +150,8 @@ const OPTIONS = {
   record: { type: 'string' },
   eval: { type: 'string' },
   engine: { type: 'string' },
+  images: { type: 'string', multiple: true },
+  top: { type: 'string' },
   methods: { type: 'string' },
   block: { type: 'string' },
   channels: { type: 'string' },
@@ -745,8 +753,73 @@ async function commandFim(values: Values): Promise<void> {
   });
 }
 
-const COMMANDS: Record<string, (v: Values) => Promise<void>> = {
+const IMAGE_FILE = /\.(jpe?g|png)$/i;
+
+/** The image files named on the command line: files as given, folders walked (sorted) for .jpg/.jpeg/.png. */
+async function imageFiles(items: string[]): Promise<string[]> {
+  const files: string[] = [];
+  const walk = async (dir: string): Promise<void> => {
+    const entries = (await readdir(dir, { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    for (const e of entries) {
+      const path = join(dir, e.name);
+      if (e.isDirectory()) await walk(path);
+      else if (IMAGE_FILE.test(e.name)) files.push(path);
+    }
+  };
+  for (const item of items) {
+    if (!existsSync(item)) throw new FimaqError(`${item}: no such image file or folder`);
+    if (statSync(item).isDirectory()) await walk(item);
+    else files.push(item);
+  }
+  if (files.length === 0) throw new FimaqError(`no .jpg, .jpeg or .png images in ${items.join(', ')}`);
+  return files;
+}
+
+async function commandInfer(values: Values, extra: string[]): Promise<void> {
+  const modelPath = resolveModelPath(values.model);
+  const items = [...(values.images ?? []), ...extra];
+  if (items.length === 0) throw new FimaqError('--images is required (image files or folders)');
+  const loaded = await loadModel(modelPath);
+  const cfg = loaded.config;
+  const top = Math.min(positiveInt(values.top, 'top', 5) as number, cfg.numClasses);
+  const batchSize = positiveInt(values.batch, 'batch', 32) as number;
+  const files = await imageFiles(items);
+  const names = cfg.labelNames ?? Array.from({ length: cfg.numClasses }, (_, i) => String(i));
+  const [c, h, w] = cfg.preprocess.inputSize;
+  const size = c * h * w;
+  await withContext(values, async (ctx) => {
+    const model = loaded.quantized ? IntVit.upload(ctx, loaded.quantized) : VitModel.upload(ctx, loaded.float as VitCheckpoint);
+    const results: { image: string; top: { class: number; label: string; probability: number }[] }[] = [];
+    for (let from = 0; from < files.length; from += batchSize) {
+      const batch = files.slice(from, from + batchSize);
+      const pixels = new Float32Array(batch.length * size);
+      for (let i = 0; i < batch.length; i++) {
+        preprocessInto(decodeImage(new Uint8Array(await readFile(batch[i])), batch[i]), cfg.preprocess, pixels, i * size);
+      }
+      const images = ctx.upload(pixels, [batch.length, c, h, w], 'images');
+      const logitsT = model.forward(images);
+      const logits = await ctx.read(logitsT);
+      logitsT.release();
+      images.release();
+      batch.forEach((image, i) => {
+        const row = Array.from(logits.subarray(i * cfg.numClasses, (i + 1) * cfg.numClasses));
+        const max = Math.max(...row);
+        const exp = row.map((v) => Math.exp(v - max));
+        const sum = exp.reduce((a, b) => a + b, 0);
+        const order = exp.map((_, k) => k).sort((a, b) => exp[b] - exp[a] || a - b);
+        results.push({ image, top: order.slice(0, top).map((k) => ({ class: k, label: names[k], probability: exp[k] / sum })) });
+      });
+    }
+    model.release();
+    const json = { command: 'infer', model: modelPath, engine: loaded.quantized ? 'int' : 'float', results, adapter: adapterJson(ctx.adapter) };
+    const text = results.map((r) => `${r.image}: ${r.top.map((t) => `${t.label} ${(100 * t.probability).toFixed(1)}%`).join(', ')}`);
+    print(values, json, text.join('\n'));
+  });
+}
+
+const COMMANDS: Record<string, (v: Values, extra: string[]) => Promise<void>> = {
   eval: commandEval,
+  infer: commandInfer,
   quantize: commandQuantize,
   ablate: commandAblate,
   fim: commandFim,
@@ -773,12 +846,12 @@ export async function main(argv: string[]): Promise<number> {
     return values.help ? 0 : 2;
   }
   const run = COMMANDS[command];
-  if (!run || positionals.length > 1) {
+  if (!run || (positionals.length > 1 && command !== 'infer')) {
     process.stderr.write(`fimaq: unknown command '${positionals.join(' ')}' (see fimaq --help)\n`);
     return 2;
   }
   try {
-    await run(values);
+    await run(values, positionals.slice(1));
     return 0;
   } catch (e) {
     if (e instanceof FimaqError) {
