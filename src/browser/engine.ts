@@ -3,8 +3,12 @@
  * the WGSL files bundled by Vite. Exposes a small API for pages and for the headless-Chromium test.
  */
 import { preprocess, type PreprocessConfig, type RawImage } from '../data/preprocess.js';
+import type { Classifier } from '../inference/evaluate.js';
+import { IntVit } from '../inference/int-vit.js';
+import { parseQuantizedVit } from '../io/quantized-file.js';
 import { checkpointFromBytes } from '../model/checkpoint.js';
 import { VitModel } from '../model/vit.js';
+import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { createContext } from '../runtime/device.js';
 
@@ -24,16 +28,56 @@ export async function createBrowserContext(): Promise<GpuContext> {
   });
 }
 
-/** Logits [count, classes] of a checkpoint (config.json text + model.safetensors bytes) on preprocessed images. */
-export async function forward(configText: string, safetensors: Uint8Array, images: Float32Array, count: number): Promise<{ logits: Float32Array; adapter: AdapterSummary }> {
-  const ckpt = checkpointFromBytes(configText, safetensors, 'browser');
+/** A model to run in the page: a float checkpoint, or a quantized-model file on one of its two engines. */
+export type ModelBytes =
+  | { kind: 'float'; configText: string; safetensors: Uint8Array }
+  | { kind: 'int' | 'fake'; quantized: Uint8Array };
+
+function uploadModel(ctx: GpuContext, m: ModelBytes): Classifier & { release(): void } {
+  if (m.kind === 'float') return VitModel.upload(ctx, checkpointFromBytes(m.configText, m.safetensors, 'browser'));
+  const q = parseQuantizedVit(m.quantized, 'browser');
+  return m.kind === 'int' ? IntVit.upload(ctx, q) : FakeQuantVit.upload(ctx, q);
+}
+
+/** Logits [count, classes] of any model kind on preprocessed images. */
+export async function run(m: ModelBytes, images: Float32Array, count: number): Promise<{ logits: Float32Array; adapter: AdapterSummary }> {
   const ctx = await createBrowserContext();
   try {
-    const model = VitModel.upload(ctx, ckpt);
-    const c = ckpt.config;
-    const input = ctx.upload(images, [count, c.inChans, c.imgSize, c.imgSize], 'images');
+    const model = uploadModel(ctx, m);
+    const input = ctx.upload(images, [count, ...model.inputShape], 'images');
     const logits = await ctx.read(model.forward(input));
     return { logits, adapter: ctx.adapter };
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+/**
+ * Milliseconds per forward at a batch size, images uploaded and logits read back each time (as
+ * an application would), after `warmup` untimed forwards (pipeline compilation, buffer pool).
+ */
+export async function timeForward(m: ModelBytes, batch: number, repeats: number, warmup = 1): Promise<{ times_ms: number[]; adapter: AdapterSummary; languageFeatures: string[] }> {
+  const ctx = await createBrowserContext();
+  try {
+    const model = uploadModel(ctx, m);
+    const [c, h, w] = model.inputShape;
+    const images = new Float32Array(batch * c * h * w).map((_, i) => Math.sin(i));
+    const once = async () => {
+      const input = ctx.upload(images, [batch, c, h, w], 'images');
+      const logits = model.forward(input);
+      await ctx.read(logits);
+      logits.release();
+      input.release();
+    };
+    for (let i = 0; i < warmup; i++) await once();
+    const times_ms: number[] = [];
+    for (let i = 0; i < repeats; i++) {
+      const t0 = performance.now();
+      await once();
+      times_ms.push(performance.now() - t0);
+    }
+    model.release();
+    return { times_ms, adapter: ctx.adapter, languageFeatures: [...ctx.languageFeatures].sort() };
   } finally {
     await ctx.dispose();
   }

@@ -1,12 +1,15 @@
 /** The same forward and preprocessing in headless Chromium (navigator.gpu) and in Node (Dawn). */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocess, type PreprocessConfig } from '../../src/data/preprocess.js';
+import { IntVit } from '../../src/inference/int-vit.js';
+import { serializeQuantizedVit } from '../../src/io/quantized-file.js';
 import { serializeSafetensors } from '../../src/io/safetensors.js';
 import { expectedVitTensors } from '../../src/model/checkpoint.js';
 import { VitModel } from '../../src/model/vit.js';
 import { uniformTensor, uniforms } from '../../src/util/prng.js';
 import { openEnginePage, type BrowserSession } from '../helpers/browser.js';
 import { expectClose, testContext } from '../helpers/gpu.js';
+import { randomQuantizedVit } from '../helpers/quantized-sample.js';
 import { randomVitCheckpoint } from '../helpers/random-vit.js';
 
 const CONFIG = JSON.stringify({
@@ -40,7 +43,7 @@ describe('headless Chromium', () => {
     const result = await session.page.evaluate(
       async (configText: string, st: number[], img: number[], n: number) => {
         const api = (window as unknown as { fimaq: typeof import('../../src/browser/engine.js') }).fimaq;
-        const r = await api.forward(configText, new Uint8Array(st), new Float32Array(img), n);
+        const r = await api.run({ kind: 'float', configText, safetensors: new Uint8Array(st) }, new Float32Array(img), n);
         return { logits: Array.from(r.logits), adapter: r.adapter };
       },
       CONFIG, Array.from(bytes), Array.from(images), count,
@@ -48,6 +51,26 @@ describe('headless Chromium', () => {
     console.log(`browser adapter: ${JSON.stringify(result.adapter)}`);
     expect(result.logits).toHaveLength(count * 7);
     expectClose(result.logits, nodeLogits, 1e-6, 1e-5, 'browser vs node logits');
+  });
+
+  it('runs the integer pipeline on a quantized file with the same logits as Node', async () => {
+    const q = randomQuantizedVit(CONFIG, { wbits: 3, abits: 4, seed: 11 });
+    const bytes = serializeQuantizedVit(q);
+    const count = 3;
+    const images = uniformTensor(3, 2, count * 3 * 16 * 16, 0, 1.5);
+    const ctx = await testContext();
+    const model = IntVit.upload(ctx, q);
+    const nodeLogits = await ctx.read(model.forward(ctx.upload(images, [count, 3, 16, 16], 'images')));
+    model.release();
+    const result = await session.page.evaluate(
+      async (file: number[], img: number[], n: number) => {
+        const api = (window as unknown as { fimaq: typeof import('../../src/browser/engine.js') }).fimaq;
+        const r = await api.run({ kind: 'int', quantized: new Uint8Array(file) }, new Float32Array(img), n);
+        return Array.from(r.logits);
+      },
+      Array.from(bytes), Array.from(images), count,
+    );
+    expectClose(result, nodeLogits, 1e-6, 1e-5, 'browser vs node integer logits');
   });
 
   it('preprocesses an image to the same tensor as Node', async () => {
