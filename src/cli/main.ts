@@ -439,14 +439,19 @@ async function commandQuantize(values: Values): Promise<void> {
     }
     const result = await quantizeReconstruct(ctx, values, { method, fisher, ckpt, pixels: batch.pixels, count: indices.length, indices, settings, wbits, abits, seed, calibData: data.description, out, info });
     const seconds = (performance.now() - start) / 1000;
-    const units = result.reports.map((r) => ({ unit: r.unit, seconds: r.seconds, first_loss: r.losses[0]?.[1], final_loss: r.losses[r.losses.length - 1]?.[1] }));
+    const units = result.reports.map((r) => ({
+      unit: r.unit, seconds: r.seconds, first_loss: r.losses[0]?.[1], final_loss: r.losses[r.losses.length - 1]?.[1],
+      hard_error_before: r.hardError.before, hard_error_after: r.hardError.after,
+    }));
     const json = {
       command: 'quantize', method, wbits, abits, seed, preset: values.preset ?? 'paper', settings, fisher, calib_size: indices.length,
       search_size: Math.min(settings.searchSize, indices.length), calib_data: data.description, resumed_at_unit: result.resumedAt,
       seconds, calib_seconds: result.calibSeconds, recon_seconds: result.reconSeconds, units, output: out, adapter: adapterJson(ctx.adapter),
     };
     const evaluation = await compare(result.calibrated);
-    const lines = units.map((u) => `  ${u.unit.padEnd(12)} loss ${u.first_loss?.toPrecision(4)} -> ${u.final_loss?.toPrecision(4)}  ${u.seconds.toFixed(1)} s`);
+    const lines = units.map(
+      (u) => `  ${u.unit.padEnd(12)} training loss ${u.first_loss?.toPrecision(4)} -> ${u.final_loss?.toPrecision(4)}, hard-quantized output error ${u.hard_error_before.toPrecision(4)} -> ${u.hard_error_after.toPrecision(4)}  ${u.seconds.toFixed(1)} s`,
+    );
     print(
       values,
       { ...json, eval: evaluation?.json ?? null },
@@ -528,7 +533,7 @@ async function quantizeReconstruct(
     search_size: Math.min(s.searchSize, job.count),
     calib_seconds: calibSeconds,
     recon_seconds: reconSeconds,
-    units: result.reports.map((r) => ({ unit: r.unit, seconds: r.seconds, losses: r.losses })),
+    units: result.reports.map((r) => ({ unit: r.unit, seconds: r.seconds, losses: r.losses, hard_error: r.hardError })),
   };
   await writeQuantizedVit(job.out, { ...result.quantized, info: job.info(job.method, details) });
   await removeCheckpoint(folder);

@@ -35,7 +35,17 @@ export interface UnitReport {
   secondsPerStep: number;
   /** (iteration, loss) pairs read back during the unit: the MSE relative to its first value, or the head's KL. */
   losses: [number, number][];
+  /**
+   * The unit's output error in the deployed form (hard rounding, every quantizer on, no QDrop),
+   * ||ŷ − y||² / ||y||² against the float unit on the first HARD_ERROR_IMAGES calibration inputs
+   * from the quantized prefix: before the unit's optimisation (nearest rounding, calibrated
+   * scales) and after. Soft-rounding training losses rise as β anneals; this one is comparable.
+   */
+  hardError: { before: number; after: number };
 }
+
+/** Calibration inputs the hard-quantized unit error is measured on. */
+export const HARD_ERROR_IMAGES = 128;
 
 export interface ReconProgress {
   unit: string;
@@ -156,13 +166,15 @@ export async function reconstruct(
     const name = names[u];
     if (u >= (opts.done ?? 0)) {
       const started = performance.now();
+      const hardError = () => hardUnitError(ctx, name, quantized, name === 'patch_embed' ? { images: imageT, fp } : { xQ: xQ ?? xFp, yFp }, batch);
+      const before = await hardError();
       const unit = buildUnit(ctx, name, float, quantized, keepThreshold(s));
       const loss = unitLoss(ctx, unit, u, fp, { xFp, xQ, yFp, logitsFp }, opts);
       const { losses, secondsPerStep } = await trainUnit(ctx, unit, u, names.length, xFp, xQ, yFp, loss, opts);
       loss.release();
-      const report = { unit: name, seconds: 0, secondsPerStep, losses };
       await storeUnit(unit, name, quantized);
       unit.release();
+      const report = { unit: name, seconds: 0, secondsPerStep, losses, hardError: { before, after: await hardError() } };
       report.seconds = (performance.now() - started) / 1000;
       reports.push(report);
       await opts.onUnitDone?.(quantized, u + 1, report);
@@ -214,6 +226,56 @@ export async function reconstruct(
   logitsFp?.release();
   fp.release();
   return { quantized, reports };
+}
+
+/**
+ * ||ŷ − y||² / ||y||² of unit `name` in the fake-quant model of `q` against the float unit, over
+ * the first HARD_ERROR_IMAGES inputs. The patch embedding is compared as embedded tokens from the
+ * images; a block maps the quantized-prefix inputs; the head maps its quantized-prefix inputs
+ * (the normalised class tokens) to logits.
+ */
+async function hardUnitError(
+  ctx: GpuContext,
+  name: string,
+  q: QuantizedVit,
+  data: { images: RowCache; fp: VitModel } | { xQ: RowCache; yFp: RowCache },
+  batch: number,
+): Promise<number> {
+  const fq = FakeQuantVit.upload(ctx, q);
+  let err = 0;
+  let ref = 0;
+  const count = Math.min(HARD_ERROR_IMAGES, 'images' in data ? data.images.count : data.xQ.count);
+  for (let from = 0; from < count; from += batch) {
+    const n = Math.min(batch, count - from);
+    let yq: Tensor;
+    let y: Tensor;
+    if ('images' in data) {
+      const x = data.images.slice(from, n, 'recon.hard.images');
+      yq = fq.model.embed(x);
+      y = data.fp.embed(x);
+      x.release();
+    } else {
+      const x = data.xQ.slice(from, n, 'recon.hard.x');
+      y = data.yFp.slice(from, n, 'recon.hard.y');
+      if (name === 'head') {
+        const xq = fq.hooks.activation('head.input', x);
+        yq = linear(ctx, xq, fq.model.head.weight, fq.model.head.bias, 'recon.hard.head');
+        xq.release();
+      } else {
+        yq = fq.model.block(Number(name.slice('blocks.'.length)), x, fq.hooks);
+      }
+      x.release();
+    }
+    const [a, b] = [await ctx.read(yq), await ctx.read(y)];
+    for (let i = 0; i < a.length; i++) {
+      err += (a[i] - b[i]) ** 2;
+      ref += b[i] ** 2;
+    }
+    yq.release();
+    y.release();
+  }
+  fq.release();
+  return err / ref;
 }
 
 /** The trainable unit `name` from the float weights and the current quantizers (QDrop threshold keepProb). */

@@ -75,6 +75,60 @@ describe('reconstruct', () => {
     }
   });
 
+  it('measures each unit\'s hard-quantized output error before and after (patch embedding checked in float64)', async () => {
+    const ctx = await testContext();
+    const { q, float } = await calibrated();
+    const run = await reconstruct(ctx, float, q, images, count, { settings: settings(8), seed: 5 });
+    for (const r of run.reports) {
+      for (const v of [r.hardError.before, r.hardError.after]) expect(v, r.unit).toBeGreaterThan(0);
+      expect(r.hardError.before, r.unit).toBeLessThan(1);
+    }
+    // Before its optimisation the patch embedding has the calibrated (round-to-nearest) codes; after,
+    // the AdaRound codes of the run. Both errors recomputed here from the weights in float64.
+    const d = c.embedDim;
+    const g = c.imgSize / c.patchSize;
+    const w = float.weights.get('patch_embed.proj.weight') as Float32Array;
+    const bias = float.weights.get('patch_embed.proj.bias') as Float32Array;
+    const cls = float.weights.get('cls_token') as Float32Array;
+    const pos = float.weights.get('pos_embed') as Float32Array;
+    const errorOf = (wq: QuantizedVit['patchEmbed']['weight']): number => {
+      let err = 0;
+      let ref = 0;
+      for (let b = 0; b < count; b++) {
+        for (let t = 0; t < 1 + g * g; t++) {
+          for (let o = 0; o < d; o++) {
+            let y = pos[t * d + o];
+            let yq = y;
+            if (t === 0) {
+              y += cls[o];
+              yq += cls[o];
+            } else {
+              const gy = Math.floor((t - 1) / g);
+              const gx = (t - 1) % g;
+              y += bias[o];
+              yq += bias[o];
+              for (let k = 0; k < wq.cols; k++) {
+                const ch = Math.floor(k / (c.patchSize * c.patchSize));
+                const ky = Math.floor((k % (c.patchSize * c.patchSize)) / c.patchSize);
+                const kx = k % c.patchSize;
+                const px = images[((b * c.inChans + ch) * c.imgSize + gy * c.patchSize + ky) * c.imgSize + gx * c.patchSize + kx];
+                y += px * w[o * wq.cols + k];
+                yq += px * (wq.codes[o * wq.cols + k] - wq.zeroPoint[o]) * wq.scale[o];
+              }
+            }
+            err += (yq - y) ** 2;
+            ref += y ** 2;
+          }
+        }
+      }
+      return err / ref;
+    };
+    const pe = run.reports[0];
+    expect(pe.unit).toBe('patch_embed');
+    expect(pe.hardError.before).toBeCloseTo(errorOf(q.patchEmbed.weight), 6);
+    expect(pe.hardError.after).toBeCloseTo(errorOf(run.quantized.patchEmbed.weight), 6);
+  });
+
   it('runs the Fisher losses (fimaq, diag-fim, lr-fim, brecq-fim): finite self-normalised losses; fimaq repeats for a seed', async () => {
     const ctx = await testContext();
     const { q, float } = await calibrated();
