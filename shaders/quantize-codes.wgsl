@@ -7,6 +7,8 @@
 // i3 = 4w .. 4w+3, code 4w+l in byte l (bits [8l, 8l+8), little-endian); lanes past n3 hold 0.
 // One invocation writes one whole word, at d_off + i0·d0 + i1·d1 + i2·d2 + w (words = ceil(n3/4)
 // per packed row); words outside the packed rows are left as they are. qmax must be <= 255.
+// With APPLY_GELU the element is first passed through GELU, exactly as gelu.wgsl computes it, so
+// the integer pipeline quantizes fc2's input without writing the GELU output to memory.
 
 struct Params {
   n0: u32, n1: u32, n2: u32, n3: u32,
@@ -24,6 +26,21 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> codes: array<u32>;
 
 override WG: u32 = 256u;
+override APPLY_GELU: bool = false;
+
+// gelu.wgsl's exact-erf GELU, expression for expression (same result bit for bit).
+fn erf_approx(v: f32) -> f32 {
+  let z = abs(v);
+  let t = 1.0 / (1.0 + 0.5 * z);
+  let poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
+             t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
+  let erfc = t * exp(-z * z + poly);
+  return select(erfc - 1.0, 1.0 - erfc, v >= 0.0);
+}
+
+fn gelu(v: f32) -> f32 {
+  return 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
+}
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -46,7 +63,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     }
     let s = scale[row_s + i3 * p.s3];
     let z = round(zero_point[row_z + i3 * p.z3]);
-    let q = clamp(round(x[row_at + i3 * p.a3] / s) + z, 0.0, p.qmax);
+    var v = x[row_at + i3 * p.a3];
+    if (APPLY_GELU) {
+      v = gelu(v);
+    }
+    let q = clamp(round(v / s) + z, 0.0, p.qmax);
     word |= u32(q) << (8u * l);
   }
   codes[p.d_off + i0 * p.d0 + i1 * p.d1 + i2 * p.d2 + w] = word;

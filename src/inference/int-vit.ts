@@ -7,7 +7,7 @@
  *     qkv ─quantize-codes─▶ q, k [B,H,T,hd/4]  v transposed [B,H,hd,T/4]
  *     ─int-matmul(q·kᵀ)─▶ ─softmax─▶ ─quantize-codes─▶ map ─int-matmul(map·v)─▶ heads merged
  *     ─quantize-codes─▶ ─int-linear(proj)─▶ ─add─▶ x1 ─layer-norm─▶ ─quantize-codes─▶ ─int-linear(fc1)─▶
- *     ─gelu─▶ ─quantize-codes─▶ ─int-linear(fc2)─▶ ─add─▶ next block
+ *     ─quantize-codes with GELU fused─▶ ─int-linear(fc2)─▶ ─add─▶ next block
  *   class token ─layer-norm─▶ ─quantize-codes─▶ ─int-linear(head)─▶ logits
  *
  * Each product's integer accumulator is rescaled once by the two quantizers' scales (and the
@@ -21,7 +21,6 @@ import type { Classifier } from './evaluate.js';
 import { add } from '../ops/add.js';
 import { clsPool } from '../ops/cls-pool.js';
 import { embedTokens } from '../ops/embed-tokens.js';
-import { gelu } from '../ops/gelu.js';
 import { im2colRows } from '../ops/im2col.js';
 import { intLinear, uploadPackedWeight, type UploadedPackedWeight } from '../ops/int-linear.js';
 import { attnValuesOptions, intMatmul, qkScoresOptions, type QuantizedCodes } from '../ops/int-matmul.js';
@@ -138,14 +137,14 @@ export class IntVit implements Classifier {
     return this.config.numClasses;
   }
 
-  /** Codes of x through a quantizer, then the integer linear layer; x is released. */
-  private linear(x: Tensor, l: IntLinearLayer, label: string, perTensor = false): Tensor {
+  /** Codes of x (of GELU(x) with `gelu`) through a quantizer, then the integer linear layer; x is released. */
+  private linear(x: Tensor, l: IntLinearLayer, label: string, { perTensor = false, gelu = false } = {}): Tensor {
     const dim = x.shape[x.shape.length - 1];
     const rows = x.size / dim;
     const tokens = perTensor ? 1 : x.shape[1];
     const layout = perTensor ? packedPerTensor(rows, dim) : packedPerToken(rows / tokens, tokens, dim);
     const outShape = [...x.shape.slice(0, -1), l.weight.rows];
-    const codes = quantizeCodes(this.ctx, x, l.input.scale, l.input.zeroPoint, l.input.bits, layout, `${label}.input_codes`);
+    const codes = quantizeCodes(this.ctx, x, l.input.scale, l.input.zeroPoint, l.input.bits, layout, `${label}.input_codes`, { gelu });
     x.release();
     const y = intLinear(this.ctx, {
       x: codes, rows, tokens, inputScale: l.input.scale, inputZeroPoint: l.input.zeroPoint, weight: l.weight, bias: l.bias,
@@ -194,9 +193,8 @@ export class IntVit implements Classifier {
     const x1 = add(ctx, x, proj, `${p}.residual1`);
     proj.release();
     const f1 = this.linear(layerNorm(ctx, x1, b.norm2[0], b.norm2[1], eps, `${p}.norm2`), b.fc1, `${p}.mlp.fc1`);
-    const g = gelu(ctx, f1, `${p}.mlp.gelu`);
-    f1.release();
-    const f2 = this.linear(g, b.fc2, `${p}.mlp.fc2`);
+    // GELU is fused into fc2's input quantizer: its float output never goes to memory.
+    const f2 = this.linear(f1, b.fc2, `${p}.mlp.fc2`, { gelu: true });
     const x2 = add(ctx, x1, f2, `${p}.residual2`);
     x1.release();
     f2.release();
@@ -220,7 +218,7 @@ export class IntVit implements Classifier {
     x.release();
     const normed = layerNorm(ctx, pooled, this.norm[0], this.norm[1], this.config.layerNormEps, 'norm');
     pooled.release();
-    return this.linear(normed, this.head, 'head', true);
+    return this.linear(normed, this.head, 'head', { perTensor: true });
   }
 
   release(): void {

@@ -16,7 +16,7 @@ export const quantizeCodesKernel: KernelDescriptor = {
     { name: 'codes', access: 'read_write' },
   ],
   uniforms: [...viewUniformFields(), ...['words', 'd_off', 'd0', 'd1', 'd2'].map((name) => ({ name, type: 'u32' as const }))],
-  overrides: { WG: 256 },
+  overrides: { WG: 256, APPLY_GELU: 0 },
 };
 
 /** Codes per u32 word. */
@@ -59,6 +59,7 @@ export function quantizeCodesInto(
   bits: number,
   view: QuantView,
   dst: PackedDestination,
+  options: { gelu?: boolean } = {},
 ): void {
   checkBits(bits);
   const [n0, n1, n2, n3] = view.sizes;
@@ -71,10 +72,11 @@ export function quantizeCodesInto(
     { ...viewUniforms(view, bits), words, d_off: dst.offset ?? 0, d0, d1, d2 },
     [x, scale, zeroPoint, dst.tensor],
     gridFor(rows * words, quantizeCodesKernel.overrides.WG),
+    { APPLY_GELU: options.gelu ? 1 : 0 },
   );
 }
 
-/** Allocates a u32 tensor of layout.shape and records the packed codes of x into it. */
+/** Allocates a u32 tensor of layout.shape and records the packed codes of x (or of GELU(x)) into it. */
 export function quantizeCodes(
   ctx: GpuContext,
   x: Tensor,
@@ -83,8 +85,9 @@ export function quantizeCodes(
   bits: number,
   layout: CodeLayout,
   label: string,
+  options: { gelu?: boolean } = {},
 ): Tensor {
   const out = ctx.empty(layout.shape, label, 'u32');
-  quantizeCodesInto(ctx, x, scale, zeroPoint, bits, layout.view, { tensor: out, strides: layout.strides });
+  quantizeCodesInto(ctx, x, scale, zeroPoint, bits, layout.view, { tensor: out, strides: layout.strides }, options);
   return out;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fakeQuantInto } from '../../src/ops/fake-quant.js';
+import { gelu } from '../../src/ops/gelu.js';
 import { quantizeCodes, quantizeCodesInto, wordsFor, type CodeLayout } from '../../src/ops/quantize-codes.js';
 import {
   packedAttentionPerHeadRow,
@@ -123,6 +124,25 @@ describe('quantize-codes', () => {
       for (const v of [t.x, t.s, t.z, y, codes]) v.release();
     });
   }
+
+  it('with gelu: the codes of gelu(x), the same as the gelu op followed by quantize-codes', async () => {
+    const ctx = await testContext();
+    const layout = packedPerToken(2, 5, 9);
+    const n = 2 * 5 * 9;
+    const scale = Float32Array.from(draw(5, 31), (u) => 0.02 + 0.2 * u);
+    const zp = new Float32Array([3]);
+    const x = Float32Array.from(draw(n, 32), (u) => 8 * u - 4);
+    const t = { x: ctx.upload(x, [n], 'x'), s: ctx.upload(scale, [5], 's'), z: ctx.upload(zp, [1], 'z') };
+    const g = gelu(ctx, t.x, 'g');
+    const separate = quantizeCodes(ctx, g, t.s, t.z, 4, layout, 'separate');
+    const fused = quantizeCodes(ctx, t.x, t.s, t.z, 4, layout, 'fused', { gelu: true });
+    const [a, b] = [await ctx.readU32(separate), await ctx.readU32(fused)];
+    expect(Array.from(b)).toEqual(Array.from(a));
+    // And it is not a no-op: GELU changes the codes of negative inputs.
+    const plain = await ctx.readU32(quantizeCodes(ctx, t.x, t.s, t.z, 4, layout, 'plain'));
+    expect(Array.from(plain)).not.toEqual(Array.from(b));
+    for (const v of [...Object.values(t), g, separate, fused]) v.release();
+  });
 
   it('rejects codes wider than a byte', async () => {
     const ctx = await testContext();
