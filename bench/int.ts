@@ -23,6 +23,7 @@ import { join } from 'node:path';
 import { openDataset } from '../src/data/open.js';
 import type { Classifier } from '../src/inference/evaluate.js';
 import { IntVit } from '../src/inference/int-vit.js';
+import { timeForwardMs } from '../src/inference/time-forward.js';
 import { serializeQuantizedVit } from '../src/io/quantized-file.js';
 import { serializeSafetensors } from '../src/io/safetensors.js';
 import { loadCheckpoint } from '../src/model/checkpoint-node.js';
@@ -106,24 +107,10 @@ async function prepareModels(): Promise<BenchModel[]> {
   }
 }
 
-/** Node: upload, forward, read back, `repeats` times after a warm-up. */
-async function timeNode(ctx: GpuContext, model: Classifier & { release(): void }, batch: number, repeats: number): Promise<number[]> {
+/** Node: upload, forward, read back, `repeats` times after a warm-up; releases the model. */
+async function timeNode(model: Classifier & { release(): void }, batch: number, repeats: number): Promise<number[]> {
   const [c, h, w] = model.inputShape;
-  const images = uniformTensor(1, 0, batch * c * h * w, 0, 1);
-  const once = async () => {
-    const input = ctx.upload(images, [batch, c, h, w], 'images');
-    const logits = model.forward(input);
-    await ctx.read(logits);
-    logits.release();
-    input.release();
-  };
-  await once();
-  const times: number[] = [];
-  for (let i = 0; i < repeats; i++) {
-    const t0 = performance.now();
-    await once();
-    times.push(performance.now() - t0);
-  }
+  const times = await timeForwardMs(model, uniformTensor(1, 0, batch * c * h * w, 0, 1), batch, repeats);
   model.release();
   return times;
 }
@@ -151,13 +138,13 @@ for (const m of models) {
     const ctx = await createNodeContext({});
     nodeAdapter = ctx.adapter;
     const r = repeatsFor(m.name, batch);
-    record(m.name, 'fimaq (Node, Dawn)', 'float32', batch, m.floatBytes.length, await timeNode(ctx, VitModel.upload(ctx, m.float), batch, r));
+    record(m.name, 'fimaq (Node, Dawn)', 'float32', batch, m.floatBytes.length, await timeNode(VitModel.upload(ctx, m.float), batch, r));
     for (const bits of ['W4A4', 'W3A3'] as const) {
       const q = m.quantized[bits];
-      record(m.name, 'fimaq (Node, Dawn)', `${bits} integer`, batch, q.bytes.length, await timeNode(ctx, IntVit.upload(ctx, q.model), batch, r));
+      record(m.name, 'fimaq (Node, Dawn)', `${bits} integer`, batch, q.bytes.length, await timeNode(IntVit.upload(ctx, q.model), batch, r));
     }
     const q4 = m.quantized.W4A4;
-    record(m.name, 'fimaq (Node, Dawn)', 'W4A4 fake-quant (float simulation)', batch, q4.bytes.length, await timeNode(ctx, FakeQuantVit.upload(ctx, q4.model), batch, r));
+    record(m.name, 'fimaq (Node, Dawn)', 'W4A4 fake-quant (float simulation)', batch, q4.bytes.length, await timeNode(FakeQuantVit.upload(ctx, q4.model), batch, r));
     await ctx.dispose();
   }
 }

@@ -5,6 +5,7 @@
 import { preprocess, type PreprocessConfig, type RawImage } from '../data/preprocess.js';
 import type { Classifier } from '../inference/evaluate.js';
 import { IntVit } from '../inference/int-vit.js';
+import { timeForwardMs } from '../inference/time-forward.js';
 import { parseQuantizedVit } from '../io/quantized-file.js';
 import { checkpointFromBytes } from '../model/checkpoint.js';
 import { VitModel } from '../model/vit.js';
@@ -52,30 +53,14 @@ export async function run(m: ModelBytes, images: Float32Array, count: number): P
   }
 }
 
-/**
- * Milliseconds per forward at a batch size, images uploaded and logits read back each time (as
- * an application would), after `warmup` untimed forwards (pipeline compilation, buffer pool).
- */
+/** Milliseconds per forward at a batch size (see src/inference/time-forward.ts), with the adapter it ran on. */
 export async function timeForward(m: ModelBytes, batch: number, repeats: number, warmup = 1): Promise<{ times_ms: number[]; adapter: AdapterSummary; languageFeatures: string[] }> {
   const ctx = await createBrowserContext();
   try {
     const model = uploadModel(ctx, m);
     const [c, h, w] = model.inputShape;
     const images = new Float32Array(batch * c * h * w).map((_, i) => Math.sin(i));
-    const once = async () => {
-      const input = ctx.upload(images, [batch, c, h, w], 'images');
-      const logits = model.forward(input);
-      await ctx.read(logits);
-      logits.release();
-      input.release();
-    };
-    for (let i = 0; i < warmup; i++) await once();
-    const times_ms: number[] = [];
-    for (let i = 0; i < repeats; i++) {
-      const t0 = performance.now();
-      await once();
-      times_ms.push(performance.now() - t0);
-    }
+    const times_ms = await timeForwardMs(model, images, batch, repeats, warmup);
     model.release();
     return { times_ms, adapter: ctx.adapter, languageFeatures: [...ctx.languageFeatures].sort() };
   } finally {

@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { IntVit } from '../../src/inference/int-vit.js';
+import { timeForwardMs } from '../../src/inference/time-forward.js';
 import { FakeQuantVit } from '../../src/quant/fake-quant-model.js';
 import type { QuantizedVit } from '../../src/quant/quantized-model.js';
 import type { GpuContext } from '../../src/runtime/context.js';
@@ -52,6 +53,23 @@ describe('integer pipeline', () => {
       });
     }
   }
+
+  it('timeForwardMs times whole forwards after the warm-up, which leaves nothing to allocate', async () => {
+    const ctx = await testContext();
+    const q = randomQuantizedVit(CONFIG, { wbits: 4, abits: 4, seed: 8 });
+    const c = q.config;
+    const model = IntVit.upload(ctx, q);
+    const images = uniformTensor(3, 4, 2 * c.inChans * c.imgSize * c.imgSize, 0, 1);
+    await timeForwardMs(model, images, 2, 0, 1);
+    const created = ctx.buffersCreated;
+    const readbacks = ctx.stats.readbacks;
+    const times = await timeForwardMs(model, images, 2, 3, 0);
+    expect(times).toHaveLength(3);
+    for (const t of times) expect(t).toBeGreaterThan(0);
+    expect(ctx.stats.readbacks - readbacks).toBe(3);
+    expect(ctx.buffersCreated).toBe(created);
+    model.release();
+  });
 
   it('a second forward at the same batch size creates no buffers', async () => {
     const ctx = await testContext();
