@@ -36,10 +36,11 @@ export interface UnitReport {
   /** (iteration, loss) pairs read back during the unit: the MSE relative to its first value, or the head's KL. */
   losses: [number, number][];
   /**
-   * The unit's output error in the deployed form (hard rounding, every quantizer on, no QDrop),
-   * ||ŷ − y||² / ||y||² against the float unit on the first HARD_ERROR_IMAGES calibration inputs
-   * from the quantized prefix: before the unit's optimisation (nearest rounding, calibrated
-   * scales) and after. Soft-rounding training losses rise as β anneals; this one is comparable.
+   * The unit's output error in the deployed form (hard rounding, every quantizer on, no QDrop)
+   * against the float unit on the first HARD_ERROR_IMAGES calibration inputs from the quantized
+   * prefix, before the unit's optimisation (nearest rounding, calibrated scales) and after:
+   * ||ŷ − y||² / ||y||², and for the head its own loss, the mean KL(softmax(y) || softmax(ŷ)).
+   * Soft-rounding training losses rise as β anneals; this one is comparable.
    */
   hardError: { before: number; after: number };
 }
@@ -229,10 +230,10 @@ export async function reconstruct(
 }
 
 /**
- * ||ŷ − y||² / ||y||² of unit `name` in the fake-quant model of `q` against the float unit, over
- * the first HARD_ERROR_IMAGES inputs. The patch embedding is compared as embedded tokens from the
- * images; a block maps the quantized-prefix inputs; the head maps its quantized-prefix inputs
- * (the normalised class tokens) to logits.
+ * The error of unit `name` in the fake-quant model of `q` against the float unit, over the first
+ * HARD_ERROR_IMAGES inputs: ||ŷ − y||² / ||y||² for the patch embedding (embedded tokens from the
+ * images) and the blocks (from the quantized-prefix inputs); for the head, which is trained on
+ * KL, the mean KL(softmax(y) || softmax(ŷ)) of the logits from its quantized-prefix inputs.
  */
 async function hardUnitError(
   ctx: GpuContext,
@@ -267,15 +268,33 @@ async function hardUnitError(
       x.release();
     }
     const [a, b] = [await ctx.read(yq), await ctx.read(y)];
-    for (let i = 0; i < a.length; i++) {
-      err += (a[i] - b[i]) ** 2;
-      ref += b[i] ** 2;
+    if (name === 'head') {
+      const classes = a.length / n;
+      for (let r = 0; r < n; r++) err += klDivergence(b.subarray(r * classes, (r + 1) * classes), a.subarray(r * classes, (r + 1) * classes));
+      ref += n;
+    } else {
+      for (let i = 0; i < a.length; i++) {
+        err += (a[i] - b[i]) ** 2;
+        ref += b[i] ** 2;
+      }
     }
     yq.release();
     y.release();
   }
   fq.release();
   return err / ref;
+}
+
+/** KL(softmax(p) || softmax(q)) of two logit rows, in float64. */
+function klDivergence(p: Float32Array, q: Float32Array): number {
+  const lse = (x: Float32Array) => {
+    const m = Math.max(...x);
+    return m + Math.log(x.reduce((acc, v) => acc + Math.exp(v - m), 0));
+  };
+  const [lp, lq] = [lse(p), lse(q)];
+  let kl = 0;
+  for (let c = 0; c < p.length; c++) kl += Math.exp(p[c] - lp) * (p[c] - lp - (q[c] - lq));
+  return kl;
 }
 
 /** The trainable unit `name` from the float weights and the current quantizers (QDrop threshold keepProb). */
