@@ -163,11 +163,14 @@ export async function reconstruct(
   let yFp: RowCache = mapBatches(ctx, patches, batch, 'recon.patch_embed.y_fp', (xb) => linear(ctx, xb, peW, pe.bias, 'patch_embed'), chunk);
   peW.release();
 
+  // The fake-quant model of `quantized` as it stands: it gives a unit's hard error before its
+  // optimisation, and, uploaded again after it, the hard error after and the next unit's inputs.
+  let fq = FakeQuantVit.upload(ctx, quantized);
   for (let u = 0; u < names.length; u++) {
     const name = names[u];
     if (u >= (opts.done ?? 0)) {
       const started = performance.now();
-      const hardError = () => hardUnitError(ctx, name, quantized, name === 'patch_embed' ? { images: imageT, fp } : { xQ: xQ ?? xFp, yFp }, batch);
+      const hardError = () => hardUnitError(ctx, name, fq, name === 'patch_embed' ? { images: imageT, fp } : { xQ: xQ ?? xFp, yFp }, batch);
       const before = await hardError();
       const unit = buildUnit(ctx, name, float, quantized, keepThreshold(s));
       const loss = unitLoss(ctx, unit, u, fp, { xFp, xQ, yFp, logitsFp }, opts);
@@ -175,6 +178,8 @@ export async function reconstruct(
       loss.release();
       await storeUnit(unit, name, quantized);
       unit.release();
+      fq.release();
+      fq = FakeQuantVit.upload(ctx, quantized);
       const report = { unit: name, seconds: 0, secondsPerStep, losses, hardError: { before, after: await hardError() } };
       report.seconds = (performance.now() - started) / 1000;
       reports.push(report);
@@ -184,7 +189,6 @@ export async function reconstruct(
 
     // The next unit's data: float inputs are this unit's float outputs; quantized inputs come
     // from the fake-quant model of everything reconstructed so far.
-    const fq = FakeQuantVit.upload(ctx, quantized);
     let nextFp: RowCache;
     let nextQ: RowCache;
     if (name === 'patch_embed') {
@@ -195,7 +199,6 @@ export async function reconstruct(
       nextFp = yFp;
       nextQ = mapBatches(ctx, xQ ?? xFp, batch, 'recon.x_q', (xb) => fq.model.block(i, xb, fq.hooks), chunk);
     }
-    fq.release();
     xFp.release();
     xQ?.release();
     if (name === 'patch_embed') {
@@ -221,6 +224,7 @@ export async function reconstruct(
       yFp = mapBatches(ctx, xFp, batch, `recon.blocks.${i}.y_fp`, (xb) => fp.block(i, xb), chunk);
     }
   }
+  fq.release();
   xFp.release();
   xQ?.release();
   yFp.release();
@@ -230,7 +234,7 @@ export async function reconstruct(
 }
 
 /**
- * The error of unit `name` in the fake-quant model of `q` against the float unit, over the first
+ * The error of unit `name` in the fake-quant model `fq` against the float unit, over the first
  * HARD_ERROR_IMAGES inputs: ||ŷ − y||² / ||y||² for the patch embedding (embedded tokens from the
  * images) and the blocks (from the quantized-prefix inputs); for the head, which is trained on
  * KL, the mean KL(softmax(y) || softmax(ŷ)) of the logits from its quantized-prefix inputs.
@@ -238,11 +242,10 @@ export async function reconstruct(
 async function hardUnitError(
   ctx: GpuContext,
   name: string,
-  q: QuantizedVit,
+  fq: FakeQuantVit,
   data: { images: RowCache; fp: VitModel } | { xQ: RowCache; yFp: RowCache },
   batch: number,
 ): Promise<number> {
-  const fq = FakeQuantVit.upload(ctx, q);
   let err = 0;
   let ref = 0;
   const count = Math.min(HARD_ERROR_IMAGES, 'images' in data ? data.images.count : data.xQ.count);
@@ -281,7 +284,6 @@ async function hardUnitError(
     yq.release();
     y.release();
   }
-  fq.release();
   return err / ref;
 }
 
