@@ -25,9 +25,8 @@ import type { Classifier } from '../src/inference/evaluate.js';
 import { IntVit } from '../src/inference/int-vit.js';
 import { timeForwardMs } from '../src/inference/time-forward.js';
 import { serializeQuantizedVit } from '../src/io/quantized-file.js';
-import { serializeSafetensors } from '../src/io/safetensors.js';
 import { loadCheckpoint } from '../src/model/checkpoint-node.js';
-import { expectedVitTensors, type VitCheckpoint } from '../src/model/checkpoint.js';
+import { checkpointToSafetensors, type VitCheckpoint } from '../src/model/checkpoint.js';
 import { VitModel } from '../src/model/vit.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { seededIndices } from '../src/quant/calibration-set.js';
@@ -66,12 +65,6 @@ interface BenchModel {
 const repeatsFor = (model: string, batch: number) => (model.startsWith('demo') ? (batch === 1 ? (quick ? 5 : 20) : quick ? 3 : 10) : batch === 1 ? (quick ? 2 : 5) : quick ? 1 : 2);
 const skipped = (model: string, batch: number, browser: boolean) => quick && browser && !model.startsWith('demo') && batch === 32;
 
-function floatSafetensors(ckpt: VitCheckpoint): Uint8Array {
-  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-  for (const [name, shape] of expectedVitTensors(ckpt.config)) tensors[name] = { dtype: 'F32', shape, data: ckpt.weights.get(name) as Float32Array };
-  return serializeSafetensors(tensors);
-}
-
 async function quantizeRtn(ctx: GpuContext, ckpt: VitCheckpoint, pixels: Float32Array, count: number, bits: number): Promise<{ model: QuantizedVit; bytes: Uint8Array }> {
   const r = await calibrate(ctx, ckpt, pixels, count, { method: 'rtn', wbits: bits, abits: bits });
   const info = { method: 'rtn', wbits: bits, abits: bits, seed: 0, calibSize: count, calibData: 'bench', toolVersion: 'bench', created: new Date().toISOString() };
@@ -97,7 +90,7 @@ async function prepareModels(): Promise<BenchModel[]> {
       out.push({
         name,
         float: ckpt,
-        floatBytes: name.startsWith('demo') ? readFileSync(join(PACKAGE_ROOT, 'demo', 'fashion-vit', 'model.safetensors')) : floatSafetensors(ckpt),
+        floatBytes: name.startsWith('demo') ? readFileSync(join(PACKAGE_ROOT, 'demo', 'fashion-vit', 'model.safetensors')) : checkpointToSafetensors(ckpt),
         quantized: { W4A4: await quantizeRtn(ctx, ckpt, pixels, count, 4), W3A3: await quantizeRtn(ctx, ckpt, pixels, count, 3) },
       });
     }

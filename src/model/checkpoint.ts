@@ -3,7 +3,7 @@
  * names and shapes the config implies. Pure and browser-safe; the Node folder loader is in
  * checkpoint-node.ts.
  */
-import { parseSafetensors, toFloat32, type RawTensor } from '../io/safetensors.js';
+import { parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from '../io/safetensors.js';
 import { FimaqError } from '../util/errors.js';
 import { parseVitConfig, type VitConfig } from './config.js';
 
@@ -101,4 +101,11 @@ export function checkpointFromBytes(configText: string, safetensors: Uint8Array,
   const weights = new Map<string, Float32Array>();
   for (const name of expected.keys()) weights.set(name, toFloat32(tensors.get(name)!, name, file));
   return { config, weights, source, configText };
+}
+
+/** The checkpoint's weights as a model.safetensors file (F32, timm names): checkpointFromBytes' inverse. */
+export function checkpointToSafetensors(ckpt: VitCheckpoint): Uint8Array {
+  const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
+  for (const [name, shape] of expectedVitTensors(ckpt.config)) tensors[name] = { dtype: 'F32', shape, data: ckpt.weights.get(name) as Float32Array };
+  return serializeSafetensors(tensors);
 }

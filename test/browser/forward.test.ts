@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocess, type PreprocessConfig } from '../../src/data/preprocess.js';
 import { IntVit } from '../../src/inference/int-vit.js';
 import { serializeQuantizedVit } from '../../src/io/quantized-file.js';
-import { serializeSafetensors } from '../../src/io/safetensors.js';
-import { expectedVitTensors } from '../../src/model/checkpoint.js';
+import { checkpointToSafetensors } from '../../src/model/checkpoint.js';
 import { VitModel } from '../../src/model/vit.js';
 import { uniformTensor, uniforms } from '../../src/util/prng.js';
 import { openEnginePage, type BrowserSession } from '../helpers/browser.js';
@@ -28,9 +27,7 @@ describe('headless Chromium', () => {
 
   it('gives the same logits as Node for the same checkpoint and images', async () => {
     const ckpt = randomVitCheckpoint(CONFIG, 5);
-    const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-    for (const [name, shape] of expectedVitTensors(ckpt.config)) tensors[name] = { dtype: 'F32', shape, data: ckpt.weights.get(name) as Float32Array };
-    const bytes = serializeSafetensors(tensors);
+    const bytes = checkpointToSafetensors(ckpt);
     const count = 4;
     const images = uniformTensor(3, 1, count * 3 * 16 * 16, 0, 1.5);
 
