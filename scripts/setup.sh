@@ -36,7 +36,9 @@ fi
 stamp=node_modules/.fimaq-installed
 if [ ! -f "$stamp" ] || [ package-lock.json -nt "$stamp" ] || [ package.json -nt "$stamp" ]; then
   echo "setup: installing npm packages (npm ci)" >&2
-  npm ci --no-audit --no-fund >&2
+  # onnxruntime-node (a benchmark peer, CPU execution provider only) would otherwise fetch its
+  # CUDA provider libraries from api.nuget.org, which we never load and CI cannot reach.
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund >&2
   touch "$stamp"
 else
   npm run --silent build >&2
