@@ -4,11 +4,14 @@
 //   float path (noise[idx] >= keep_prob): 0
 //   0 <= t <= qmax:                        dy * (round(x / s) - x / s)
 //   clamped:                               dy * (clamp(t, 0, qmax) - round(z))
-// One workgroup computes one scale entry j. It assumes the map from the dims with a non-zero scale
-// stride to Σ i_k * s_k is a bijection onto 0..scale_count-1 (a mixed radix; the host checks it), so
-// j fixes those coordinates as (j / s_k) % n_k and the workgroup's threads stride over the remaining
-// "free" dims in a fixed order, Kahan-summing their share; a workgroup tree reduction (WG a power of
-// two) then adds the partial sums in a fixed order, so the result is deterministic without atomics.
+// Workgroup w computes chunk c = w % chunks of scale entry j = w / chunks and writes the partial sum
+// to grad[w] (the host adds the chunks of each entry in order when chunks > 1): a per-tensor scale
+// over a large activation would otherwise be one workgroup, i.e. one core. It assumes the map from
+// the dims with a non-zero scale stride to Σ i_k * s_k is a bijection onto 0..scale_count-1 (a
+// mixed radix; the host checks it), so j fixes those coordinates as (j / s_k) % n_k and the chunk's
+// threads stride over the remaining "free" dims in a fixed order, Kahan-summing their share; a
+// workgroup tree reduction (WG a power of two) then adds the partial sums in a fixed order, so the
+// result is deterministic without atomics.
 
 struct Params {
   n0: u32, n1: u32, n2: u32, n3: u32,
@@ -18,6 +21,7 @@ struct Params {
   qmax: f32,
   keep_prob: f32,
   scale_count: u32,
+  chunks: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -34,10 +38,12 @@ var<workgroup> partial: array<f32, WG>;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let j = wid.x + wid.y * nwg.x;
-  if (j >= p.scale_count) {
+  let w = wid.x + wid.y * nwg.x;
+  if (w >= p.scale_count * p.chunks) {
     return;
   }
+  let j = w / p.chunks;
+  let chunk = w % p.chunks;
   let n = vec4<u32>(p.n0, p.n1, p.n2, p.n3);
   let sc = vec4<u32>(p.s0, p.s1, p.s2, p.s3);
   let scaled = sc != vec4<u32>(0u);
@@ -46,7 +52,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let s = scale[j];
   var total = 0.0;
   var comp = 0.0;
-  for (var e = lid; e < free.x * free.y * free.z * free.w; e += WG) {
+  for (var e = chunk * WG + lid; e < free.x * free.y * free.z * free.w; e += WG * p.chunks) {
     let fi = vec4<u32>(e / (free.y * free.z * free.w), (e / (free.z * free.w)) % free.y, (e / free.w) % free.z, e % free.w);
     let i = select(fi, pinned, scaled);
     let at = p.offset + i.x * p.a0 + i.y * p.a1 + i.z * p.a2 + i.w * p.a3;
@@ -70,6 +76,6 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     workgroupBarrier();
   }
   if (lid == 0u) {
-    grad[j] = partial[0];
+    grad[w] = partial[0];
   }
 }

@@ -2,10 +2,12 @@
 // pipeline serves X.W^T, dY.W, dY^T.X and the per-head products of attention (read straight from
 // the fused qkv tensor) without transposing anything in memory. The batch index z splits into an
 // outer and an inner index, z = zo * inner + zi, each with its own stride per operand (attention:
-// zo = image, zi = head). One invocation computes a 4x4 tile of C: rows m0..m0+3, columns
-// n0..n0+3. Invocations are numbered flat over (z, tile row, tile column), so narrow products
-// (a head's 16 columns) leave no idle invocations; out-of-range rows/columns are clamped on load
-// and skipped on store.
+// zo = image, zi = head). One invocation computes an 8x8 tile of C: rows m0..m0+7, columns
+// n0..n0+7, so each loaded element feeds eight multiply-adds (twice the 4x4 tile's rate on
+// SwiftShader, where loads cost far more than arithmetic). Everything is written out with constant
+// indices: a dynamically indexed accumulator array would live in memory. Invocations are numbered
+// flat over (z, tile row, tile column); out-of-range rows/columns are clamped on load and skipped
+// on store.
 
 struct Params {
   M: u32, N: u32, K: u32, batch: u32, inner: u32, tiles_m: u32, tiles_n: u32,
@@ -23,6 +25,22 @@ struct Params {
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
 
+fn store4(base: u32, m: u32, n0: u32, v: vec4<f32>) {
+  if (m >= p.M) {
+    return;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j;
+    if (n < p.N) {
+      var out = p.alpha * v[j];
+      if (HAS_BIAS) {
+        out += bias[n];
+      }
+      c[base + m * p.c_rs + n] = out;
+    }
+  }
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
@@ -31,41 +49,76 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let z = idx / tiles;
-  let n0 = (idx % p.tiles_n) * 4u;
-  let m0 = ((idx / p.tiles_n) % p.tiles_m) * 4u;
+  let n0 = (idx % p.tiles_n) * 8u;
+  let m0 = ((idx / p.tiles_n) % p.tiles_m) * 8u;
   let zo = z / p.inner;
   let zi = z % p.inner;
-  var rows: array<u32, 4>;
-  var cols: array<u32, 4>;
-  for (var i = 0u; i < 4u; i++) {
-    rows[i] = p.a_off + zo * p.a_bs + zi * p.a_is + min(m0 + i, p.M - 1u) * p.a_rs;
-    cols[i] = p.b_off + zo * p.b_bs + zi * p.b_is + min(n0 + i, p.N - 1u) * p.b_cs;
-  }
-  var acc: array<vec4<f32>, 4>;
+  let a_base = p.a_off + zo * p.a_bs + zi * p.a_is;
+  let b_base = p.b_off + zo * p.b_bs + zi * p.b_is;
+  var ra0 = a_base + min(m0 + 0u, p.M - 1u) * p.a_rs;
+  var ra1 = a_base + min(m0 + 1u, p.M - 1u) * p.a_rs;
+  var ra2 = a_base + min(m0 + 2u, p.M - 1u) * p.a_rs;
+  var ra3 = a_base + min(m0 + 3u, p.M - 1u) * p.a_rs;
+  var ra4 = a_base + min(m0 + 4u, p.M - 1u) * p.a_rs;
+  var ra5 = a_base + min(m0 + 5u, p.M - 1u) * p.a_rs;
+  var ra6 = a_base + min(m0 + 6u, p.M - 1u) * p.a_rs;
+  var ra7 = a_base + min(m0 + 7u, p.M - 1u) * p.a_rs;
+  var cb0 = b_base + min(n0 + 0u, p.N - 1u) * p.b_cs;
+  var cb1 = b_base + min(n0 + 1u, p.N - 1u) * p.b_cs;
+  var cb2 = b_base + min(n0 + 2u, p.N - 1u) * p.b_cs;
+  var cb3 = b_base + min(n0 + 3u, p.N - 1u) * p.b_cs;
+  var cb4 = b_base + min(n0 + 4u, p.N - 1u) * p.b_cs;
+  var cb5 = b_base + min(n0 + 5u, p.N - 1u) * p.b_cs;
+  var cb6 = b_base + min(n0 + 6u, p.N - 1u) * p.b_cs;
+  var cb7 = b_base + min(n0 + 7u, p.N - 1u) * p.b_cs;
+  var acc: array<vec4<f32>, 16>;  // row i: acc[2i] columns 0-3, acc[2i+1] columns 4-7
   for (var k = 0u; k < p.K; k++) {
-    let ak = k * p.a_cs;
-    let bk = k * p.b_rs;
-    let bv = vec4<f32>(b[cols[0] + bk], b[cols[1] + bk], b[cols[2] + bk], b[cols[3] + bk]);
-    acc[0] += a[rows[0] + ak] * bv;
-    acc[1] += a[rows[1] + ak] * bv;
-    acc[2] += a[rows[2] + ak] * bv;
-    acc[3] += a[rows[3] + ak] * bv;
+    let lo = vec4<f32>(b[cb0], b[cb1], b[cb2], b[cb3]);
+    let hi = vec4<f32>(b[cb4], b[cb5], b[cb6], b[cb7]);
+    let a0 = a[ra0];
+    acc[0] += a0 * lo;
+    acc[1] += a0 * hi;
+    let a1 = a[ra1];
+    acc[2] += a1 * lo;
+    acc[3] += a1 * hi;
+    let a2 = a[ra2];
+    acc[4] += a2 * lo;
+    acc[5] += a2 * hi;
+    let a3 = a[ra3];
+    acc[6] += a3 * lo;
+    acc[7] += a3 * hi;
+    let a4 = a[ra4];
+    acc[8] += a4 * lo;
+    acc[9] += a4 * hi;
+    let a5 = a[ra5];
+    acc[10] += a5 * lo;
+    acc[11] += a5 * hi;
+    let a6 = a[ra6];
+    acc[12] += a6 * lo;
+    acc[13] += a6 * hi;
+    let a7 = a[ra7];
+    acc[14] += a7 * lo;
+    acc[15] += a7 * hi;
+    ra0 += p.a_cs; ra1 += p.a_cs; ra2 += p.a_cs; ra3 += p.a_cs;
+    ra4 += p.a_cs; ra5 += p.a_cs; ra6 += p.a_cs; ra7 += p.a_cs;
+    cb0 += p.b_rs; cb1 += p.b_rs; cb2 += p.b_rs; cb3 += p.b_rs;
+    cb4 += p.b_rs; cb5 += p.b_rs; cb6 += p.b_rs; cb7 += p.b_rs;
   }
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + i;
-    if (m >= p.M) {
-      break;
-    }
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + j;
-      if (n >= p.N) {
-        break;
-      }
-      var v = p.alpha * acc[i][j];
-      if (HAS_BIAS) {
-        v += bias[n];
-      }
-      c[p.c_off + zo * p.c_bs + zi * p.c_is + m * p.c_rs + n] = v;
-    }
-  }
+  let c_base = p.c_off + zo * p.c_bs + zi * p.c_is;
+  store4(c_base, m0 + 0u, n0, acc[0]);
+  store4(c_base, m0 + 0u, n0 + 4u, acc[1]);
+  store4(c_base, m0 + 1u, n0, acc[2]);
+  store4(c_base, m0 + 1u, n0 + 4u, acc[3]);
+  store4(c_base, m0 + 2u, n0, acc[4]);
+  store4(c_base, m0 + 2u, n0 + 4u, acc[5]);
+  store4(c_base, m0 + 3u, n0, acc[6]);
+  store4(c_base, m0 + 3u, n0 + 4u, acc[7]);
+  store4(c_base, m0 + 4u, n0, acc[8]);
+  store4(c_base, m0 + 4u, n0 + 4u, acc[9]);
+  store4(c_base, m0 + 5u, n0, acc[10]);
+  store4(c_base, m0 + 5u, n0 + 4u, acc[11]);
+  store4(c_base, m0 + 6u, n0, acc[12]);
+  store4(c_base, m0 + 6u, n0 + 4u, acc[13]);
+  store4(c_base, m0 + 7u, n0, acc[14]);
+  store4(c_base, m0 + 7u, n0 + 4u, acc[15]);
 }

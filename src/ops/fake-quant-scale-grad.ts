@@ -1,7 +1,8 @@
 /** fake-quant-scale-grad: the learnable scale's gradient of fake-quant-train, summed per scale entry (deterministic). */
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
-import type { QuantView } from './fake-quant.js';
+import { reduceSum } from './reduce-sum.js';
+import { type QuantView, viewCount } from './fake-quant.js';
 import { trainViewUniformFields, trainViewUniforms } from './fake-quant-train.js';
 
 export const fakeQuantScaleGradKernel: KernelDescriptor = {
@@ -15,7 +16,7 @@ export const fakeQuantScaleGradKernel: KernelDescriptor = {
     { name: 'dy', access: 'read' },
     { name: 'grad', access: 'read_write' },
   ],
-  uniforms: [...trainViewUniformFields, { name: 'scale_count', type: 'u32' }],
+  uniforms: [...trainViewUniformFields, { name: 'scale_count', type: 'u32' }, { name: 'chunks', type: 'u32' }],
   overrides: { WG: 128 },
 };
 
@@ -46,6 +47,8 @@ export function checkScaleBijection(view: QuantView, scaleCount: number, label: 
  *   dy · (round(x/s) - x/s)            where 0 <= t <= qmax (t = round(x/s) + round(z), qmax = 2^bits - 1),
  *   dy · (clamp(t, 0, qmax) - round(z)) where t is clamped;
  * x and dy use the view's addresses, noise the flat view index. Deterministic (fixed summation order).
+ * Each entry's elements are split into chunks of about `chunkElements`, one workgroup each, so
+ * that a per-tensor scale keeps every core busy; the chunks' sums are then added in order.
  */
 export function fakeQuantScaleGrad(
   ctx: GpuContext,
@@ -58,16 +61,22 @@ export function fakeQuantScaleGrad(
   view: QuantView,
   dy: Tensor,
   label: string,
+  chunkElements = 16384,
 ): Tensor {
   checkScaleBijection(view, scale.size, label);
   const wg = fakeQuantScaleGradKernel.overrides.WG;
   if ((wg & (wg - 1)) !== 0) throw new Error(`${label}: workgroup size ${wg} is not a power of two`);
-  const grad = ctx.empty(scale.shape, label);
+  const perEntry = viewCount(view) / scale.size;
+  const chunks = Math.max(1, Math.ceil(perEntry / Math.max(chunkElements, wg)));
+  const partials = ctx.empty(chunks === 1 ? scale.shape : [scale.size, chunks], chunks === 1 ? label : `${label}.chunks`);
   ctx.dispatch(
     fakeQuantScaleGradKernel,
-    { ...trainViewUniforms(view, bits, keepProb, noise, label), scale_count: scale.size },
-    [x, scale, zeroPoint, noise, dy, grad],
-    gridFor(scale.size, 1),
+    { ...trainViewUniforms(view, bits, keepProb, noise, label), scale_count: scale.size, chunks },
+    [x, scale, zeroPoint, noise, dy, partials],
+    gridFor(scale.size * chunks, 1),
   );
+  if (chunks === 1) return partials;
+  const grad = reduceSum(ctx, partials, scale.size, label);
+  partials.release();
   return grad;
 }

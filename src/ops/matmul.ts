@@ -54,8 +54,8 @@ export function matmul(ctx: GpuContext, o: MatmulOptions): void {
   const batch = o.batch ?? 1;
   const inner = o.inner ?? 1;
   if (batch % inner !== 0) throw new Error(`matmul: batch ${batch} is not a multiple of inner ${inner}`);
-  const tilesM = Math.ceil(o.M / 4);
-  const tilesN = Math.ceil(o.N / 4);
+  const tilesM = Math.ceil(o.M / 8);
+  const tilesN = Math.ceil(o.N / 8);
   ctx.dispatch(
     matmulKernel,
     {

@@ -4,7 +4,7 @@ import { expectClose, randomData, testContext } from '../helpers/gpu.js';
 import { linearRef, matmulRef } from '../reference/matmul.js';
 
 describe('matmul', () => {
-  // Shapes include 1, primes and sizes that are not multiples of the 32x32 workgroup tile.
+  // Shapes include 1, primes and sizes that are not multiples of the 8x8 tile one invocation computes.
   const linearCases: [number, number, number][] = [
     [1, 1, 1], [3, 5, 7], [33, 17, 29], [50, 64, 192], [97, 130, 61], [64, 256, 64],
   ];
