@@ -32,7 +32,7 @@ struct Params {
 @group(0) @binding(5) var<storage, read> dy: array<f32>;
 @group(0) @binding(6) var<storage, read_write> grad: array<f32>;
 
-override WG: u32 = 128u;
+override WG: u32 = 32u;
 
 var<workgroup> partial: array<f32, WG>;
 

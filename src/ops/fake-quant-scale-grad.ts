@@ -17,7 +17,7 @@ export const fakeQuantScaleGradKernel: KernelDescriptor = {
     { name: 'grad', access: 'read_write' },
   ],
   uniforms: [...trainViewUniformFields, { name: 'scale_count', type: 'u32' }, { name: 'chunks', type: 'u32' }],
-  overrides: { WG: 128 },
+  overrides: { WG: 32 },
 };
 
 /**
