@@ -1,22 +1,7 @@
 // int-linear-portable: the twin of int-linear.wgsl for devices without the WGSL language feature
-// packed_4x8_integer_dot_product. Same bindings, same tiles and the same integer sums; the codes
-// are unpacked to vec4<u32> and multiplied with the core dot() instead of dot4U8Packed.
-//
-//   Y[m][n] = sx[m mod T] * sw[n] * acc[m][n] (+ bias[n]),
-//   acc[m][n] = sum_k (X[m][k] - zx) * (Wq[n][k] - zw[n]).
-// X: unsigned 8-bit activation codes, 4 to a u32 word (code i of a word in bits [8i, 8i+8)), rows
-// of x_rs = ceil(K/4) words, padded lanes 0. Wq: the file's packed weight codes (src/quant/pack.ts),
-// each row a little-endian bitstream of BITS-bit codes (code k at bits [k*BITS, (k+1)*BITS)), rows
-// w_rs = ceil(K*BITS/32) words apart, plus one extra word after the last row so the two-word window
-// never leaves the buffer. sx per token (row m uses m mod T), zx one f32 holding an integer, sw f32
-// [N], zw i32 [N]. Y is written at y_off + m * y_rs + n.
-//
-// One invocation computes a 4x4 tile (rows m0..m0+3, channels n0..n0+3). With Sab = sum a*b,
-// Sa = sum a, Sb = sum b over the true K inputs (lanes k >= K masked to 0),
-//   acc = Sab - zw*Sa - zx*Sb + K*zx*zw.
-// Overflow: Sab accumulates in u32 and the correction in i32, both wrapping modulo 2^32, so acc is
-// exact whenever its true value fits in i32: guaranteed by K * 255 * (2^BITS - 1) < 2^31, i.e.
-// K <= 33025 at 8-bit weights (checked by the host wrapper). acc is rounded once to f32.
+// packed_4x8_integer_dot_product: the same bindings and the same code below its dot4 helper, which
+// here unpacks the four 8-bit lanes and multiplies them with the core dot(). See int-linear.wgsl
+// for the layouts, the tile and the overflow bound.
 
 struct Params {
   M: u32, N: u32, K: u32, T: u32, tiles_m: u32, tiles_n: u32,
@@ -37,22 +22,47 @@ override WG: u32 = 64u;
 override BITS: u32 = 4u;
 override HAS_BIAS: bool = false;
 
-const ONES = vec4<u32>(1u);
+const ONES: u32 = 0x01010101u;
 
-// The 4 codes k..k+3 of the weight row starting at word `row`; `bit` = k * BITS.
-fn weight_codes(row: u32, bit: u32) -> vec4<u32> {
+fn dot4(a: u32, b: u32) -> u32 {
+  let lanes = vec4<u32>(0u, 8u, 16u, 24u);
+  return dot((vec4<u32>(a) >> lanes) & vec4<u32>(0xffu), (vec4<u32>(b) >> lanes) & vec4<u32>(0xffu));
+}
+
+// The 4 codes k..k+3 of the weight row starting at word `row`, one per byte; `bit` = k * BITS.
+fn weight_bytes(row: u32, bit: u32) -> u32 {
   let at = row + (bit >> 5u);
   let shift = bit & 31u;
   var v = w[at] >> shift;
   if (shift + 4u * BITS > 32u) {
     v |= w[at + 1u] << (32u - shift);
   }
+  if (BITS == 8u) {
+    return v;
+  }
   let mask = (1u << BITS) - 1u;
-  return (vec4<u32>(v) >> vec4<u32>(0u, BITS, 2u * BITS, 3u * BITS)) & vec4<u32>(mask);
+  return (v & mask) | (((v >> BITS) & mask) << 8u) | (((v >> (2u * BITS)) & mask) << 16u) |
+    (((v >> (3u * BITS)) & mask) << 24u);
 }
 
-fn bytes(v: u32) -> vec4<u32> {
-  return (vec4<u32>(v) >> vec4<u32>(0u, 8u, 16u, 24u)) & vec4<u32>(0xffu);
+// Row i's results: dot products with channels n0..n0+3 (sab), its code sum (in sa's lane i).
+fn store_row(m: u32, n0: u32, sab: vec4<u32>, sa: u32, sb: vec4<u32>, z: i32, kz: i32) {
+  if (m >= p.M) {
+    return;
+  }
+  let s = sx[m % p.T];
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j;
+    if (n < p.N) {
+      let zn = zw[n];
+      let acc = bitcast<i32>(sab[j]) - zn * i32(sa) - z * i32(sb[j]) + kz * zn;
+      var v = s * sw[n] * f32(acc);
+      if (HAS_BIAS) {
+        v += bias[n];
+      }
+      y[p.y_off + m * p.y_rs + n] = v;
+    }
+  }
 }
 
 @compute @workgroup_size(WG)
@@ -62,54 +72,76 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let n0 = (idx % p.tiles_n) * 4u;
-  let m0 = (idx / p.tiles_n) * 4u;
-  var xrow: array<u32, 4>;
-  var wrow: array<u32, 4>;
-  for (var i = 0u; i < 4u; i++) {
-    xrow[i] = min(m0 + i, p.M - 1u) * p.x_rs;
-    wrow[i] = min(n0 + i, p.N - 1u) * p.w_rs;
-  }
-  var sab: array<vec4<u32>, 4>;
-  var sa = vec4<u32>(0u);
+  let m0 = (idx / p.tiles_n) * 8u;
+  let xr0 = min(m0 + 0u, p.M - 1u) * p.x_rs;
+  let xr1 = min(m0 + 1u, p.M - 1u) * p.x_rs;
+  let xr2 = min(m0 + 2u, p.M - 1u) * p.x_rs;
+  let xr3 = min(m0 + 3u, p.M - 1u) * p.x_rs;
+  let xr4 = min(m0 + 4u, p.M - 1u) * p.x_rs;
+  let xr5 = min(m0 + 5u, p.M - 1u) * p.x_rs;
+  let xr6 = min(m0 + 6u, p.M - 1u) * p.x_rs;
+  let xr7 = min(m0 + 7u, p.M - 1u) * p.x_rs;
+  let wr0 = min(n0 + 0u, p.N - 1u) * p.w_rs;
+  let wr1 = min(n0 + 1u, p.N - 1u) * p.w_rs;
+  let wr2 = min(n0 + 2u, p.N - 1u) * p.w_rs;
+  let wr3 = min(n0 + 3u, p.N - 1u) * p.w_rs;
+  var sab0 = vec4<u32>(0u);
+  var sab1 = vec4<u32>(0u);
+  var sab2 = vec4<u32>(0u);
+  var sab3 = vec4<u32>(0u);
+  var sab4 = vec4<u32>(0u);
+  var sab5 = vec4<u32>(0u);
+  var sab6 = vec4<u32>(0u);
+  var sab7 = vec4<u32>(0u);
+  var sa0 = 0u;
+  var sa1 = 0u;
+  var sa2 = 0u;
+  var sa3 = 0u;
+  var sa4 = 0u;
+  var sa5 = 0u;
+  var sa6 = 0u;
+  var sa7 = 0u;
   var sb = vec4<u32>(0u);
-  let full = p.K / 4u;
-  let rest = p.K - full * 4u;
-  let groups = select(full, full + 1u, rest > 0u);
+  let groups = (p.K + 3u) / 4u;
   for (var g = 0u; g < groups; g++) {
     // Lanes k >= K of the last, partial group are masked out of both operands.
-    let lanes = select(vec4<u32>(1u), vec4<u32>(vec4<u32>(0u, 1u, 2u, 3u) < vec4<u32>(rest)), g == full);
+    let lanes = select(0xffffffffu, (1u << (8u * (p.K - 4u * g))) - 1u, p.K - 4u * g < 4u);
     let bit = g * 4u * BITS;
-    let b0 = weight_codes(wrow[0], bit) * lanes;
-    let b1 = weight_codes(wrow[1], bit) * lanes;
-    let b2 = weight_codes(wrow[2], bit) * lanes;
-    let b3 = weight_codes(wrow[3], bit) * lanes;
-    sb += vec4<u32>(dot(b0, ONES), dot(b1, ONES), dot(b2, ONES), dot(b3, ONES));
-    for (var i = 0u; i < 4u; i++) {
-      let a = bytes(x[xrow[i] + g]) * lanes;
-      sa[i] += dot(a, ONES);
-      sab[i] += vec4<u32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
-    }
+    let b = vec4<u32>(weight_bytes(wr0, bit), weight_bytes(wr1, bit), weight_bytes(wr2, bit), weight_bytes(wr3, bit)) & vec4<u32>(lanes);
+    sb += vec4<u32>(dot4(b.x, ONES), dot4(b.y, ONES), dot4(b.z, ONES), dot4(b.w, ONES));
+    let a0 = x[xr0 + g] & lanes;
+    sa0 += dot4(a0, ONES);
+    sab0 += vec4<u32>(dot4(a0, b.x), dot4(a0, b.y), dot4(a0, b.z), dot4(a0, b.w));
+    let a1 = x[xr1 + g] & lanes;
+    sa1 += dot4(a1, ONES);
+    sab1 += vec4<u32>(dot4(a1, b.x), dot4(a1, b.y), dot4(a1, b.z), dot4(a1, b.w));
+    let a2 = x[xr2 + g] & lanes;
+    sa2 += dot4(a2, ONES);
+    sab2 += vec4<u32>(dot4(a2, b.x), dot4(a2, b.y), dot4(a2, b.z), dot4(a2, b.w));
+    let a3 = x[xr3 + g] & lanes;
+    sa3 += dot4(a3, ONES);
+    sab3 += vec4<u32>(dot4(a3, b.x), dot4(a3, b.y), dot4(a3, b.z), dot4(a3, b.w));
+    let a4 = x[xr4 + g] & lanes;
+    sa4 += dot4(a4, ONES);
+    sab4 += vec4<u32>(dot4(a4, b.x), dot4(a4, b.y), dot4(a4, b.z), dot4(a4, b.w));
+    let a5 = x[xr5 + g] & lanes;
+    sa5 += dot4(a5, ONES);
+    sab5 += vec4<u32>(dot4(a5, b.x), dot4(a5, b.y), dot4(a5, b.z), dot4(a5, b.w));
+    let a6 = x[xr6 + g] & lanes;
+    sa6 += dot4(a6, ONES);
+    sab6 += vec4<u32>(dot4(a6, b.x), dot4(a6, b.y), dot4(a6, b.z), dot4(a6, b.w));
+    let a7 = x[xr7 + g] & lanes;
+    sa7 += dot4(a7, ONES);
+    sab7 += vec4<u32>(dot4(a7, b.x), dot4(a7, b.y), dot4(a7, b.z), dot4(a7, b.w));
   }
   let z = i32(round(zx[0]));
   let kz = i32(p.K) * z;
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + i;
-    if (m >= p.M) {
-      break;
-    }
-    let s = sx[m % p.T];
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + j;
-      if (n >= p.N) {
-        break;
-      }
-      let zn = zw[n];
-      let acc = bitcast<i32>(sab[i][j]) - zn * i32(sa[i]) - z * i32(sb[j]) + kz * zn;
-      var v = s * sw[n] * f32(acc);
-      if (HAS_BIAS) {
-        v += bias[n];
-      }
-      y[p.y_off + m * p.y_rs + n] = v;
-    }
-  }
+  store_row(m0 + 0u, n0, sab0, sa0, sb, z, kz);
+  store_row(m0 + 1u, n0, sab1, sa1, sb, z, kz);
+  store_row(m0 + 2u, n0, sab2, sa2, sb, z, kz);
+  store_row(m0 + 3u, n0, sab3, sa3, sb, z, kz);
+  store_row(m0 + 4u, n0, sab4, sa4, sb, z, kz);
+  store_row(m0 + 5u, n0, sab5, sa5, sb, z, kz);
+  store_row(m0 + 6u, n0, sab6, sa6, sb, z, kz);
+  store_row(m0 + 7u, n0, sab7, sa7, sb, z, kz);
 }

@@ -9,11 +9,13 @@
 // sx is per token (row m uses token m mod T; T = 1 is per tensor), zx one f32 holding an integer,
 // sw f32 [N], zw i32 [N]. Y is written at y_off + m * y_rs + n.
 //
-// One invocation computes a 4x4 tile: rows m0..m0+3 and output channels n0..n0+3, so each unpacked
-// weight word serves 4 rows. Per group of 4 inputs k..k+3 it reads one activation word per row and,
-// per channel, the <= 32-bit window holding the 4 weight codes (it may straddle two words; the
-// in-row bit offset k*BITS is the same for every channel), spreads the codes into one byte each
-// and takes dot4U8Packed with the activation word. With Sab = sum a*b, Sa = sum a, Sb = sum b over
+// One invocation computes an 8x4 tile: rows m0..m0+7 and output channels n0..n0+3, so each unpacked
+// weight word serves 8 rows; the rows are written out with constant indices (a dynamically indexed
+// array would live in memory, which costs SwiftShader twice the time). Per group of 4 inputs
+// k..k+3 it reads one activation word per row and, per channel, the <= 32-bit window holding the 4
+// weight codes (it may straddle two words; the in-row bit offset k*BITS is the same for every
+// channel), spreads the codes into one byte each and takes dot4, the packed 4x8-bit dot product,
+// with the activation word. With Sab = sum a*b, Sa = sum a, Sb = sum b over
 // the true K inputs (lanes k >= K are masked to 0 in both operands),
 //   acc = Sab - zw*Sa - zx*Sb + K*zx*zw.
 //
@@ -24,7 +26,8 @@
 // f32 (exact while |acc| < 2^24).
 //
 // This file needs the WGSL language feature packed_4x8_integer_dot_product; int-linear-portable.wgsl
-// is the same kernel without it (identical bindings), compiled where the device lacks it.
+// is the same kernel with dot4 written out (identical bindings and code below the dot4 helper),
+// compiled where the device lacks it.
 
 requires packed_4x8_integer_dot_product;
 
@@ -49,6 +52,10 @@ override HAS_BIAS: bool = false;
 
 const ONES: u32 = 0x01010101u;
 
+fn dot4(a: u32, b: u32) -> u32 {
+  return dot4U8Packed(a, b);
+}
+
 // The 4 codes k..k+3 of the weight row starting at word `row`, one per byte; `bit` = k * BITS.
 fn weight_bytes(row: u32, bit: u32) -> u32 {
   let at = row + (bit >> 5u);
@@ -65,64 +72,17 @@ fn weight_bytes(row: u32, bit: u32) -> u32 {
     (((v >> (3u * BITS)) & mask) << 24u);
 }
 
-@compute @workgroup_size(WG)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = gid.x + gid.y * nwg.x * WG;
-  if (idx >= p.tiles_m * p.tiles_n) {
+// Row i's results: dot products with channels n0..n0+3 (sab), its code sum (in sa's lane i).
+fn store_row(m: u32, n0: u32, sab: vec4<u32>, sa: u32, sb: vec4<u32>, z: i32, kz: i32) {
+  if (m >= p.M) {
     return;
   }
-  let n0 = (idx % p.tiles_n) * 4u;
-  let m0 = (idx / p.tiles_n) * 4u;
-  var xrow: array<u32, 4>;
-  var wrow: array<u32, 4>;
-  for (var i = 0u; i < 4u; i++) {
-    xrow[i] = min(m0 + i, p.M - 1u) * p.x_rs;
-    wrow[i] = min(n0 + i, p.N - 1u) * p.w_rs;
-  }
-  var sab: array<vec4<u32>, 4>;
-  var sa = vec4<u32>(0u);
-  var sb = vec4<u32>(0u);
-  let full = p.K / 4u;
-  for (var g = 0u; g < full; g++) {
-    let bit = g * 4u * BITS;
-    let b = vec4<u32>(weight_bytes(wrow[0], bit), weight_bytes(wrow[1], bit), weight_bytes(wrow[2], bit),
-      weight_bytes(wrow[3], bit));
-    sb += vec4<u32>(dot4U8Packed(b[0], ONES), dot4U8Packed(b[1], ONES), dot4U8Packed(b[2], ONES), dot4U8Packed(b[3], ONES));
-    for (var i = 0u; i < 4u; i++) {
-      let a = x[xrow[i] + g];
-      sa[i] += dot4U8Packed(a, ONES);
-      sab[i] += vec4<u32>(dot4U8Packed(a, b[0]), dot4U8Packed(a, b[1]), dot4U8Packed(a, b[2]), dot4U8Packed(a, b[3]));
-    }
-  }
-  let rest = p.K - full * 4u;
-  if (rest > 0u) {
-    // Last, partial group: only lanes < rest are inputs.
-    let lanes = (1u << (8u * rest)) - 1u;
-    let bit = full * 4u * BITS;
-    let b = vec4<u32>(weight_bytes(wrow[0], bit), weight_bytes(wrow[1], bit), weight_bytes(wrow[2], bit),
-      weight_bytes(wrow[3], bit)) & vec4<u32>(lanes);
-    sb += vec4<u32>(dot4U8Packed(b[0], ONES), dot4U8Packed(b[1], ONES), dot4U8Packed(b[2], ONES), dot4U8Packed(b[3], ONES));
-    for (var i = 0u; i < 4u; i++) {
-      let a = x[xrow[i] + full] & lanes;
-      sa[i] += dot4U8Packed(a, ONES);
-      sab[i] += vec4<u32>(dot4U8Packed(a, b[0]), dot4U8Packed(a, b[1]), dot4U8Packed(a, b[2]), dot4U8Packed(a, b[3]));
-    }
-  }
-  let z = i32(round(zx[0]));
-  let kz = i32(p.K) * z;
-  for (var i = 0u; i < 4u; i++) {
-    let m = m0 + i;
-    if (m >= p.M) {
-      break;
-    }
-    let s = sx[m % p.T];
-    for (var j = 0u; j < 4u; j++) {
-      let n = n0 + j;
-      if (n >= p.N) {
-        break;
-      }
+  let s = sx[m % p.T];
+  for (var j = 0u; j < 4u; j++) {
+    let n = n0 + j;
+    if (n < p.N) {
       let zn = zw[n];
-      let acc = bitcast<i32>(sab[i][j]) - zn * i32(sa[i]) - z * i32(sb[j]) + kz * zn;
+      let acc = bitcast<i32>(sab[j]) - zn * i32(sa) - z * i32(sb[j]) + kz * zn;
       var v = s * sw[n] * f32(acc);
       if (HAS_BIAS) {
         v += bias[n];
@@ -130,4 +90,85 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
       y[p.y_off + m * p.y_rs + n] = v;
     }
   }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let idx = gid.x + gid.y * nwg.x * WG;
+  if (idx >= p.tiles_m * p.tiles_n) {
+    return;
+  }
+  let n0 = (idx % p.tiles_n) * 4u;
+  let m0 = (idx / p.tiles_n) * 8u;
+  let xr0 = min(m0 + 0u, p.M - 1u) * p.x_rs;
+  let xr1 = min(m0 + 1u, p.M - 1u) * p.x_rs;
+  let xr2 = min(m0 + 2u, p.M - 1u) * p.x_rs;
+  let xr3 = min(m0 + 3u, p.M - 1u) * p.x_rs;
+  let xr4 = min(m0 + 4u, p.M - 1u) * p.x_rs;
+  let xr5 = min(m0 + 5u, p.M - 1u) * p.x_rs;
+  let xr6 = min(m0 + 6u, p.M - 1u) * p.x_rs;
+  let xr7 = min(m0 + 7u, p.M - 1u) * p.x_rs;
+  let wr0 = min(n0 + 0u, p.N - 1u) * p.w_rs;
+  let wr1 = min(n0 + 1u, p.N - 1u) * p.w_rs;
+  let wr2 = min(n0 + 2u, p.N - 1u) * p.w_rs;
+  let wr3 = min(n0 + 3u, p.N - 1u) * p.w_rs;
+  var sab0 = vec4<u32>(0u);
+  var sab1 = vec4<u32>(0u);
+  var sab2 = vec4<u32>(0u);
+  var sab3 = vec4<u32>(0u);
+  var sab4 = vec4<u32>(0u);
+  var sab5 = vec4<u32>(0u);
+  var sab6 = vec4<u32>(0u);
+  var sab7 = vec4<u32>(0u);
+  var sa0 = 0u;
+  var sa1 = 0u;
+  var sa2 = 0u;
+  var sa3 = 0u;
+  var sa4 = 0u;
+  var sa5 = 0u;
+  var sa6 = 0u;
+  var sa7 = 0u;
+  var sb = vec4<u32>(0u);
+  let groups = (p.K + 3u) / 4u;
+  for (var g = 0u; g < groups; g++) {
+    // Lanes k >= K of the last, partial group are masked out of both operands.
+    let lanes = select(0xffffffffu, (1u << (8u * (p.K - 4u * g))) - 1u, p.K - 4u * g < 4u);
+    let bit = g * 4u * BITS;
+    let b = vec4<u32>(weight_bytes(wr0, bit), weight_bytes(wr1, bit), weight_bytes(wr2, bit), weight_bytes(wr3, bit)) & vec4<u32>(lanes);
+    sb += vec4<u32>(dot4(b.x, ONES), dot4(b.y, ONES), dot4(b.z, ONES), dot4(b.w, ONES));
+    let a0 = x[xr0 + g] & lanes;
+    sa0 += dot4(a0, ONES);
+    sab0 += vec4<u32>(dot4(a0, b.x), dot4(a0, b.y), dot4(a0, b.z), dot4(a0, b.w));
+    let a1 = x[xr1 + g] & lanes;
+    sa1 += dot4(a1, ONES);
+    sab1 += vec4<u32>(dot4(a1, b.x), dot4(a1, b.y), dot4(a1, b.z), dot4(a1, b.w));
+    let a2 = x[xr2 + g] & lanes;
+    sa2 += dot4(a2, ONES);
+    sab2 += vec4<u32>(dot4(a2, b.x), dot4(a2, b.y), dot4(a2, b.z), dot4(a2, b.w));
+    let a3 = x[xr3 + g] & lanes;
+    sa3 += dot4(a3, ONES);
+    sab3 += vec4<u32>(dot4(a3, b.x), dot4(a3, b.y), dot4(a3, b.z), dot4(a3, b.w));
+    let a4 = x[xr4 + g] & lanes;
+    sa4 += dot4(a4, ONES);
+    sab4 += vec4<u32>(dot4(a4, b.x), dot4(a4, b.y), dot4(a4, b.z), dot4(a4, b.w));
+    let a5 = x[xr5 + g] & lanes;
+    sa5 += dot4(a5, ONES);
+    sab5 += vec4<u32>(dot4(a5, b.x), dot4(a5, b.y), dot4(a5, b.z), dot4(a5, b.w));
+    let a6 = x[xr6 + g] & lanes;
+    sa6 += dot4(a6, ONES);
+    sab6 += vec4<u32>(dot4(a6, b.x), dot4(a6, b.y), dot4(a6, b.z), dot4(a6, b.w));
+    let a7 = x[xr7 + g] & lanes;
+    sa7 += dot4(a7, ONES);
+    sab7 += vec4<u32>(dot4(a7, b.x), dot4(a7, b.y), dot4(a7, b.z), dot4(a7, b.w));
+  }
+  let z = i32(round(zx[0]));
+  let kz = i32(p.K) * z;
+  store_row(m0 + 0u, n0, sab0, sa0, sb, z, kz);
+  store_row(m0 + 1u, n0, sab1, sa1, sb, z, kz);
+  store_row(m0 + 2u, n0, sab2, sa2, sb, z, kz);
+  store_row(m0 + 3u, n0, sab3, sa3, sb, z, kz);
+  store_row(m0 + 4u, n0, sab4, sa4, sb, z, kz);
+  store_row(m0 + 5u, n0, sab5, sa5, sb, z, kz);
+  store_row(m0 + 6u, n0, sab6, sa6, sb, z, kz);
+  store_row(m0 + 7u, n0, sab7, sa7, sb, z, kz);
 }

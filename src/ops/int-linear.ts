@@ -127,7 +127,7 @@ export function intLinear(ctx: GpuContext, o: IntLinearOptions): Tensor {
   if (yRs < N || yOff + (M - 1) * yRs + N > y.size) {
     throw new Error(`${label}: output [${y.shape}] at offset ${yOff}, row stride ${yRs} cannot hold ${M}x${N}`);
   }
-  const tilesM = Math.ceil(M / 4);
+  const tilesM = Math.ceil(M / 8);
   const tilesN = Math.ceil(N / 4);
   ctx.dispatch(
     intLinearKernel,

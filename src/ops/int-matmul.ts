@@ -95,8 +95,8 @@ export function intMatmul(ctx: GpuContext, o: IntMatmulOptions): void {
     if (t.dtype !== 'u32') throw new Error(`int-matmul: operand ${name} holds ${t.dtype}, not packed u32 codes`);
   }
   if (batch === 0 || o.M === 0 || o.N === 0) return;
-  const tilesM = Math.ceil(o.M / 4);
-  const tilesN = Math.ceil(o.N / 4);
+  const tilesM = Math.ceil(o.M / 8);
+  const tilesN = Math.ceil(o.N / 8);
   const { a, b, c } = o;
   ctx.dispatch(
     intMatmulKernel,

@@ -1,6 +1,7 @@
 /**
  * GPU-free check that every kernel descriptor matches its WGSL file: binding numbers, access modes,
- * the uniform struct's fields, types and byte size, and the override constants.
+ * the uniform struct's fields, types and byte size, and the override constants; and that every
+ * portable variant is its original with only the dot4 helper written out.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -39,6 +40,21 @@ describe('kernel descriptors match their WGSL', () => {
 
       const overrides = reflect.overrides.map((o) => o.name).sort();
       expect(overrides).toEqual(Object.keys(desc.overrides).sort());
+    });
+  }
+
+  // The integer kernels' twins differ in their header comment, the `requires` line and the body of
+  // dot4; everything from the struct declarations to the end must be the same text, so a change to
+  // one cannot silently miss the other.
+  for (const desc of ALL_KERNELS.filter((k) => k.variant)) {
+    it(`${desc.variant!.fallback} is ${desc.name} apart from dot4`, () => {
+      const code = (file: string) => {
+        const text = readFileSync(join(shaderDir, `${file}.wgsl`), 'utf8');
+        return text.slice(text.indexOf('struct Params')).replace(/fn dot4\(a: u32, b: u32\) -> u32 \{[^}]*\}/, 'fn dot4');
+      };
+      const original = code(desc.name);
+      expect(original).toContain('fn dot4\n');
+      expect(code(desc.variant!.fallback)).toBe(original);
     });
   }
 });
