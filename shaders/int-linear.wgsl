@@ -25,9 +25,8 @@
 // K <= 33025 at 8-bit weights (the host wrapper checks this bound). acc is then rounded once to
 // f32 (exact while |acc| < 2^24).
 //
-// This file needs the WGSL language feature packed_4x8_integer_dot_product; int-linear-portable.wgsl
-// is the same kernel with dot4 written out (identical bindings and code below the dot4 helper),
-// compiled where the device lacks it.
+// This file needs the WGSL language feature packed_4x8_integer_dot_product; where the device lacks
+// it, the runtime compiles it with dot4 taken from shaders/dot4-portable.wgsl.
 
 requires packed_4x8_integer_dot_product;
 

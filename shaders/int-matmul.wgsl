@@ -22,8 +22,8 @@ requires packed_4x8_integer_dot_product;
 // One invocation computes an 8x8 tile of C (rows m0..m0+7, columns n0..n0+7), numbered flat over
 // (z, tile row, tile column) and written out with constant indices, as in matmul; out-of-range
 // rows/columns are clamped on load and skipped on store. dot4 is the packed 4x8-bit dot product;
-// shaders/int-matmul-portable.wgsl is the same kernel (identical code below its dot4 helper) without
-// the language feature.
+// where the device lacks the language feature, the runtime compiles this file with dot4 taken from
+// shaders/dot4-portable.wgsl.
 
 struct Params {
   M: u32, N: u32, K: u32, words: u32, batch: u32, inner: u32, tiles_m: u32, tiles_n: u32,

@@ -25,7 +25,7 @@ export const intLinearKernel: KernelDescriptor = {
   ],
   uniforms: ['M', 'N', 'K', 'T', 'tiles_m', 'tiles_n', 'x_rs', 'w_rs', 'y_off', 'y_rs'].map((name) => ({ name, type: 'u32' as const })),
   overrides: { WG: 64, BITS: 4, HAS_BIAS: 0 },
-  variant: { languageFeature: 'packed_4x8_integer_dot_product', fallback: 'int-linear-portable' },
+  variant: { languageFeature: 'packed_4x8_integer_dot_product', polyfill: 'dot4-portable' },
 };
 
 /** A per-output-channel quantized weight on the GPU, codes still bit-packed as in the file. */

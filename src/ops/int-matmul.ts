@@ -32,7 +32,7 @@ export const intMatmulKernel: KernelDescriptor = {
     { name: 'alpha', type: 'f32' },
   ],
   overrides: { WG: 64, HAS_BIAS: 0 },
-  variant: { languageFeature: 'packed_4x8_integer_dot_product', fallback: 'int-matmul-portable' },
+  variant: { languageFeature: 'packed_4x8_integer_dot_product', polyfill: 'dot4-portable' },
 };
 
 /**

@@ -9,7 +9,7 @@ import {
   type UniformValues,
   packUniforms,
   pipelineKey,
-  shaderFileFor,
+  shaderCodeFor,
   uniformByteSize,
 } from './kernel.js';
 import { Profiler, type KernelTiming } from './profiler.js';
@@ -36,8 +36,6 @@ export interface ContextOptions {
   dispatchesPerSubmit?: number;
   /** Fill every new tensor with NaN, so a kernel that skips an element is caught. */
   poison?: boolean;
-  /** Called with the WGSL of every pipeline as it is created (debug dumps). */
-  onShader?: (name: string, code: string) => void;
   /** WGSL language features to treat as missing, so tests can run the portable shader variants. */
   disableLanguageFeatures?: string[];
 }
@@ -88,7 +86,7 @@ export class GpuContext {
   private readonly pool: BufferPool;
   private readonly pipelines = new Map<string, { pipeline: GPUComputePipeline; layout: GPUBindGroupLayout }>();
   private readonly layouts = new Map<string, GPUBindGroupLayout>();
-  private readonly modules = new Map<string, GPUShaderModule>();
+  private readonly modules = new Map<string, { module: GPUShaderModule; label: string }>();
   private readonly dispatchesPerSubmit: number;
   private readonly uniformStaging: ArrayBuffer;
   private readonly uniformView: DataView;
@@ -200,20 +198,19 @@ export class GpuContext {
     return layout;
   }
 
-  private moduleFor(desc: KernelDescriptor): GPUShaderModule {
-    let module = this.modules.get(desc.name);
-    if (!module) {
-      const file = shaderFileFor(desc, this.languageFeatures);
-      const code = this.shaderSource(file);
-      this.options.onShader?.(file, code);
+  /** The kernel's shader module and the label its compilation errors carry. */
+  private moduleFor(desc: KernelDescriptor): { module: GPUShaderModule; label: string } {
+    let entry = this.modules.get(desc.name);
+    if (!entry) {
+      const { label, code } = shaderCodeFor(desc, this.languageFeatures, this.shaderSource);
       // Compilation errors are reported from getCompilationInfo() with line numbers; the scope
       // keeps Dawn from also printing them as uncaptured errors.
       this.device.pushErrorScope('validation');
-      module = this.device.createShaderModule({ label: desc.name, code });
+      entry = { module: this.device.createShaderModule({ label: desc.name, code }), label };
       void this.device.popErrorScope();
-      this.modules.set(desc.name, module);
+      this.modules.set(desc.name, entry);
     }
-    return module;
+    return entry;
   }
 
   /**
@@ -221,9 +218,9 @@ export class GpuContext {
    * Optional: `dispatch` creates missing pipelines itself and reports such errors at the next sync.
    */
   async prepare(desc: KernelDescriptor, overrides: OverrideValues = {}): Promise<void> {
-    const module = this.moduleFor(desc);
+    const { module, label } = this.moduleFor(desc);
     const info = await module.getCompilationInfo();
-    const text = formatCompilationErrors(shaderFileFor(desc, this.languageFeatures), info);
+    const text = formatCompilationErrors(label, info);
     if (text) throw new Error(`WGSL compilation failed\n${text}`);
     this.pipelineFor(desc, overrides);
     await this.throwPendingErrors();
@@ -234,7 +231,7 @@ export class GpuContext {
     let entry = this.pipelines.get(key);
     if (entry) return entry;
     this.device.pushErrorScope('validation');
-    const module = this.moduleFor(desc);
+    const { module, label } = this.moduleFor(desc);
     const layout = this.layoutFor(desc);
     const pipeline = this.device.createComputePipeline({
       label: desc.name,
@@ -244,7 +241,7 @@ export class GpuContext {
     this.pendingErrors.push(
       Promise.all([this.device.popErrorScope(), module.getCompilationInfo()]).then(([error, info]) => {
         if (!error) return null;
-        const text = formatCompilationErrors(shaderFileFor(desc, this.languageFeatures), info);
+        const text = formatCompilationErrors(label, info);
         return `pipeline ${desc.name}: ${error.message}${text ? `\n${text}` : ''}`;
       }),
     );
@@ -415,9 +412,10 @@ export class GpuContext {
   }
 }
 
-function formatCompilationErrors(file: string, info: GPUCompilationInfo): string {
+/** `label` names the shader as `shaderCodeFor` does. */
+function formatCompilationErrors(label: string, info: GPUCompilationInfo): string {
   return info.messages
     .filter((m) => m.type === 'error')
-    .map((m) => `shaders/${file}.wgsl:${m.lineNum}:${m.linePos}: ${m.message}`)
+    .map((m) => `${label}:${m.lineNum}:${m.linePos}: ${m.message}`)
     .join('\n');
 }

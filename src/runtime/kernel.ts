@@ -32,15 +32,51 @@ export interface KernelDescriptor {
   overrides: OverrideValues;
   /**
    * A shader that needs a WGSL language feature (e.g. packed_4x8_integer_dot_product) names a
-   * portable twin with the same bindings, loaded instead where the device lacks the feature.
+   * polyfill: a file of functions written without the feature. Where the device lacks the
+   * feature, the shader is compiled with its `requires` line dropped and each function the
+   * polyfill defines replaced by the polyfill's (see `portableShaderCode`).
    */
-  variant?: { languageFeature: string; fallback: string };
+  variant?: { languageFeature: string; polyfill: string };
 }
 
-/** The shader file stem a device with these WGSL language features compiles for a descriptor. */
-export function shaderFileFor(desc: KernelDescriptor, languageFeatures: ReadonlySet<string>): string {
-  if (desc.variant && !languageFeatures.has(desc.variant.languageFeature)) return desc.variant.fallback;
-  return desc.name;
+/**
+ * The WGSL a device with these language features compiles for a descriptor, and the label its
+ * compilation errors carry: the file, or for a polyfilled shader both files (line numbers are
+ * then the composed text's).
+ */
+export function shaderCodeFor(desc: KernelDescriptor, languageFeatures: ReadonlySet<string>, source: (name: string) => string): { label: string; code: string } {
+  const code = source(desc.name);
+  if (!desc.variant || languageFeatures.has(desc.variant.languageFeature)) return { label: `shaders/${desc.name}.wgsl`, code };
+  return {
+    label: `shaders/${desc.name}.wgsl polyfilled by shaders/${desc.variant.polyfill}.wgsl`,
+    code: portableShaderCode(code, desc.variant.languageFeature, source(desc.variant.polyfill), desc.name),
+  };
+}
+
+/**
+ * `code` without its `requires <feature>;` line, with every function that `polyfill` defines put
+ * in place of the function of the same name. A function runs from `fn name(` to the first
+ * closing brace at the start of a line, the shaders' formatting.
+ */
+export function portableShaderCode(code: string, feature: string, polyfill: string, label: string): string {
+  const requires = new RegExp(`^requires ${feature};\\n+`, 'm');
+  if (!requires.test(code)) throw new Error(`${label}: no 'requires ${feature};' line to drop`);
+  let out = code.replace(requires, '');
+  const functions = [...polyfill.matchAll(/^fn (\w+)\(/gm)];
+  if (functions.length === 0) throw new Error(`${label}: the polyfill defines no function`);
+  for (const [, name] of functions) {
+    const replacement = functionText(polyfill, name, 'the polyfill');
+    const original = functionText(out, name, label);
+    out = out.replace(original, replacement);
+  }
+  return out;
+}
+
+function functionText(code: string, name: string, where: string): string {
+  const start = code.search(new RegExp(`^fn ${name}\\(`, 'm'));
+  const end = start < 0 ? -1 : code.indexOf('\n}', start);
+  if (end < 0) throw new Error(`${where}: no function ${name}`);
+  return code.slice(start, end + 2);
 }
 
 export type UniformValues = Record<string, number>;

@@ -3,7 +3,8 @@ import { attnValuesOptions, intMatmul, intMatmulKernel, maxExactK, qkScoresOptio
 import { quantizeCodes, wordsFor } from '../../src/ops/quantize-codes.js';
 import { packedAttentionPerHeadRow, packedQkvPerHeadChannelTransposed, packedQkvPerHeadToken } from '../../src/quant/views.js';
 import type { GpuContext } from '../../src/runtime/context.js';
-import { shaderFileFor } from '../../src/runtime/kernel.js';
+import { shaderCodeFor } from '../../src/runtime/kernel.js';
+import { readShader } from '../../src/runtime/node-gpu.js';
 import { uniforms } from '../../src/util/prng.js';
 import { expectClose, portableTestContext, randomData, testContext } from '../helpers/gpu.js';
 import { intAccumulatorRef, intMatmulRef, type IntProduct } from '../reference/int-matmul.js';
@@ -149,9 +150,11 @@ const shapes: [number, number, number][] = [[1, 5, 7], [5, 7, 3], [17, 3, 11], [
 
 describe('int-matmul', () => {
   for (const [variant, context] of contexts) {
-    it(`${variant}: compiles the expected shader file`, async () => {
+    it(`${variant}: compiles the expected shader`, async () => {
       const ctx = await context();
-      expect(shaderFileFor(intMatmulKernel, ctx.languageFeatures)).toBe(variant === 'dot4U8Packed' ? 'int-matmul' : 'int-matmul-portable');
+      expect(shaderCodeFor(intMatmulKernel, ctx.languageFeatures, readShader).label).toBe(
+        variant === 'dot4U8Packed' ? 'shaders/int-matmul.wgsl' : 'shaders/int-matmul.wgsl polyfilled by shaders/dot4-portable.wgsl',
+      );
     });
 
     for (const bits of [3, 4, 8]) {

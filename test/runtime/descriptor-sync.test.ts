@@ -1,29 +1,34 @@
 /**
  * GPU-free check that every kernel descriptor matches its WGSL file: binding numbers, access modes,
- * the uniform struct's fields, types and byte size, and the override constants; and that every
- * portable variant is its original with only the dot4 helper written out.
+ * the uniform struct's fields, types and byte size, and the override constants, for the WGSL as
+ * written and, for a kernel with a polyfill, as composed for a device without the feature.
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { WgslReflect } from 'wgsl_reflect';
 import { ALL_KERNELS } from '../../src/ops/registry.js';
-import { uniformByteSize } from '../../src/runtime/kernel.js';
+import { shaderCodeFor, uniformByteSize } from '../../src/runtime/kernel.js';
 import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
 
 const shaderDir = join(PACKAGE_ROOT, 'shaders');
 
 describe('kernel descriptors match their WGSL', () => {
-  it('every shader file has exactly one descriptor (a portable variant shares its original\'s)', () => {
+  it('every shader file is one descriptor\'s kernel or a polyfill named by one', () => {
     const files = readdirSync(shaderDir).filter((f) => f.endsWith('.wgsl')).map((f) => f.replace(/\.wgsl$/, '')).sort();
-    const named = ALL_KERNELS.flatMap((k) => (k.variant ? [k.name, k.variant.fallback] : [k.name]));
-    expect(named.sort()).toEqual(files);
+    const named = new Set(ALL_KERNELS.flatMap((k) => (k.variant ? [k.name, k.variant.polyfill] : [k.name])));
+    expect([...named].sort()).toEqual(files);
+    expect(ALL_KERNELS.length).toBe(new Set(ALL_KERNELS.map((k) => k.name)).size);
   });
 
-  const shaderFiles = ALL_KERNELS.flatMap((desc) => (desc.variant ? [[desc.name, desc], [desc.variant.fallback, desc]] : [[desc.name, desc]]) as [string, typeof desc][]);
-  for (const [file, desc] of shaderFiles) {
-    it(file, () => {
-      const reflect = new WgslReflect(readFileSync(join(shaderDir, `${file}.wgsl`), 'utf8'));
+  const source = (name: string) => readFileSync(join(shaderDir, `${name}.wgsl`), 'utf8');
+  const variants = ALL_KERNELS.flatMap((desc) => {
+    const features = desc.variant ? [new Set([desc.variant.languageFeature]), new Set<string>()] : [new Set<string>()];
+    return features.map((f) => [shaderCodeFor(desc, f, source), desc] as const);
+  });
+  for (const [{ label, code }, desc] of variants) {
+    it(label, () => {
+      const reflect = new WgslReflect(code);
       const entry = reflect.entry.compute.find((f) => f.name === desc.entryPoint);
       expect(entry, `entry point ${desc.entryPoint}`).toBeDefined();
 
@@ -40,21 +45,6 @@ describe('kernel descriptors match their WGSL', () => {
 
       const overrides = reflect.overrides.map((o) => o.name).sort();
       expect(overrides).toEqual(Object.keys(desc.overrides).sort());
-    });
-  }
-
-  // The integer kernels' twins differ in their header comment, the `requires` line and the body of
-  // dot4; everything from the struct declarations to the end must be the same text, so a change to
-  // one cannot silently miss the other.
-  for (const desc of ALL_KERNELS.filter((k) => k.variant)) {
-    it(`${desc.variant!.fallback} is ${desc.name} apart from dot4`, () => {
-      const code = (file: string) => {
-        const text = readFileSync(join(shaderDir, `${file}.wgsl`), 'utf8');
-        return text.slice(text.indexOf('struct Params')).replace(/fn dot4\(a: u32, b: u32\) -> u32 \{[^}]*\}/, 'fn dot4');
-      };
-      const original = code(desc.name);
-      expect(original).toContain('fn dot4\n');
-      expect(code(desc.variant!.fallback)).toBe(original);
     });
   }
 });
