@@ -1,6 +1,7 @@
 // quantize-codes: float tensor -> unsigned activation codes for the integer pipeline, packed four
 // per u32 word. The input is seen through the same 4-D index view as fake-quant (sizes n*, element
-// (i0..i3) at offset + Σ i_k·a_k, its scale at Σ i_k·s_k, its zero-point at Σ i_k·z_k), and each
+// (i0..i3) at offset + Σ i_k·a_k, its scale at Σ i_k·s_k, its zero-point at Σ i_k·z_k; s3 and z3
+// are ignored: the host only packs views whose scale and zero-point are constant along i3), and each
 // code is computed exactly as fake-quant does: q = clamp(round(x / s) + round(z), 0, qmax) with
 // round() ties to even and the same division, so (q − round(z))·s is bit for bit fake-quant's value.
 // Codes are packed along the innermost view axis i3: word w of row (i0, i1, i2) holds the codes of
@@ -42,6 +43,19 @@ fn gelu(v: f32) -> f32 {
   return 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
 }
 
+// The code of element i3 of the row whose element 0 is at `at`, with scale s and zero-point z
+// (already rounded); 0 past the end of the row.
+fn code(at: u32, i3: u32, s: f32, z: f32) -> u32 {
+  if (i3 >= p.n3) {
+    return 0u;
+  }
+  var v = x[at + i3 * p.a3];
+  if (APPLY_GELU) {
+    v = gelu(v);
+  }
+  return u32(clamp(round(v / s) + z, 0.0, p.qmax));
+}
+
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
@@ -52,23 +66,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let i2 = (idx / p.words) % p.n2;
   let i1 = (idx / (p.words * p.n2)) % p.n1;
   let i0 = idx / (p.words * p.n2 * p.n1);
-  let row_at = p.offset + i0 * p.a0 + i1 * p.a1 + i2 * p.a2;
-  let row_s = i0 * p.s0 + i1 * p.s1 + i2 * p.s2;
-  let row_z = i0 * p.z0 + i1 * p.z1 + i2 * p.z2;
-  var word = 0u;
-  for (var l = 0u; l < 4u; l++) {
-    let i3 = w * 4u + l;
-    if (i3 >= p.n3) {
-      break;
-    }
-    let s = scale[row_s + i3 * p.s3];
-    let z = round(zero_point[row_z + i3 * p.z3]);
-    var v = x[row_at + i3 * p.a3];
-    if (APPLY_GELU) {
-      v = gelu(v);
-    }
-    let q = clamp(round(v / s) + z, 0.0, p.qmax);
-    word |= u32(q) << (8u * l);
-  }
+  let at = p.offset + i0 * p.a0 + i1 * p.a1 + i2 * p.a2;
+  let s = scale[i0 * p.s0 + i1 * p.s1 + i2 * p.s2];
+  let z = round(zero_point[i0 * p.z0 + i1 * p.z1 + i2 * p.z2]);
+  // The four lanes are written out: a loop costs SwiftShader more than its body.
+  let k = w * 4u;
+  let word = code(at, k, s, z) | (code(at, k + 1u, s, z) << 8u) | (code(at, k + 2u, s, z) << 16u) | (code(at, k + 3u, s, z) << 24u);
   codes[p.d_off + i0 * p.d0 + i1 * p.d1 + i2 * p.d2 + w] = word;
 }

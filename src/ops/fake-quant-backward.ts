@@ -1,7 +1,7 @@
 /** fake-quant-backward: dx of fake-quant-train (straight-through round, inclusive clamp, QDrop). */
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
-import { viewCount, type QuantView } from './fake-quant.js';
+import type { KernelDescriptor } from '../runtime/kernel.js';
+import { spannedView, type QuantView } from './fake-quant.js';
 import { trainViewUniformFields, trainViewUniforms } from './fake-quant-train.js';
 
 export const fakeQuantBackwardKernel: KernelDescriptor = {
@@ -16,7 +16,7 @@ export const fakeQuantBackwardKernel: KernelDescriptor = {
     { name: 'dx', access: 'read_write' },
   ],
   uniforms: trainViewUniformFields,
-  overrides: { WG: 256 },
+  overrides: { WG: 256, SPAN: 1 },
 };
 
 /**
@@ -36,10 +36,6 @@ export function fakeQuantBackwardInto(
   dy: Tensor,
   dx: Tensor,
 ): void {
-  ctx.dispatch(
-    fakeQuantBackwardKernel,
-    trainViewUniforms(view, bits, keepProb, noise, 'fake-quant-backward'),
-    [x, scale, zeroPoint, noise, dy, dx],
-    gridFor(viewCount(view), fakeQuantBackwardKernel.overrides.WG),
-  );
+  const walk = spannedView(view, fakeQuantBackwardKernel.overrides.WG);
+  ctx.dispatch(fakeQuantBackwardKernel, trainViewUniforms(walk.view, bits, keepProb, noise, 'fake-quant-backward'), [x, scale, zeroPoint, noise, dy, dx], walk.grid, { SPAN: walk.span });
 }

@@ -1,7 +1,7 @@
 /** fake-quant-train: fake-quant through a 4-D view with QDrop (training forward of a learnable-scale quantizer). */
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import { gridFor, type KernelDescriptor, type UniformValues } from '../runtime/kernel.js';
-import { viewCount, viewUniformFields, viewUniforms, type QuantView } from './fake-quant.js';
+import type { KernelDescriptor, UniformValues } from '../runtime/kernel.js';
+import { spannedView, viewCount, viewUniformFields, viewUniforms, type QuantView } from './fake-quant.js';
 
 /** Uniform fields shared by fake-quant-train, fake-quant-backward and fake-quant-scale-grad, in order. */
 export const trainViewUniformFields = [...viewUniformFields(), { name: 'keep_prob', type: 'f32' as const }];
@@ -17,7 +17,7 @@ export const fakeQuantTrainKernel: KernelDescriptor = {
     { name: 'y', access: 'read_write' },
   ],
   uniforms: trainViewUniformFields,
-  overrides: { WG: 256 },
+  overrides: { WG: 256, SPAN: 1 },
 };
 
 /** The view, qmax = 2^bits - 1 and keepProb as uniform values; checks that noise covers the view. */
@@ -42,10 +42,6 @@ export function fakeQuantTrainInto(
   view: QuantView,
   y: Tensor,
 ): void {
-  ctx.dispatch(
-    fakeQuantTrainKernel,
-    trainViewUniforms(view, bits, keepProb, noise, 'fake-quant-train'),
-    [x, scale, zeroPoint, noise, y],
-    gridFor(viewCount(view), fakeQuantTrainKernel.overrides.WG),
-  );
+  const walk = spannedView(view, fakeQuantTrainKernel.overrides.WG);
+  ctx.dispatch(fakeQuantTrainKernel, trainViewUniforms(walk.view, bits, keepProb, noise, 'fake-quant-train'), [x, scale, zeroPoint, noise, y], walk.grid, { SPAN: walk.span });
 }

@@ -12,7 +12,7 @@ export const fakeQuantKernel: KernelDescriptor = {
     { name: 'y', access: 'read_write' },
   ],
   uniforms: viewUniformFields(),
-  overrides: { WG: 256 },
+  overrides: { WG: 256, SPAN: 1 },
 };
 
 type Four = [number, number, number, number];
@@ -48,12 +48,30 @@ export function viewUniforms(view: QuantView, bits: number): UniformValues {
   return { n0, n1, n2, n3, offset: view.offset, a0, a1, a2, a3, s0, s1, s2, s3, z0, z1, z2, z3, qmax: 2 ** bits - 1 };
 }
 
+/**
+ * The same view with its size-1 dims moved to the front, so that i3 runs along a real dimension
+ * (perToken's [B, T, C, 1] becomes [1, B, T, C]). The flat element order is unchanged.
+ */
+export function innermostNonTrivial(view: QuantView): QuantView {
+  const keep = [0, 1, 2, 3].filter((k) => view.sizes[k] !== 1);
+  const dims = [...Array<number>(4 - keep.length).fill(-1), ...keep];
+  const pick = (values: Four, unit: number): Four => dims.map((k) => (k < 0 ? unit : values[k])) as Four;
+  return { sizes: pick(view.sizes, 1), offset: view.offset, address: pick(view.address, 0), scale: pick(view.scale, 0), zeroPoint: pick(view.zeroPoint, 0) };
+}
+
+/**
+ * How the element-wise fake-quant kernels walk a view: the view as they index it
+ * (`innermostNonTrivial`), the elements one invocation takes along i3 (the largest of 4, 2, 1
+ * dividing n3), and the grid for workgroups of `workgroupSize`.
+ */
+export function spannedView(view: QuantView, workgroupSize: number): { view: QuantView; span: number; grid: [number, number, number] } {
+  const v = innermostNonTrivial(view);
+  const span = v.sizes[3] % 4 === 0 ? 4 : v.sizes[3] % 2 === 0 ? 2 : 1;
+  return { view: v, span, grid: gridFor(viewCount(v) / span, workgroupSize) };
+}
+
 /** Records y[view] = fakequant(x[view]); elements of y outside the view are left as they are. */
 export function fakeQuantInto(ctx: GpuContext, x: Tensor, scale: Tensor, zeroPoint: Tensor, bits: number, view: QuantView, y: Tensor): void {
-  ctx.dispatch(
-    fakeQuantKernel,
-    viewUniforms(view, bits),
-    [x, scale, zeroPoint, y],
-    gridFor(viewCount(view), fakeQuantKernel.overrides.WG),
-  );
+  const walk = spannedView(view, fakeQuantKernel.overrides.WG);
+  ctx.dispatch(fakeQuantKernel, viewUniforms(walk.view, bits), [x, scale, zeroPoint, y], walk.grid, { SPAN: walk.span });
 }

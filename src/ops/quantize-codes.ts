@@ -50,7 +50,11 @@ function checkBits(bits: number): void {
   if (!Number.isInteger(bits) || bits < 1 || bits > 8) throw new Error(`quantize-codes: ${bits} bits do not fit a byte code`);
 }
 
-/** Records the packed codes of x[view] into dst; other words of dst are left as they are. */
+/**
+ * Records the packed codes of x[view] into dst; other words of dst are left as they are. The
+ * scale and zero-point must not vary along the packed axis: an integer product over that axis
+ * can only take them out of its sum if they are the same for every term.
+ */
 export function quantizeCodesInto(
   ctx: GpuContext,
   x: Tensor,
@@ -63,6 +67,9 @@ export function quantizeCodesInto(
 ): void {
   checkBits(bits);
   const [n0, n1, n2, n3] = view.sizes;
+  if (n3 > 1 && (view.scale[3] !== 0 || view.zeroPoint[3] !== 0)) {
+    throw new Error(`quantize-codes: the scale or zero-point varies along the packed axis (strides ${view.scale[3]}, ${view.zeroPoint[3]})`);
+  }
   const words = wordsFor(n3);
   const rows = n0 * n1 * n2;
   if (rows === 0 || n3 === 0) return;

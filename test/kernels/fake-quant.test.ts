@@ -22,6 +22,10 @@ const cases: Case[] = [
   { name: 'k per head x token', view: qkvPerHeadToken(B, T, H, HD, 1), length: B * T * 3 * D, scales: H * T, zeroPoints: H },
   { name: 'v per head x channel', view: qkvPerHeadChannel(B, T, H, HD), length: B * T * 3 * D, scales: H * HD, zeroPoints: H },
   { name: 'attention per head x row', view: attentionPerHeadRow(B, H, T), length: B * H * T * T, scales: H * T, zeroPoints: H },
+  // Innermost sizes divisible by 4 and by 2: the kernel then takes 4 or 2 elements per invocation.
+  { name: 'linear input per token, 8 channels', view: perToken(B, T, 8), length: B * T * 8, scales: T, zeroPoints: 1 },
+  { name: 'per tensor, 12 elements', view: perTensor(12), length: 12, scales: 1, zeroPoints: 1 },
+  { name: 'attention per head x row, 6 tokens', view: attentionPerHeadRow(B, H, 6), length: B * H * 6 * 6, scales: H * 6, zeroPoints: H },
 ];
 
 let stream = 100;

@@ -152,4 +152,17 @@ describe('quantize-codes', () => {
     x.release();
     s.release();
   });
+
+  it('rejects a view whose scale or zero-point varies along the packed axis', async () => {
+    const ctx = await testContext();
+    const x = ctx.upload(new Float32Array(6), [6], 'x');
+    const s = ctx.upload(new Float32Array([0.125, 0.25, 0.5]), [3], 's');
+    const layout = packedPerTensor(2, 3);
+    for (const varying of [{ scale: [0, 0, 0, 1] }, { zeroPoint: [0, 0, 0, 1] }] as const) {
+      const view = { ...layout.view, ...varying } as typeof layout.view;
+      expect(() => quantizeCodes(ctx, x, s, s, 4, { ...layout, view }, 'codes')).toThrow(/varies along the packed axis/);
+    }
+    x.release();
+    s.release();
+  });
 });
