@@ -665,16 +665,24 @@ async function commandAblate(values: Values): Promise<void> {
         const info = { method: 'calib', wbits: bits, abits: bits, seed, calibSize: indices.length, calibData: calibData.description, toolVersion: TOOL_VERSION, created: new Date().toISOString() };
         const calibrated: QuantizedVit = { ...cal.quantized, configText: ckpt.configText, info };
         for (const method of pending) {
-          progress.update(runs.length, total, `W${bits}A${bits} seed ${seed}: ${method}`);
+          // One line per unit and for the evaluation (and every 30 s in logs): a run takes minutes.
+          const stage = `W${bits}A${bits} seed ${seed}: ${method}`;
+          progress.update(runs.length, total, stage);
           const t0 = performance.now();
           let q = calibrated;
           if (method !== 'calib') {
-            const r = await reconstruct(ctx, { ...ckpt, weights: cal.reparameterized }, calibrated, batch.pixels, indices.length, { settings, seed, method: method as ReconMethod, fisher });
+            const r = await reconstruct(ctx, { ...ckpt, weights: cal.reparameterized }, calibrated, batch.pixels, indices.length, {
+              settings,
+              seed,
+              method: method as ReconMethod,
+              fisher,
+              onProgress: (p) => progress.update(runs.length, total, `${stage}: ${p.unit}`),
+            });
             q = r.quantized;
           }
           const seconds = (performance.now() - t0) / 1000 + calibSeconds;
           const model = FakeQuantVit.upload(ctx, q);
-          const r = await evaluate(model, evalData, { limit });
+          const r = await evaluate(model, evalData, { limit, onProgress: () => progress.update(runs.length, total, `${stage}: evaluating`) });
           model.release();
           runs.push({ method, bits, seed, top1: r.top1, seconds });
           if (values.record) await writeFileAtomic(values.record, new TextEncoder().encode(`${JSON.stringify({ ...setup, runs: [...recorded.filter((x) => !runs.includes(x)), ...runs] }, null, 1)}\n`));

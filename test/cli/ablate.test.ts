@@ -13,6 +13,9 @@ describe('fimaq ablate', () => {
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
     expect(out.runs.map((x: { method: string }) => x.method)).toEqual(['calib', 'mse', 'brecq-fim', 'fimaq']);
+    // Progress inside a run: each unit of the reconstruction, then the evaluation.
+    expect(r.stderr).toMatch(/ablate: W4A4 seed 3407: fimaq: blocks\.3 \(3\/4/);
+    expect(r.stderr).toMatch(/ablate: W4A4 seed 3407: fimaq: evaluating \(3\/4/);
     for (const run of out.runs) {
       expect(run).toMatchObject({ bits: 4, seed: 3407 });
       expect(run.top1).toBeGreaterThan(0.3);
