@@ -67,7 +67,7 @@ export function portableShaderCode(code: string, feature: string, polyfill: stri
   for (const [, name] of functions) {
     const replacement = functionText(polyfill, name, 'the polyfill');
     const original = functionText(out, name, label);
-    out = out.replace(original, replacement);
+    out = out.replace(original, () => replacement);
   }
   return out;
 }
