@@ -8,8 +8,9 @@
 // i3 = 4w .. 4w+3, code 4w+l in byte l (bits [8l, 8l+8), little-endian); lanes past n3 hold 0.
 // One invocation writes one whole word, at d_off + i0·d0 + i1·d1 + i2·d2 + w (words = ceil(n3/4)
 // per packed row); words outside the packed rows are left as they are. qmax must be <= 255.
-// With APPLY_GELU the element is first passed through GELU, exactly as gelu.wgsl computes it, so
-// the integer pipeline quantizes fc2's input without writing the GELU output to memory.
+// With APPLY_GELU the element is first passed through GELU (gelu() from the gelu-erf library the
+// runtime appends, the same function the gelu kernel uses), so the integer pipeline quantizes
+// fc2's input without writing the GELU output to memory.
 
 struct Params {
   n0: u32, n1: u32, n2: u32, n3: u32,
@@ -28,20 +29,6 @@ struct Params {
 
 override WG: u32 = 256u;
 override APPLY_GELU: bool = false;
-
-// gelu.wgsl's exact-erf GELU, expression for expression (same result bit for bit).
-fn erf_approx(v: f32) -> f32 {
-  let z = abs(v);
-  let t = 1.0 / (1.0 + 0.5 * z);
-  let poly = -1.26551223 + t * (1.00002368 + t * (0.37409196 + t * (0.09678418 + t * (-0.18628806 +
-             t * (0.27886807 + t * (-1.13520398 + t * (1.48851587 + t * (-0.82215223 + t * 0.17087277))))))));
-  let erfc = t * exp(-z * z + poly);
-  return select(erfc - 1.0, 1.0 - erfc, v >= 0.0);
-}
-
-fn gelu(v: f32) -> f32 {
-  return 0.5 * v * (1.0 + erf_approx(v * 0.70710678118654752));
-}
 
 // The code of element i3 of the row whose element 0 is at `at`, with scale s and zero-point z
 // (already rounded); 0 past the end of the row.

@@ -11,6 +11,7 @@ export const geluKernel: KernelDescriptor = {
   ],
   uniforms: [{ name: 'count', type: 'u32' }],
   overrides: { WG: 256 },
+  libraries: ['gelu-erf'],
 };
 
 export function gelu(ctx: GpuContext, x: Tensor, label: string): Tensor {

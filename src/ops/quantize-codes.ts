@@ -17,6 +17,7 @@ export const quantizeCodesKernel: KernelDescriptor = {
   ],
   uniforms: [...viewUniformFields(), ...['words', 'd_off', 'd0', 'd1', 'd2'].map((name) => ({ name, type: 'u32' as const }))],
   overrides: { WG: 256, APPLY_GELU: 0 },
+  libraries: ['gelu-erf'],
 };
 
 /** Codes per u32 word. */

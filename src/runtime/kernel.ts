@@ -37,15 +37,19 @@ export interface KernelDescriptor {
    * polyfill defines replaced by the polyfill's (see `portableShaderCode`).
    */
   variant?: { languageFeature: string; polyfill: string };
+  /** Shader files of functions (no bindings, no entry point) appended to this one before compiling. */
+  libraries?: string[];
 }
 
 /**
- * The WGSL a device with these language features compiles for a descriptor, and the label its
+ * The WGSL a device with these language features compiles for a descriptor (its file, then its
+ * libraries, with the polyfill applied where the feature is missing), and the label its
  * compilation errors carry: the file, or for a polyfilled shader both files (line numbers are
  * then the composed text's).
  */
 export function shaderCodeFor(desc: KernelDescriptor, languageFeatures: ReadonlySet<string>, source: (name: string) => string): { label: string; code: string } {
-  const code = source(desc.name);
+  // Appended, so the kernel file's own line numbers stay those of its errors.
+  const code = [source(desc.name), ...(desc.libraries ?? []).map(source)].join('\n');
   if (!desc.variant || languageFeatures.has(desc.variant.languageFeature)) return { label: `shaders/${desc.name}.wgsl`, code };
   return {
     label: `shaders/${desc.name}.wgsl polyfilled by shaders/${desc.variant.polyfill}.wgsl`,

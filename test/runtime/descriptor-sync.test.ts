@@ -14,9 +14,9 @@ import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
 const shaderDir = join(PACKAGE_ROOT, 'shaders');
 
 describe('kernel descriptors match their WGSL', () => {
-  it('every shader file is one descriptor\'s kernel or a polyfill named by one', () => {
+  it('every shader file is one descriptor\'s kernel, or a polyfill or library named by one', () => {
     const files = readdirSync(shaderDir).filter((f) => f.endsWith('.wgsl')).map((f) => f.replace(/\.wgsl$/, '')).sort();
-    const named = new Set(ALL_KERNELS.flatMap((k) => (k.variant ? [k.name, k.variant.polyfill] : [k.name])));
+    const named = new Set(ALL_KERNELS.flatMap((k) => [k.name, ...(k.variant ? [k.variant.polyfill] : []), ...(k.libraries ?? [])]));
     expect([...named].sort()).toEqual(files);
     expect(ALL_KERNELS.length).toBe(new Set(ALL_KERNELS.map((k) => k.name)).size);
   });

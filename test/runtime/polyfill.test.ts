@@ -1,7 +1,8 @@
-/** GPU-free checks of how a shader is composed with its polyfill (src/runtime/kernel.ts). */
+/** GPU-free checks of how a shader is composed with its libraries and its polyfill (src/runtime/kernel.ts). */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { geluKernel } from '../../src/ops/gelu.js';
 import { intLinearKernel } from '../../src/ops/int-linear.js';
 import { portableShaderCode, shaderCodeFor } from '../../src/runtime/kernel.js';
 import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
@@ -49,5 +50,11 @@ fn main() {
     expect(without.code).not.toContain('requires');
     const polyfill = source('dot4-portable');
     expect(without.code).toContain(polyfill.slice(polyfill.indexOf('\nfn dot4(') + 1).trimEnd());
+  });
+
+  it('a kernel with libraries is compiled as its file followed by theirs, its own lines first', () => {
+    const { label, code } = shaderCodeFor(geluKernel, new Set(), source);
+    expect(label).toBe('shaders/gelu.wgsl');
+    expect(code).toBe(`${source('gelu')}\n${source('gelu-erf')}`);
   });
 });
