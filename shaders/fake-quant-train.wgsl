@@ -4,7 +4,7 @@
 // y = noise[idx] < keep_prob ? xq : x. noise is indexed by the flat view index
 // idx = ((i0 * n1 + i1) * n2 + i2) * n3 + i3, so one noise draw covers exactly the viewed elements.
 // The arithmetic is fake-quant's, so keep_prob = 1 gives its output bit for bit. One invocation
-// handles SPAN (1, 2 or 4) consecutive elements along i3, as in fake-quant.
+// handles SPAN (1, 2 or 4) consecutive elements along i3, walked by fake-quant-walk.wgsl.
 
 struct Params {
   n0: u32, n1: u32, n2: u32, n3: u32,
@@ -34,32 +34,5 @@ fn element(at: u32, idx: u32, s: f32, z: f32) {
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = (gid.x + gid.y * nwg.x * WG) * SPAN;
-  if (idx >= p.n0 * p.n1 * p.n2 * p.n3) {
-    return;
-  }
-  let i3 = idx % p.n3;
-  let i2 = (idx / p.n3) % p.n2;
-  let i1 = (idx / (p.n3 * p.n2)) % p.n1;
-  let i0 = idx / (p.n3 * p.n2 * p.n1);
-  let at = p.offset + i0 * p.a0 + i1 * p.a1 + i2 * p.a2 + i3 * p.a3;
-  let si = i0 * p.s0 + i1 * p.s1 + i2 * p.s2 + i3 * p.s3;
-  let zi = i0 * p.z0 + i1 * p.z1 + i2 * p.z2 + i3 * p.z3;
-  let s = scale[si];
-  let z = round(zero_point[zi]);
-  element(at, idx, s, z);
-  if (SPAN == 1u) {
-    return;
-  }
-  if (p.s3 == 0u && p.z3 == 0u) {
-    element(at + p.a3, idx + 1u, s, z);
-    if (SPAN == 4u) {
-      element(at + 2u * p.a3, idx + 2u, s, z);
-      element(at + 3u * p.a3, idx + 3u, s, z);
-    }
-  } else {
-    for (var j = 1u; j < SPAN; j++) {
-      element(at + j * p.a3, idx + j, scale[si + j * p.s3], round(zero_point[zi + j * p.z3]));
-    }
-  }
+  walk_view((gid.x + gid.y * nwg.x * WG) * SPAN);
 }

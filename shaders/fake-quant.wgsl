@@ -6,9 +6,8 @@
 // per token for linear inputs, per head x token for q/k/attention and per head x channel for v,
 // reading q, k and v in place from the fused qkv tensor. One invocation handles SPAN (1, 2 or 4)
 // consecutive elements along i3 (the host moves size-1 dims out of the way and picks the largest
-// SPAN dividing n3), sharing their index arithmetic and, where the scale and zero-point do not
-// vary along i3, their loads: on SwiftShader an invocation's overhead and its loads cost far more
-// than the arithmetic.
+// SPAN dividing n3), walked by fake-quant-walk.wgsl: on SwiftShader an invocation's overhead and
+// its loads cost far more than the arithmetic.
 
 struct Params {
   n0: u32, n1: u32, n2: u32, n3: u32,
@@ -27,38 +26,12 @@ struct Params {
 override WG: u32 = 256u;
 override SPAN: u32 = 1u;
 
-fn quant(v: f32, s: f32, z: f32) -> f32 {
-  return (clamp(round(v / s) + z, 0.0, p.qmax) - z) * s;
+// Element at address `at` (the flat view index is not needed here).
+fn element(at: u32, idx: u32, s: f32, z: f32) {
+  y[at] = (clamp(round(x[at] / s) + z, 0.0, p.qmax) - z) * s;
 }
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
-  let idx = (gid.x + gid.y * nwg.x * WG) * SPAN;
-  if (idx >= p.n0 * p.n1 * p.n2 * p.n3) {
-    return;
-  }
-  let i3 = idx % p.n3;
-  let i2 = (idx / p.n3) % p.n2;
-  let i1 = (idx / (p.n3 * p.n2)) % p.n1;
-  let i0 = idx / (p.n3 * p.n2 * p.n1);
-  let at = p.offset + i0 * p.a0 + i1 * p.a1 + i2 * p.a2 + i3 * p.a3;
-  let si = i0 * p.s0 + i1 * p.s1 + i2 * p.s2 + i3 * p.s3;
-  let zi = i0 * p.z0 + i1 * p.z1 + i2 * p.z2 + i3 * p.z3;
-  let s = scale[si];
-  let z = round(zero_point[zi]);
-  y[at] = quant(x[at], s, z);
-  if (SPAN == 1u) {
-    return;
-  }
-  if (p.s3 == 0u && p.z3 == 0u) {
-    y[at + p.a3] = quant(x[at + p.a3], s, z);
-    if (SPAN == 4u) {
-      y[at + 2u * p.a3] = quant(x[at + 2u * p.a3], s, z);
-      y[at + 3u * p.a3] = quant(x[at + 3u * p.a3], s, z);
-    }
-  } else {
-    for (var j = 1u; j < SPAN; j++) {
-      y[at + j * p.a3] = quant(x[at + j * p.a3], scale[si + j * p.s3], round(zero_point[zi + j * p.z3]));
-    }
-  }
+  walk_view((gid.x + gid.y * nwg.x * WG) * SPAN);
 }

@@ -17,6 +17,7 @@ export const fakeQuantBackwardKernel: KernelDescriptor = {
   ],
   uniforms: trainViewUniformFields,
   overrides: { WG: 256, SPAN: 1 },
+  libraries: ['fake-quant-walk'],
 };
 
 /**

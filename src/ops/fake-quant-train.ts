@@ -18,6 +18,7 @@ export const fakeQuantTrainKernel: KernelDescriptor = {
   ],
   uniforms: trainViewUniformFields,
   overrides: { WG: 256, SPAN: 1 },
+  libraries: ['fake-quant-walk'],
 };
 
 /** The view, qmax = 2^bits - 1 and keepProb as uniform values; checks that noise covers the view. */

@@ -13,6 +13,7 @@ export const fakeQuantKernel: KernelDescriptor = {
   ],
   uniforms: viewUniformFields(),
   overrides: { WG: 256, SPAN: 1 },
+  libraries: ['fake-quant-walk'],
 };
 
 type Four = [number, number, number, number];
