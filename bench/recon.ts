@@ -2,7 +2,8 @@
  * Block reconstruction cost: seconds per optimisation step for each unit of the demo ViT, and the
  * share of a step's GPU time spent in each kernel (timestamp queries where the adapter has them,
  * else per-dispatch wall clock), isolated from data preparation by timing runs of 2 and 6 steps.
- * Writes bench/results/recon-<adapter>.json and prints a table.
+ * Each step is also timed with bounds checks off (`boundsChecks: false`, Dawn's disable_robustness)
+ * and the ratio reported. Writes bench/results/recon-<adapter>.json and prints a table.
  * Run: npx vite-node bench/recon.ts [-- --iters N]
  *
  * Quantizers come from round-to-nearest initialisation: the step cost does not depend on them.
@@ -73,18 +74,22 @@ const ctx = await createNodeContext({});
 const adapter = ctx.adapter;
 const timed = await run(ctx, iters);
 await ctx.dispose();
+const unchecked = await createNodeContext({ boundsChecks: false });
+const timedUnchecked = await run(unchecked, iters);
+await unchecked.dispose();
 const { source, perUnit } = await kernelMsPerStep();
 
-const units = timed.reports.map((r) => {
+const units = timed.reports.map((r, i) => {
   const ms = perUnit[r.unit];
   const total = Object.values(ms).reduce((x, y) => x + y, 0);
   const share = Object.fromEntries(Object.entries(ms).sort((x, y) => y[1] - x[1]).filter(([, v]) => v > 0).map(([k, v]) => [k, v / total]));
-  return { unit: r.unit, seconds_per_step: r.secondsPerStep, gpu_ms_per_step: total, kernel_share: share };
+  const secondsUnchecked = timedUnchecked.reports[i].secondsPerStep;
+  return { unit: r.unit, seconds_per_step: r.secondsPerStep, seconds_per_step_bounds_checks_off: secondsUnchecked, speedup_bounds_checks_off: r.secondsPerStep / secondsUnchecked, gpu_ms_per_step: total, kernel_share: share };
 });
 const result = { adapter, timing_source: source, model: 'demo (fashion-vit), W4A4, batch 32', iters, units };
 for (const u of units) {
   const top = Object.entries(u.kernel_share).slice(0, 4).map(([k, v]) => `${k} ${(100 * v).toFixed(0)}%`).join(', ');
-  console.log(`${u.unit.padEnd(12)} ${(1000 * u.seconds_per_step).toFixed(1)} ms/step (GPU ${u.gpu_ms_per_step.toFixed(1)} ms); ${top}`);
+  console.log(`${u.unit.padEnd(12)} ${(1000 * u.seconds_per_step).toFixed(1)} ms/step (bounds checks off: ${u.speedup_bounds_checks_off.toFixed(2)}x faster; GPU ${u.gpu_ms_per_step.toFixed(1)} ms); ${top}`);
 }
 console.log(`adapter: ${adapter.vendor} ${adapter.architecture} (${adapter.description}), timing: ${source}`);
 const dir = join(PACKAGE_ROOT, 'bench', 'results');

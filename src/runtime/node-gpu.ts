@@ -21,12 +21,22 @@ export function readShader(name: string): string {
 
 export interface NodeAcquireOptions extends AcquireOptions {
   adapter?: AdapterChoice;
+  /**
+   * false: Dawn compiles shaders without the bounds clamping Tint adds to every buffer access
+   * (its disable_robustness toggle). The engine's kernels clamp their own indices and give
+   * bit-identical results either way (test/runtime/bounds-checks.test.ts); on SwiftShader the
+   * clamping costs about a third of the time. Default true: an indexing bug then stays inside its
+   * buffer. Browsers do not offer this.
+   */
+  boundsChecks?: boolean;
 }
 
 export async function createNodeContext(options: NodeAcquireOptions = {}): Promise<GpuContext> {
   const driver = configureVulkanEnv(options.adapter ?? 'auto');
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  const gpu = create([]);
-  return createContext(gpu, readShader, { ...options, backend: `dawn-node (${driver})`, noAdapterHint: NO_ADAPTER_HINT });
+  const checked = options.boundsChecks ?? true;
+  const gpu = create(checked ? [] : ['enable-dawn-features=disable_robustness']);
+  const backend = `dawn-node (${driver}${checked ? '' : ', bounds checks off'})`;
+  return createContext(gpu, readShader, { ...options, backend, noAdapterHint: NO_ADAPTER_HINT });
 }
