@@ -11,7 +11,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { decodeImage } from '../data/decode.js';
 import { openDataset } from '../data/open.js';
 import { preprocessInto } from '../data/preprocess.js';
-import { type Classifier, type EvalResult, evaluate } from '../inference/evaluate.js';
+import { type Classifier, type EvalResult, evaluate, fidelityTo } from '../inference/evaluate.js';
 import { IntVit } from '../inference/int-vit.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readQuantizedVit, writeQuantizedVit } from '../io/quantized-file-node.js';
@@ -94,8 +94,9 @@ Usage:
                [reconstruction and Fisher options] [--json]
       The method's ablation: for each seed and bit width (W = A) one calibration search, shared
       by every method; each method's model is evaluated (fake-quant) on --data. Prints a markdown
-      table of top-1 (mean over seeds) and, with --json, one object with every run's top-1 and
-      seconds. --record keeps every finished run in a JSON file (rewritten atomically after each
+      table of top-1 and of the mean KL(float || quantized) of the output distributions on the
+      same images (mean over seeds, then each seed's value) and, with --json, one object with every
+      run's top-1, KL, top-1 agreement with the float model and seconds. --record keeps every finished run in a JSON file (rewritten atomically after each
       run); run the same command again to skip the runs it holds, e.g. after an interruption.
   fimaq fim --model <dir|demo> --calib <spec> --out <file.png> [--block 1] [--channels 64]
             [--rank 5] [--bits 4] [--calib-size 256] [--seed 3407] [--json]
@@ -610,14 +611,18 @@ interface AblationRun {
   seed: number;
   top1: number;
   seconds: number;
+  /** Mean KL(float || quantized) of the output distributions on --data, in nats (absent in older records). */
+  kl_to_float?: number;
+  /** Share of --data images whose top-1 class the quantized and the float model agree on. */
+  float_agreement?: number;
 }
 
 /**
  * The runs an earlier `ablate --record` finished with the same model, data and settings; an
  * absent file is an empty record, a file made with other settings is refused.
  */
-async function readAblationRecord(path: string, setup: Record<string, unknown>): Promise<AblationRun[]> {
-  if (!existsSync(path)) return [];
+async function readAblationRecord(path: string, setup: Record<string, unknown>): Promise<{ runs: AblationRun[]; floatTop1: number | null }> {
+  if (!existsSync(path)) return { runs: [], floatTop1: null };
   let parsed: Record<string, unknown>;
   try {
     parsed = JSON.parse(await readFile(path, 'utf8'));
@@ -630,7 +635,7 @@ async function readAblationRecord(path: string, setup: Record<string, unknown>):
     }
   }
   if (!Array.isArray(parsed.runs)) throw new FimaqError(`${path}: not an ablation record (no runs)`);
-  return parsed.runs as AblationRun[];
+  return { runs: parsed.runs as AblationRun[], floatTop1: typeof parsed.float_top1 === 'number' ? parsed.float_top1 : null };
 }
 
 async function commandAblate(values: Values): Promise<void> {
@@ -648,12 +653,25 @@ async function commandAblate(values: Values): Promise<void> {
   const calibData = await openDataset(calibSpec, ckpt.config.preprocess);
   const evalData = await openDataset(values.data, ckpt.config.preprocess);
   const setup = { model: modelPath, calib_data: calibData.description, data: evalData.description, limit: limit ?? null, settings, fisher };
-  const recorded = values.record ? await readAblationRecord(values.record, setup) : [];
+  const record = values.record ? await readAblationRecord(values.record, setup) : { runs: [], floatTop1: null };
+  const recorded = record.runs;
   const runs: AblationRun[] = [];
   const done = (method: Method, bits: number, seed: number) => recorded.find((r) => r.method === method && r.bits === bits && r.seed === seed);
   await withContext(values, async (ctx) => {
     const progress = new Progress('ablate');
     const total = seeds.length * bitsList.length * methods.length;
+    // The float model's outputs on --data, the reference of every run's KL (computed once, when a run is due).
+    let floatEval: EvalResult | null = null;
+    let floatTop1 = record.floatTop1;
+    const floatReference = async (): Promise<EvalResult> => {
+      if (!floatEval) {
+        const model = VitModel.upload(ctx, ckpt);
+        floatEval = await evaluate(model, evalData, { limit, keepLogits: true, onProgress: () => progress.update(runs.length, total, 'float model: evaluating') });
+        model.release();
+        floatTop1 = floatEval.top1;
+      }
+      return floatEval;
+    };
     for (const seed of seeds) {
       const indices = seededIndices(calibData.count, settings.calibSize, seed);
       const batch = await calibData.batch(indices);
@@ -686,26 +704,34 @@ async function commandAblate(values: Values): Promise<void> {
           }
           const seconds = (performance.now() - t0) / 1000 + calibSeconds;
           const model = FakeQuantVit.upload(ctx, q);
-          const r = await evaluate(model, evalData, { limit, onProgress: () => progress.update(runs.length, total, `${stage}: evaluating`) });
+          const r = await evaluate(model, evalData, { limit, keepLogits: true, onProgress: () => progress.update(runs.length, total, `${stage}: evaluating`) });
           model.release();
-          runs.push({ method, bits, seed, top1: r.top1, seconds });
-          if (values.record) await writeFileAtomic(values.record, new TextEncoder().encode(`${JSON.stringify({ ...setup, runs: [...recorded.filter((x) => !runs.includes(x)), ...runs] }, null, 1)}\n`));
+          const fidelity = fidelityTo(await floatReference(), r, ckpt.config.numClasses);
+          runs.push({ method, bits, seed, top1: r.top1, seconds, kl_to_float: fidelity.kl, float_agreement: fidelity.agreement });
+          if (values.record) await writeFileAtomic(values.record, new TextEncoder().encode(`${JSON.stringify({ ...setup, float_top1: floatTop1, runs: [...recorded.filter((x) => !runs.includes(x)), ...runs] }, null, 1)}\n`));
         }
       }
     }
     progress.update(total, total, 'done');
     const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-    const header = `| method | ${bitsList.map((b) => `W${b}A${b} top-1 (%)`).join(' | ')} |`;
-    const rule = `|---|${bitsList.map(() => '---').join('|')}|`;
+    // Mean over seeds, then each seed's value in brackets; '—' where a record predates the field.
+    const cell = (xs: (number | undefined)[], digits: number) => {
+      if (xs.some((v) => v === undefined)) return '—';
+      const ys = xs as number[];
+      return seeds.length > 1 ? `${mean(ys).toFixed(digits)} (${ys.map((t) => t.toFixed(digits)).join(', ')})` : mean(ys).toFixed(digits);
+    };
+    const header = `| method | ${bitsList.map((b) => `W${b}A${b} top-1 (%) | W${b}A${b} KL to float (nats)`).join(' | ')} |`;
+    const rule = `|---|${bitsList.map(() => '---|---').join('|')}|`;
     const rows = methods.map((m) => {
       const cells = bitsList.map((b) => {
-        const top = runs.filter((r) => r.method === m && r.bits === b).map((r) => 100 * r.top1);
-        return seeds.length > 1 ? `${mean(top).toFixed(2)} (${top.map((t) => t.toFixed(2)).join(', ')})` : mean(top).toFixed(2);
+        const of = runs.filter((r) => r.method === m && r.bits === b);
+        return `${cell(of.map((r) => 100 * r.top1), 2)} | ${cell(of.map((r) => r.kl_to_float), 4)}`;
       });
       return `| ${m} | ${cells.join(' | ')} |`;
     });
-    const json = { command: 'ablate', ...setup, seeds, runs, adapter: adapterJson(ctx.adapter) };
-    print(values, json, [header, rule, ...rows, '', `seeds ${seeds.join(', ')}; ${settings.iters} iterations per unit; adapter: ${describeAdapter(ctx.adapter)}`].join('\n'));
+    const floatLine = floatTop1 === null ? [] : [`float model: top-1 ${(100 * floatTop1).toFixed(2)} %`];
+    const json = { command: 'ablate', ...setup, float_top1: floatTop1, seeds, runs, adapter: adapterJson(ctx.adapter) };
+    print(values, json, [header, rule, ...rows, '', ...floatLine, `seeds ${seeds.join(', ')}; ${settings.iters} iterations per unit; adapter: ${describeAdapter(ctx.adapter)}`].join('\n'));
   });
 }
 

@@ -20,10 +20,16 @@ describe('fimaq ablate', () => {
       expect(run).toMatchObject({ bits: 4, seed: 3407 });
       expect(run.top1).toBeGreaterThan(0.3);
       expect(run.top1).toBeLessThanOrEqual(1);
+      // Against the float model on the same 32 images: a small positive KL, mostly the same classes.
+      expect(run.kl_to_float).toBeGreaterThan(0);
+      expect(run.kl_to_float).toBeLessThan(1);
+      expect(run.float_agreement).toBeGreaterThan(0.5);
     }
+    expect(out.float_top1).toBeGreaterThan(0.5);
     const text = await runCli(['ablate', ...TINY, '--methods', 'calib', '--bits', '4,3']);
     expect(text.code, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/^\| method \| W4A4 top-1 \(%\) \| W3A3 top-1 \(%\) \|\n\|---\|---\|---\|\n\| calib \| \d+\.\d\d \| \d+\.\d\d \|/);
+    expect(text.stdout).toMatch(/^\| method \| W4A4 top-1 \(%\) \| W4A4 KL to float \(nats\) \| W3A3 top-1 \(%\) \| W3A3 KL to float \(nats\) \|\n\|---\|---\|---\|---\|---\|\n\| calib \| \d+\.\d\d \| \d\.\d{4} \| \d+\.\d\d \| \d\.\d{4} \|/);
+    expect(text.stdout).toMatch(/\nfloat model: top-1 \d+\.\d\d %\n/);
   }, 600_000);
 
   it('--record keeps finished runs and skips them when the command is run again', async () => {
