@@ -11,7 +11,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { decodeImage } from '../data/decode.js';
 import { openDataset } from '../data/open.js';
 import { preprocessInto } from '../data/preprocess.js';
-import { type Classifier, type EvalResult, evaluate, fidelityTo } from '../inference/evaluate.js';
+import { type Classifier, type EvalResult, evaluate, fidelityTo, top1Agreement } from '../inference/evaluate.js';
 import { IntVit } from '../inference/int-vit.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
 import { readQuantizedVit, writeQuantizedVit } from '../io/quantized-file-node.js';
@@ -95,9 +95,10 @@ Usage:
       The method's ablation: for each seed and bit width (W = A) one calibration search, shared
       by every method; each method's model is evaluated (fake-quant) on --data. Prints a markdown
       table of top-1 and of the mean KL(float || quantized) of the output distributions on the
-      same images (mean over seeds, then each seed's value) and, with --json, one object with every
-      run's top-1, KL, top-1 agreement with the float model and seconds. --record keeps every finished run in a JSON file (rewritten atomically after each
-      run); run the same command again to skip the runs it holds, e.g. after an interruption.
+      same images (mean over seeds, then each seed's value) and, with --json, one object with
+      every run's top-1, KL, top-1 agreement with the float model and seconds. --record keeps
+      every finished run in a JSON file (rewritten atomically after each run); run the same
+      command again to skip the runs it holds, e.g. after an interruption.
   fimaq fim --model <dir|demo> --calib <spec> --out <file.png> [--block 1] [--channels 64]
             [--rank 5] [--bits 4] [--calib-size 256] [--seed 3407] [--json]
       The paper's Figure 1 on this model: the empirical Fisher matrix of KL(T = 20) with one
@@ -240,11 +241,9 @@ const ENGINES = ['int', 'fake', 'both'] as const;
  * shows up as a rare large difference).
  */
 function engineAgreement(a: EvalResult, b: EvalResult, classes: number) {
-  let same = 0;
   let maxAbs = 0;
   const rel = new Float64Array(a.count);
   for (let i = 0; i < a.count; i++) {
-    if (a.predictions[i] === b.predictions[i]) same++;
     let diff = 0;
     let scale = 0;
     for (let c = 0; c < classes; c++) {
@@ -258,7 +257,7 @@ function engineAgreement(a: EvalResult, b: EvalResult, classes: number) {
   }
   rel.sort();
   const at = (q: number) => rel[Math.min(rel.length - 1, Math.floor(q * rel.length))];
-  return { top1_agreement: same / a.count, max_abs_logit_diff: maxAbs, rel_logit_diff: { median: at(0.5), p99: at(0.99), max: rel[rel.length - 1] } };
+  return { top1_agreement: top1Agreement(a, b), max_abs_logit_diff: maxAbs, rel_logit_diff: { median: at(0.5), p99: at(0.99), max: rel[rel.length - 1] } };
 }
 
 async function commandEval(values: Values): Promise<void> {
@@ -662,13 +661,12 @@ async function commandAblate(values: Values): Promise<void> {
     const total = seeds.length * bitsList.length * methods.length;
     // The float model's outputs on --data, the reference of every run's KL (computed once, when a run is due).
     let floatEval: EvalResult | null = null;
-    let floatTop1 = record.floatTop1;
+    const floatTop1 = (): number | null => floatEval?.top1 ?? record.floatTop1;
     const floatReference = async (): Promise<EvalResult> => {
       if (!floatEval) {
         const model = VitModel.upload(ctx, ckpt);
         floatEval = await evaluate(model, evalData, { limit, keepLogits: true, onProgress: () => progress.update(runs.length, total, 'float model: evaluating') });
         model.release();
-        floatTop1 = floatEval.top1;
       }
       return floatEval;
     };
@@ -708,7 +706,7 @@ async function commandAblate(values: Values): Promise<void> {
           model.release();
           const fidelity = fidelityTo(await floatReference(), r, ckpt.config.numClasses);
           runs.push({ method, bits, seed, top1: r.top1, seconds, kl_to_float: fidelity.kl, float_agreement: fidelity.agreement });
-          if (values.record) await writeFileAtomic(values.record, new TextEncoder().encode(`${JSON.stringify({ ...setup, float_top1: floatTop1, runs: [...recorded.filter((x) => !runs.includes(x)), ...runs] }, null, 1)}\n`));
+          if (values.record) await writeFileAtomic(values.record, new TextEncoder().encode(`${JSON.stringify({ ...setup, float_top1: floatTop1(), runs: [...recorded.filter((x) => !runs.includes(x)), ...runs] }, null, 1)}\n`));
         }
       }
     }
@@ -729,8 +727,9 @@ async function commandAblate(values: Values): Promise<void> {
       });
       return `| ${m} | ${cells.join(' | ')} |`;
     });
-    const floatLine = floatTop1 === null ? [] : [`float model: top-1 ${(100 * floatTop1).toFixed(2)} %`];
-    const json = { command: 'ablate', ...setup, float_top1: floatTop1, seeds, runs, adapter: adapterJson(ctx.adapter) };
+    const floatAccuracy = floatTop1();
+    const floatLine = floatAccuracy === null ? [] : [`float model: top-1 ${(100 * floatAccuracy).toFixed(2)} %`];
+    const json = { command: 'ablate', ...setup, float_top1: floatAccuracy, seeds, runs, adapter: adapterJson(ctx.adapter) };
     print(values, json, [header, rule, ...rows, '', ...floatLine, `seeds ${seeds.join(', ')}; ${settings.iters} iterations per unit; adapter: ${describeAdapter(ctx.adapter)}`].join('\n'));
   });
 }

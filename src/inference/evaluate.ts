@@ -4,6 +4,7 @@
  */
 import type { Batch, Dataset } from '../data/dataset.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
+import { klDivergence } from '../util/kl.js';
 
 export interface Classifier {
   readonly ctx: GpuContext;
@@ -90,33 +91,23 @@ export async function evaluate(model: Classifier, data: Dataset, options: EvalOp
   };
 }
 
+/** Share of images whose top-1 class two evaluations of the same images agree on. */
+export function top1Agreement(a: EvalResult, b: EvalResult): number {
+  let same = 0;
+  for (let i = 0; i < a.count; i++) if (a.predictions[i] === b.predictions[i]) same++;
+  return same / a.count;
+}
+
 /**
  * How far a model's predictions are from a reference model's on the same images: the mean over
- * images of KL(softmax(reference) || softmax(other)) in nats, and the share of images whose top-1
- * class they agree on. A finer measure than top-1 of how closely a quantized model follows the
- * float one. Float64 throughout.
+ * images of KL(softmax(reference) || softmax(other)) in nats, and their top-1 agreement. A finer
+ * measure than top-1 of how closely a quantized model follows the float one.
  */
 export function fidelityTo(reference: EvalResult, other: EvalResult, classes: number): { kl: number; agreement: number } {
   const p = reference.logits;
   const q = other.logits;
   if (!p || !q || reference.count !== other.count) throw new Error('fidelityTo: both evaluations need keepLogits over the same images');
   let kl = 0;
-  let same = 0;
-  const logSoftmax = (x: Float32Array, at: number, out: Float64Array) => {
-    let max = -Infinity;
-    for (let c = 0; c < classes; c++) max = Math.max(max, x[at + c]);
-    let sum = 0;
-    for (let c = 0; c < classes; c++) sum += Math.exp(x[at + c] - max);
-    const log = max + Math.log(sum);
-    for (let c = 0; c < classes; c++) out[c] = x[at + c] - log;
-  };
-  const lp = new Float64Array(classes);
-  const lq = new Float64Array(classes);
-  for (let i = 0; i < reference.count; i++) {
-    logSoftmax(p, i * classes, lp);
-    logSoftmax(q, i * classes, lq);
-    for (let c = 0; c < classes; c++) kl += Math.exp(lp[c]) * (lp[c] - lq[c]);
-    if (reference.predictions[i] === other.predictions[i]) same++;
-  }
-  return { kl: kl / reference.count, agreement: same / reference.count };
+  for (let i = 0; i < reference.count; i++) kl += klDivergence(p.subarray(i * classes, (i + 1) * classes), q.subarray(i * classes, (i + 1) * classes));
+  return { kl: kl / reference.count, agreement: top1Agreement(reference, other) };
 }

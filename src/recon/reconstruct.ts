@@ -26,6 +26,7 @@ import { RowCache } from './cache.js';
 import { BrecqLoss, type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type UnitLoss, tailAfter } from './losses.js';
 import { TrainableActivation, TrainableWeight } from './trainable.js';
 import { BlockUnit, LinearUnit, type NoiseSource, type ReconUnit } from './units.js';
+import { klDivergence } from '../util/kl.js';
 
 export interface UnitReport {
   unit: string;
@@ -285,18 +286,6 @@ async function hardUnitError(
     y.release();
   }
   return err / ref;
-}
-
-/** KL(softmax(p) || softmax(q)) of two logit rows, in float64. */
-function klDivergence(p: Float32Array, q: Float32Array): number {
-  const lse = (x: Float32Array) => {
-    const m = Math.max(...x);
-    return m + Math.log(x.reduce((acc, v) => acc + Math.exp(v - m), 0));
-  };
-  const [lp, lq] = [lse(p), lse(q)];
-  let kl = 0;
-  for (let c = 0; c < p.length; c++) kl += Math.exp(p[c] - lp) * (p[c] - lp - (q[c] - lq));
-  return kl;
 }
 
 /** The trainable unit `name` from the float weights and the current quantizers (QDrop threshold keepProb). */

@@ -1,0 +1,14 @@
+/** KL(softmax(p) || softmax(q)) of two logit rows, in nats, in float64. */
+export function klDivergence(p: ArrayLike<number>, q: ArrayLike<number>): number {
+  const logSumExp = (x: ArrayLike<number>) => {
+    let m = -Infinity;
+    for (let c = 0; c < x.length; c++) m = Math.max(m, x[c]);
+    let sum = 0;
+    for (let c = 0; c < x.length; c++) sum += Math.exp(x[c] - m);
+    return m + Math.log(sum);
+  };
+  const [lp, lq] = [logSumExp(p), logSumExp(q)];
+  let kl = 0;
+  for (let c = 0; c < p.length; c++) kl += Math.exp(p[c] - lp) * (p[c] - lp - (q[c] - lq));
+  return kl;
+}
