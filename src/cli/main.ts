@@ -31,7 +31,7 @@ import type { QuantizedVit } from '../quant/quantized-model.js';
 import { VitModel, forwardFlops, parameterCount } from '../model/vit.js';
 import { VitTail } from '../model/vit-tail.js';
 import { klGrad } from '../ops/kl-grad.js';
-import { empiricalFisher, fimApproximations, renderHeatmaps } from '../recon/fim-picture.js';
+import { empiricalFisher, fimApproximations, lossTermFits, renderHeatmaps } from '../recon/fim-picture.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../runtime/node-gpu.js';
 import type { AdapterChoice } from '../runtime/vulkan-env.js';
@@ -105,7 +105,10 @@ Usage:
       block quantized (calibrated, W = A = --bits), over the class token's first --channels
       output channels and --calib-size images, next to its diagonal, rank --rank and DPLR
       approximations, as one PNG (a shared blue-white-red scale); prints each approximation's
-      relative Frobenius error.
+      relative Frobenius error, and that of the matrices FIMA-Q's loss terms amount to (built
+      from the mean absolute gradient ḡ: diag(ḡ), ḡḡᵀ and their sum, at their best scales),
+      |cos| of ḡ with the Fisher matrix's top eigenvectors, and for the class token's gradient
+      its largest mean over channels relative to its rms and its share of all tokens' Σ|g|.
   fimaq info --model <dir|demo> [--json]
       Architecture, parameter count, FLOPs per image and preprocessing of a model.
   fimaq adapter [--json]
@@ -763,6 +766,11 @@ async function commandFim(values: Values): Promise<void> {
     const fp = VitModel.upload(ctx, { ...ckpt, weights: cal.reparameterized });
     const tail = new VitTail(fp, block + 1);
     const grads: Float64Array[] = [];
+    // Over the whole output: the largest |mean over channels| / rms of a class-token gradient
+    // (LayerNorm after every path makes it 0), and the class token's share of Σ|g|.
+    let channelMeanRatio = 0;
+    let classTokenAbs = 0;
+    let allAbs = 0;
     const progress = new Progress('fim');
     for (let from = 0; from < indices.length; from += 32) {
       const n = Math.min(32, indices.length - from);
@@ -783,6 +791,14 @@ async function commandFim(values: Values): Promise<void> {
       const row = cfg.numTokens * cfg.embedDim;
       // Per-sample gradient of the sample's own KL: undo batchmean's 1/n; the class token's first channels.
       for (let b = 0; b < n; b++) grads.push(Float64Array.from(g.subarray(b * row, b * row + channels), (v) => v * n));
+      for (let b = 0; b < n; b++) {
+        const cls = g.subarray(b * row, b * row + cfg.embedDim);
+        const mean = cls.reduce((acc, v) => acc + v, 0) / cfg.embedDim;
+        const rms = Math.sqrt(cls.reduce((acc, v) => acc + v * v, 0) / cfg.embedDim);
+        if (rms > 0) channelMeanRatio = Math.max(channelMeanRatio, Math.abs(mean) / rms);
+        classTokenAbs += cls.reduce((acc, v) => acc + Math.abs(v), 0);
+        allAbs += g.subarray(b * row, (b + 1) * row).reduce((acc, v) => acc + Math.abs(v), 0);
+      }
       for (const t of [images, target, x, z, logits, dLogits, dz]) t.release();
       progress.update(from + n, indices.length);
     }
@@ -790,6 +806,7 @@ async function commandFim(values: Values): Promise<void> {
     fp.release();
     const f = empiricalFisher(grads, channels);
     const approx = fimApproximations(f, channels, rank);
+    const fits = lossTermFits(grads, f, channels, approx.topVectors);
     const picture = renderHeatmaps([f, approx.diag, approx.lowRank, approx.dplr], channels);
     const png = new PNG({ width: picture.width, height: picture.height });
     png.data = Buffer.from(picture.rgba);
@@ -798,10 +815,17 @@ async function commandFim(values: Values): Promise<void> {
       command: 'fim', model: modelPath, block, channels, rank, bits, images: indices.length, output: out,
       panels: ['empirical FIM', 'diagonal', `rank ${rank}`, `DPLR (diagonal + rank ${rank})`],
       relative_frobenius_error: { diagonal: approx.errors.diag, low_rank: approx.errors.lowRank, dplr: approx.errors.dplr },
+      // The loss's own terms from one snapshot, ḡ = mean |g|: diag(ḡ), ḡḡᵀ and their sum, best non-negative scales.
+      loss_terms_relative_frobenius_error: { diagonal: fits.errors.diag, low_rank: fits.errors.lowRank, dplr: fits.errors.dplr },
+      mean_abs_grad_cosine_with_top_eigenvectors: fits.topVectorCosines,
+      class_token_grad_channel_mean_ratio: channelMeanRatio,
+      class_token_grad_share: classTokenAbs / allAbs,
+      tokens: cfg.numTokens,
       adapter: adapterJson(ctx.adapter),
     };
     const e = approx.errors;
-    print(values, json, `block ${block}, class token channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`);
+    const t = fits.errors;
+    print(values, json, `block ${block}, class token channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nthe loss's terms (ḡ = mean |g|, best scales): diag(ḡ) ${t.diag.toFixed(3)}, ḡḡᵀ ${t.lowRank.toFixed(3)}, both ${t.dplr.toFixed(3)}\n|cos| of ḡ with F's top ${rank} eigenvectors: ${fits.topVectorCosines.map((c) => c.toFixed(3)).join(' ')}\nclass token: largest |mean over channels| / rms of a gradient ${channelMeanRatio.toExponential(1)}, share of Σ|g| ${(classTokenAbs / allAbs).toFixed(3)} (of ${cfg.numTokens} tokens)\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`);
   });
 }
 

@@ -2,7 +2,8 @@
  * The paper's Figure 1 on a small slice of a block's output: the empirical Fisher information
  * matrix F = mean_i g_i g_iᵀ from per-sample gradients, and three approximations of it: its
  * diagonal, its best rank-k part (top eigenpairs), and diagonal plus low rank (DPLR: the rank-k
- * part plus the diagonal of the remainder). Also the heat maps, as RGBA pixels.
+ * part plus the diagonal of the remainder); the matrices FIMA-Q's loss terms amount to, fitted to
+ * it; and the heat maps, as RGBA pixels.
  */
 
 export function empiricalFisher(grads: Float64Array[], n: number): Float64Array {
@@ -57,6 +58,8 @@ export interface FimApproximations {
   dplr: Float64Array;
   /** ‖F − approximation‖_F / ‖F‖_F */
   errors: { diag: number; lowRank: number; dplr: number };
+  /** F's top `rank` eigenvectors, largest eigenvalue first. */
+  topVectors: Float64Array[];
 }
 
 export function fimApproximations(f: Float64Array, n: number, rank: number): FimApproximations {
@@ -71,7 +74,55 @@ export function fimApproximations(f: Float64Array, n: number, rank: number): Fim
   for (let i = 0; i < n; i++) dplr[i * n + i] += f[i * n + i] - lowRank[i * n + i];
   const norm = (m: Float64Array) => Math.sqrt(m.reduce((s, x) => s + x * x, 0));
   const err = (m: Float64Array) => norm(m.map((x, i) => f[i] - x)) / norm(f);
-  return { diag, lowRank, dplr, errors: { diag: err(diag), lowRank: err(lowRank), dplr: err(dplr) } };
+  const topVectors = order.map((e) => Float64Array.from({ length: n }, (_, i) => vectors[i * n + e]));
+  return { diag, lowRank, dplr, errors: { diag: err(diag), lowRank: err(lowRank), dplr: err(dplr) }, topVectors };
+}
+
+export interface LossTermFits {
+  /** ḡ = mean_i |g_i|: what one Fisher snapshot keeps of the gradients. */
+  meanAbsGrad: Float64Array;
+  /** The fitted matrices: s·diag(ḡ), s·ḡḡᵀ and a·ḡḡᵀ + b·diag(ḡ). */
+  diag: Float64Array;
+  lowRank: Float64Array;
+  dplr: Float64Array;
+  /** ‖F − fit‖_F / ‖F‖_F */
+  errors: { diag: number; lowRank: number; dplr: number };
+  /** |cos| between ḡ and each of `topVectors`: how much of F's main directions ḡḡᵀ can see. */
+  topVectorCosines: number[];
+}
+
+/**
+ * The matrices FIMA-Q's loss weights the output error with, as the official code builds them
+ * (method §6.2) from one snapshot: the diagonal term diag(ḡ) and the low-rank term ḡḡᵀ, with
+ * ḡ = mean_i |g_i|, each at the non-negative scale that fits F best, and their best non-negative
+ * sum. Both are built from absolute values, so neither can hold F's negative entries; the
+ * eigen approximations of `fimApproximations` are what a signed rank-k term could reach.
+ */
+export function lossTermFits(grads: Float64Array[], f: Float64Array, n: number, topVectors: Float64Array[]): LossTermFits {
+  const meanAbsGrad = new Float64Array(n);
+  for (const g of grads) for (let i = 0; i < n; i++) meanAbsGrad[i] += Math.abs(g[i]) / grads.length;
+  const diagBasis = new Float64Array(n * n);
+  const rankOneBasis = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    diagBasis[i * n + i] = meanAbsGrad[i];
+    for (let j = 0; j < n; j++) rankOneBasis[i * n + j] = meanAbsGrad[i] * meanAbsGrad[j];
+  }
+  const dot = (x: Float64Array, y: Float64Array) => x.reduce((s, v, i) => s + v * y[i], 0);
+  const combine = (a: number, b: number) => rankOneBasis.map((v, i) => a * v + b * diagBasis[i]);
+  const err = (m: Float64Array) => Math.sqrt(m.reduce((s, x, i) => s + (f[i] - x) ** 2, 0) / dot(f, f));
+  const scale = (basis: Float64Array) => Math.max(0, dot(f, basis) / dot(basis, basis));
+  const diag = combine(0, scale(diagBasis));
+  const lowRank = combine(scale(rankOneBasis), 0);
+  // Two-term least squares; where it wants a negative weight the best non-negative fit is one term alone.
+  const [aa, ab, bb] = [dot(rankOneBasis, rankOneBasis), dot(rankOneBasis, diagBasis), dot(diagBasis, diagBasis)];
+  const [fa, fb] = [dot(f, rankOneBasis), dot(f, diagBasis)];
+  const det = aa * bb - ab * ab;
+  const a = (fa * bb - fb * ab) / det;
+  const b = (fb * aa - fa * ab) / det;
+  const dplr = det > 0 && a >= 0 && b >= 0 ? combine(a, b) : err(diag) < err(lowRank) ? diag : lowRank;
+  const gNorm = Math.sqrt(dot(meanAbsGrad, meanAbsGrad));
+  const topVectorCosines = topVectors.map((v) => Math.abs(dot(meanAbsGrad, v)) / (gNorm * Math.sqrt(dot(v, v))));
+  return { meanAbsGrad, diag, lowRank, dplr, errors: { diag: err(diag), lowRank: err(lowRank), dplr: err(dplr) }, topVectorCosines };
 }
 
 /**

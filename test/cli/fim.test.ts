@@ -1,0 +1,63 @@
+/** `fimaq fim` on the demo model with a small slice: the PNG, the JSON and its errors. */
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+describe('fimaq fim', () => {
+  it('writes the four heat maps and the relative errors of the approximations and of the loss terms', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fimaq-fim-'));
+    try {
+      const out = join(dir, 'fim.png');
+      const r = await runCli(['fim', '--model', 'demo', '--calib-size', '12', '--channels', '8', '--rank', '2', '--bits', '3', '--out', out, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const json = JSON.parse(r.stdout);
+      expect(json).toMatchObject({ command: 'fim', block: 1, channels: 8, rank: 2, bits: 3, images: 12, output: out });
+      const e = json.relative_frobenius_error;
+      const t = json.loss_terms_relative_frobenius_error;
+      for (const v of [e.diagonal, e.low_rank, e.dplr, t.diagonal, t.low_rank, t.dplr]) {
+        expect(v).toBeGreaterThan(0);
+        expect(v).toBeLessThanOrEqual(1);
+      }
+      expect(json.mean_abs_grad_cosine_with_top_eigenvectors).toHaveLength(2);
+      for (const c of json.mean_abs_grad_cosine_with_top_eigenvectors) {
+        expect(c).toBeGreaterThanOrEqual(0);
+        expect(c).toBeLessThanOrEqual(1);
+      }
+      // Every path from a block's output to the logits ends in a LayerNorm, which removes the
+      // mean over channels: the class token's gradient sums to zero (float32 rounding aside).
+      expect(json.class_token_grad_channel_mean_ratio).toBeLessThan(1e-3);
+      expect(json.class_token_grad_share).toBeGreaterThan(0);
+      expect(json.class_token_grad_share).toBeLessThan(1);
+      expect(json.tokens).toBe(50);
+      // DPLR adds to the rank-k part (or to one loss term) what it lacks, so it is never worse.
+      expect(e.dplr).toBeLessThanOrEqual(e.low_rank + 1e-12);
+      expect(t.dplr).toBeLessThanOrEqual(Math.min(t.diagonal, t.low_rank) + 1e-12);
+      const png = PNG.sync.read(readFileSync(out));
+      // Four 8 x 8 panels of 4-pixel cells with 8-pixel gaps.
+      expect([png.width, png.height]).toEqual([4 * 32 + 5 * 8, 32 + 2 * 8]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
+  it('refuses a block or a slice the model does not have, and writes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fimaq-fim-'));
+    try {
+      const out = join(dir, 'fim.png');
+      for (const [args, message] of [
+        [['--block', '4'], /--block must be a block index from 0 to 3, got '4'/],
+        [['--channels', '65'], /--channels 65 exceeds the model's width 64/],
+      ] as const) {
+        const r = await runCli(['fim', '--model', 'demo', '--out', out, ...args]);
+        expect(r.code).not.toBe(0);
+        expect(r.stderr).toMatch(message);
+      }
+      expect(existsSync(out)).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
