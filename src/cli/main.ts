@@ -449,6 +449,7 @@ async function commandQuantize(values: Values): Promise<void> {
     const units = result.reports.map((r) => ({
       unit: r.unit, seconds: r.seconds, first_loss: r.losses[0]?.[1], final_loss: r.losses[r.losses.length - 1]?.[1],
       hard_error_before: r.hardError.before, hard_error_after: r.hardError.after,
+      ...(r.snapshots && { snapshots: r.snapshots.snapshots, snapshot_grad_min_cosine: r.snapshots.gradMinCosine, snapshot_error_min_cosine: r.snapshots.errorMinCosine }),
     }));
     const json = {
       command: 'quantize', method, wbits, abits, seed, preset: values.preset ?? 'paper', settings, fisher, calib_size: indices.length,
@@ -457,7 +458,7 @@ async function commandQuantize(values: Values): Promise<void> {
     };
     const evaluation = await compare(result.calibrated);
     const lines = units.map(
-      (u) => `  ${u.unit.padEnd(12)} training loss ${u.first_loss?.toPrecision(4)} -> ${u.final_loss?.toPrecision(4)}, hard-quantized output error ${u.hard_error_before.toPrecision(4)} -> ${u.hard_error_after.toPrecision(4)}  ${u.seconds.toFixed(1)} s`,
+      (u) => `  ${u.unit.padEnd(12)} training loss ${u.first_loss?.toPrecision(4)} -> ${u.final_loss?.toPrecision(4)}, hard-quantized output error ${u.hard_error_before.toPrecision(4)} -> ${u.hard_error_after.toPrecision(4)}${u.snapshots ? `, ${u.snapshots} snapshots (cos >= ${u.snapshot_grad_min_cosine?.toFixed(4)} between mean |g|)` : ''}  ${u.seconds.toFixed(1)} s`,
     );
     print(
       values,
@@ -540,7 +541,7 @@ async function quantizeReconstruct(
     search_size: Math.min(s.searchSize, job.count),
     calib_seconds: calibSeconds,
     recon_seconds: reconSeconds,
-    units: result.reports.map((r) => ({ unit: r.unit, seconds: r.seconds, losses: r.losses, hard_error: r.hardError })),
+    units: result.reports.map((r) => ({ unit: r.unit, seconds: r.seconds, losses: r.losses, hard_error: r.hardError, ...(r.snapshots && { snapshots: r.snapshots }) })),
   };
   await writeQuantizedVit(job.out, { ...result.quantized, info: job.info(job.method, details) });
   await removeCheckpoint(folder);

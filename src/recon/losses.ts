@@ -25,7 +25,33 @@ export interface UnitLoss {
   grad(y: Tensor, target: Tensor, it: number, indices: Tensor): Tensor;
   /** The last step's loss (a readback). */
   value(): Promise<number>;
+  /** What the Fisher snapshots of this unit looked like (snapshot losses only). */
+  snapshotSummary?(): SnapshotSummary;
   release(): void;
+}
+
+/**
+ * How alike a unit's snapshots came out: the smallest cosine between two rows of G (mean |g|) and
+ * between two rows of Δ̄ (mean |ŷ − y|). Near 1, the rank-k term is in effect rank 1 and Δ̄Δ̄ᵀ is
+ * near-singular (what the damping is for).
+ */
+export interface SnapshotSummary {
+  snapshots: number;
+  gradMinCosine: number;
+  errorMinCosine: number;
+}
+
+/** The smallest cosine between two of the rows (1 for fewer than two rows), summed in float64. */
+export function minPairCosine(rows: Float32Array[]): number {
+  const norms = rows.map((r) => Math.sqrt(r.reduce((s, v) => s + v * v, 0)));
+  let min = 1;
+  for (let i = 0; i < rows.length; i++)
+    for (let j = i + 1; j < rows.length; j++) {
+      let dot = 0;
+      for (let d = 0; d < rows[i].length; d++) dot += rows[i][d] * rows[j][d];
+      min = Math.min(min, dot / (norms[i] * norms[j]));
+    }
+  return min;
 }
 
 /** Output MSE, Σ over the output of each sample, mean over the batch, divided by its first value. */
@@ -325,6 +351,10 @@ export class FisherLoss implements UnitLoss {
     const g = dplrLossAndGrad(this.ctx, y, target, this.state, this.weights, this.losses, this.norm, this.setNorm, 'recon.fisher');
     this.setNorm = false;
     return g;
+  }
+
+  snapshotSummary(): SnapshotSummary {
+    return { snapshots: this.gRows.length, gradMinCosine: minPairCosine(this.gRows), errorMinCosine: minPairCosine(this.deltaRows) };
   }
 
   async value(): Promise<number> {

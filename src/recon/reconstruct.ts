@@ -23,7 +23,7 @@ import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import { type ReconSettings, betaAt, keepThreshold, roundWeightAt, scaleLrAt } from './settings.js';
 import { RowCache } from './cache.js';
-import { BrecqLoss, type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type UnitLoss, tailAfter } from './losses.js';
+import { BrecqLoss, type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type SnapshotSummary, type UnitLoss, tailAfter } from './losses.js';
 import { TrainableActivation, TrainableWeight } from './trainable.js';
 import { BlockUnit, LinearUnit, type NoiseSource, type ReconUnit } from './units.js';
 import { klDivergence } from '../util/kl.js';
@@ -44,6 +44,8 @@ export interface UnitReport {
    * Soft-rounding training losses rise as β anneals; this one is comparable.
    */
   hardError: { before: number; after: number };
+  /** The unit's Fisher snapshots (fimaq, diag-fim, lr-fim; not the head). */
+  snapshots?: SnapshotSummary;
 }
 
 /** Calibration inputs the hard-quantized unit error is measured on. */
@@ -176,12 +178,13 @@ export async function reconstruct(
       const unit = buildUnit(ctx, name, float, quantized, keepThreshold(s));
       const loss = unitLoss(ctx, unit, u, fp, { xFp, xQ, yFp, logitsFp }, opts);
       const { losses, secondsPerStep } = await trainUnit(ctx, unit, u, names.length, xFp, xQ, yFp, loss, opts);
+      const snapshots = loss.snapshotSummary?.();
       loss.release();
       await storeUnit(unit, name, quantized);
       unit.release();
       fq.release();
       fq = FakeQuantVit.upload(ctx, quantized);
-      const report = { unit: name, seconds: 0, secondsPerStep, losses, hardError: { before, after: await hardError() } };
+      const report: UnitReport = { unit: name, seconds: 0, secondsPerStep, losses, hardError: { before, after: await hardError() }, ...(snapshots && { snapshots }) };
       report.seconds = (performance.now() - started) / 1000;
       reports.push(report);
       await opts.onUnitDone?.(quantized, u + 1, report);

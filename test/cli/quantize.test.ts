@@ -38,6 +38,11 @@ describe('fimaq quantize', () => {
     expect(r.code, r.stderr).toBe(0);
     const summary = JSON.parse(r.stdout);
     expect(summary).toMatchObject({ method: 'fimaq', output: out, eval: { data: expect.stringMatching(/fashion-mnist/i), count: 40 } });
+    // One snapshot (--k 1) per unit but the head; a single row is alike with itself.
+    for (const u of summary.units) {
+      if (u.unit === 'head') expect(u.snapshots).toBeUndefined();
+      else expect(u).toMatchObject({ snapshots: 1, snapshot_grad_min_cosine: 1, snapshot_error_min_cosine: 1 });
+    }
     const e = await runCli(['eval', '--model', out, '--data', 'fashion-mnist:test', '--limit', '40', '--json']);
     expect(JSON.parse(e.stdout).top1).toBe(summary.eval.quantized);
     const float = await runCli(['eval', '--model', 'demo', '--data', 'fashion-mnist:test', '--limit', '40', '--json']);

@@ -1,6 +1,7 @@
 /** Host-side pieces of the Fisher losses: the damped inverse, the snapshot schedule and the method weights. */
 import { describe, expect, it } from 'vitest';
-import { type FisherSettings, dampedInverse, fisherWeights, snapshotDue } from '../../src/recon/losses.js';
+import { type FisherSettings, dampedInverse, fisherWeights, minPairCosine, snapshotDue } from '../../src/recon/losses.js';
+import { uniformTensor } from '../../src/util/prng.js';
 
 const F: FisherSettings = { k: 5, p1: 1, p2: 1, temperature: 20, disMode: 'q', damping: 0 };
 
@@ -33,5 +34,21 @@ describe('Fisher loss helpers', () => {
     expect(fisherWeights('fimaq', { ...F, p1: 2.5, p2: 1.5 })).toEqual({ p1: 2.5, p2: 1.5 });
     expect(fisherWeights('diag-fim', F)).toEqual({ p1: 0, p2: 2 });
     expect(fisherWeights('lr-fim', F)).toEqual({ p1: 2, p2: 0 });
+  });
+
+  it('finds the least alike pair of snapshot rows by cosine', () => {
+    const rows = Array.from({ length: 4 }, (_, i) => uniformTensor(11, i, 30, 0.5, 0.5));
+    let reference = Infinity;
+    for (let i = 0; i < 4; i++)
+      for (let j = 0; j < 4; j++) {
+        if (i === j) continue;
+        const [a, b] = [Array.from(rows[i]), Array.from(rows[j])];
+        const dot = a.reduce((s, v, d) => s + v * b[d], 0);
+        reference = Math.min(reference, dot / Math.hypot(...a) / Math.hypot(...b));
+      }
+    expect(minPairCosine(rows)).toBeCloseTo(reference, 12);
+    expect(reference).toBeLessThan(0.95);
+    expect(minPairCosine([rows[0], rows[0].map((v) => 3 * v)])).toBeCloseTo(1, 12);
+    expect(minPairCosine(rows.slice(0, 1))).toBe(1);
   });
 });

@@ -141,6 +141,15 @@ describe('reconstruct', () => {
         for (const [, v] of rep.losses) expect(Number.isFinite(v), `${method} ${rep.unit}`).toBe(true);
         // Self-normalised: each weighted term starts at its weight (brecq-fim: one term of weight 1).
         if (rep.unit !== 'head') expect(rep.losses[0][1], `${method} ${rep.unit}`).toBeCloseTo(method === 'brecq-fim' ? 1 : 2, 4);
+        // k = 2 snapshots in 6 steps (at steps 0 and 3) for the snapshot losses' units; none for BRECQ's or the head.
+        if (method === 'brecq-fim' || rep.unit === 'head') expect(rep.snapshots).toBeUndefined();
+        else {
+          expect(rep.snapshots?.snapshots, `${method} ${rep.unit}`).toBe(2);
+          for (const c of [rep.snapshots?.gradMinCosine, rep.snapshots?.errorMinCosine]) {
+            expect(c).toBeGreaterThan(0);
+            expect(c).toBeLessThanOrEqual(1 + 1e-12);
+          }
+        }
       }
     }
   });
