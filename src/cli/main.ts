@@ -768,7 +768,7 @@ async function commandFim(values: Values): Promise<void> {
     const tail = new VitTail(fp, block + 1);
     const grads: Float64Array[] = [];
     // Over the whole output: the largest |mean over channels| / rms of a class-token gradient
-    // (LayerNorm after every path makes it 0), and the class token's share of Σ|g|.
+    // (a LayerNorm on every path to the logits makes it 0), and the class token's share of Σ|g|.
     let channelMeanRatio = 0;
     let classTokenAbs = 0;
     let allAbs = 0;

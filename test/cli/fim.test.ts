@@ -26,7 +26,7 @@ describe('fimaq fim', () => {
         expect(c).toBeGreaterThanOrEqual(0);
         expect(c).toBeLessThanOrEqual(1);
       }
-      // Every path from a block's output to the logits ends in a LayerNorm, which removes the
+      // Every path from a block's output to the logits enters a LayerNorm, which removes the
       // mean over channels: the class token's gradient sums to zero (float32 rounding aside).
       expect(json.class_token_grad_channel_mean_ratio).toBeLessThan(1e-3);
       expect(json.class_token_grad_share).toBeGreaterThan(0);
