@@ -31,7 +31,7 @@ import type { QuantizedVit } from '../quant/quantized-model.js';
 import { VitModel, forwardFlops, parameterCount } from '../model/vit.js';
 import { VitTail } from '../model/vit-tail.js';
 import { klGrad } from '../ops/kl-grad.js';
-import { empiricalFisher, fimApproximations, lossTermFits, renderHeatmaps } from '../recon/fim-picture.js';
+import { ClassTokenGradientStats, empiricalFisher, fimApproximations, lossTermFits, renderHeatmaps } from '../recon/fim-picture.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../runtime/node-gpu.js';
 import type { AdapterChoice } from '../runtime/vulkan-env.js';
@@ -767,11 +767,7 @@ async function commandFim(values: Values): Promise<void> {
     const fp = VitModel.upload(ctx, { ...ckpt, weights: cal.reparameterized });
     const tail = new VitTail(fp, block + 1);
     const grads: Float64Array[] = [];
-    // Over the whole output: the largest |mean over channels| / rms of a class-token gradient
-    // (a LayerNorm on every path to the logits makes it 0), and the class token's share of Σ|g|.
-    let channelMeanRatio = 0;
-    let classTokenAbs = 0;
-    let allAbs = 0;
+    const classToken = new ClassTokenGradientStats(cfg.numTokens, cfg.embedDim);
     const progress = new Progress('fim');
     for (let from = 0; from < indices.length; from += 32) {
       const n = Math.min(32, indices.length - from);
@@ -792,14 +788,7 @@ async function commandFim(values: Values): Promise<void> {
       const row = cfg.numTokens * cfg.embedDim;
       // Per-sample gradient of the sample's own KL: undo batchmean's 1/n; the class token's first channels.
       for (let b = 0; b < n; b++) grads.push(Float64Array.from(g.subarray(b * row, b * row + channels), (v) => v * n));
-      for (let b = 0; b < n; b++) {
-        const cls = g.subarray(b * row, b * row + cfg.embedDim);
-        const mean = cls.reduce((acc, v) => acc + v, 0) / cfg.embedDim;
-        const rms = Math.sqrt(cls.reduce((acc, v) => acc + v * v, 0) / cfg.embedDim);
-        if (rms > 0) channelMeanRatio = Math.max(channelMeanRatio, Math.abs(mean) / rms);
-        classTokenAbs += cls.reduce((acc, v) => acc + Math.abs(v), 0);
-        allAbs += g.subarray(b * row, (b + 1) * row).reduce((acc, v) => acc + Math.abs(v), 0);
-      }
+      classToken.add(g, n);
       for (const t of [images, target, x, z, logits, dLogits, dz]) t.release();
       progress.update(from + n, indices.length);
     }
@@ -819,14 +808,14 @@ async function commandFim(values: Values): Promise<void> {
       // The loss's own terms from one snapshot, ḡ = mean |g|: diag(ḡ), ḡḡᵀ and their sum, best non-negative scales.
       loss_terms_relative_frobenius_error: { diagonal: fits.errors.diag, low_rank: fits.errors.lowRank, dplr: fits.errors.dplr },
       mean_abs_grad_cosine_with_top_eigenvectors: fits.topVectorCosines,
-      class_token_grad_channel_mean_ratio: channelMeanRatio,
-      class_token_grad_share: classTokenAbs / allAbs,
+      class_token_grad_channel_mean_ratio: classToken.channelMeanRatio,
+      class_token_grad_share: classToken.classTokenShare,
       tokens: cfg.numTokens,
       adapter: adapterJson(ctx.adapter),
     };
     const e = approx.errors;
     const t = fits.errors;
-    print(values, json, `block ${block}, class token channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nthe loss's terms (ḡ = mean |g|, best scales): diag(ḡ) ${t.diag.toFixed(3)}, ḡḡᵀ ${t.lowRank.toFixed(3)}, both ${t.dplr.toFixed(3)}\n|cos| of ḡ with F's top ${rank} eigenvectors: ${fits.topVectorCosines.map((c) => c.toFixed(3)).join(' ')}\nclass token: largest |mean over channels| / rms of a gradient ${channelMeanRatio.toExponential(1)}, share of Σ|g| ${(classTokenAbs / allAbs).toFixed(3)} (of ${cfg.numTokens} tokens)\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`);
+    print(values, json, `block ${block}, class token channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nthe loss's terms (ḡ = mean |g|, best scales): diag(ḡ) ${t.diag.toFixed(3)}, ḡḡᵀ ${t.lowRank.toFixed(3)}, both ${t.dplr.toFixed(3)}\n|cos| of ḡ with F's top ${rank} eigenvectors: ${fits.topVectorCosines.map((c) => c.toFixed(3)).join(' ')}\nclass token: largest |mean over channels| / rms of a gradient ${classToken.channelMeanRatio.toExponential(1)}, share of Σ|g| ${classToken.classTokenShare.toFixed(3)} (of ${cfg.numTokens} tokens)\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`);
   });
 }
 

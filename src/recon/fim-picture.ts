@@ -113,16 +113,50 @@ export function lossTermFits(grads: Float64Array[], f: Float64Array, n: number, 
   const scale = (basis: Float64Array) => Math.max(0, dot(f, basis) / dot(basis, basis));
   const diag = combine(0, scale(diagBasis));
   const lowRank = combine(scale(rankOneBasis), 0);
+  const [diagError, lowRankError] = [err(diag), err(lowRank)];
   // Two-term least squares; where it wants a negative weight the best non-negative fit is one term alone.
   const [aa, ab, bb] = [dot(rankOneBasis, rankOneBasis), dot(rankOneBasis, diagBasis), dot(diagBasis, diagBasis)];
   const [fa, fb] = [dot(f, rankOneBasis), dot(f, diagBasis)];
   const det = aa * bb - ab * ab;
   const a = (fa * bb - fb * ab) / det;
   const b = (fb * aa - fa * ab) / det;
-  const dplr = det > 0 && a >= 0 && b >= 0 ? combine(a, b) : err(diag) < err(lowRank) ? diag : lowRank;
+  const dplr = det > 0 && a >= 0 && b >= 0 ? combine(a, b) : diagError < lowRankError ? diag : lowRank;
   const gNorm = Math.sqrt(dot(meanAbsGrad, meanAbsGrad));
   const topVectorCosines = topVectors.map((v) => Math.abs(dot(meanAbsGrad, v)) / (gNorm * Math.sqrt(dot(v, v))));
-  return { meanAbsGrad, diag, lowRank, dplr, errors: { diag: err(diag), lowRank: err(lowRank), dplr: err(dplr) }, topVectorCosines };
+  return { meanAbsGrad, diag, lowRank, dplr, errors: { diag: diagError, lowRank: lowRankError, dplr: err(dplr) }, topVectorCosines };
+}
+
+/**
+ * Over whole per-sample gradients of a block's output ([tokens, channels] rows, class token
+ * first): the largest |mean over channels| / rms of a class-token gradient (a LayerNorm on every
+ * path to the logits makes it 0), and the class token's share of Σ|g| over all tokens.
+ */
+export class ClassTokenGradientStats {
+  private maxMeanRatio = 0;
+  private classAbs = 0;
+  private allAbs = 0;
+  constructor(private readonly tokens: number, private readonly channels: number) {}
+
+  /** Adds a batch of `batch` gradients laid out row after row. */
+  add(g: Float32Array, batch: number): void {
+    const row = this.tokens * this.channels;
+    for (let b = 0; b < batch; b++) {
+      const cls = g.subarray(b * row, b * row + this.channels);
+      const mean = cls.reduce((acc, v) => acc + v, 0) / this.channels;
+      const rms = Math.sqrt(cls.reduce((acc, v) => acc + v * v, 0) / this.channels);
+      if (rms > 0) this.maxMeanRatio = Math.max(this.maxMeanRatio, Math.abs(mean) / rms);
+      this.classAbs += cls.reduce((acc, v) => acc + Math.abs(v), 0);
+      this.allAbs += g.subarray(b * row, (b + 1) * row).reduce((acc, v) => acc + Math.abs(v), 0);
+    }
+  }
+
+  get channelMeanRatio(): number {
+    return this.maxMeanRatio;
+  }
+
+  get classTokenShare(): number {
+    return this.classAbs / this.allAbs;
+  }
 }
 
 /**
