@@ -141,12 +141,17 @@ export class ClassTokenGradientStats {
   add(g: Float32Array, batch: number): void {
     const row = this.tokens * this.channels;
     for (let b = 0; b < batch; b++) {
-      const cls = g.subarray(b * row, b * row + this.channels);
-      const mean = cls.reduce((acc, v) => acc + v, 0) / this.channels;
-      const rms = Math.sqrt(cls.reduce((acc, v) => acc + v * v, 0) / this.channels);
-      if (rms > 0) this.maxMeanRatio = Math.max(this.maxMeanRatio, Math.abs(mean) / rms);
-      this.classAbs += cls.reduce((acc, v) => acc + Math.abs(v), 0);
-      this.allAbs += g.subarray(b * row, (b + 1) * row).reduce((acc, v) => acc + Math.abs(v), 0);
+      // One pass over the sample: the class token is its first `channels` values.
+      let [sum, sumSq, classAbs, allAbs] = [0, 0, 0, 0];
+      for (let i = 0; i < row; i++) {
+        const v = g[b * row + i];
+        allAbs += Math.abs(v);
+        if (i < this.channels) [sum, sumSq, classAbs] = [sum + v, sumSq + v * v, classAbs + Math.abs(v)];
+      }
+      const rms = Math.sqrt(sumSq / this.channels);
+      if (rms > 0) this.maxMeanRatio = Math.max(this.maxMeanRatio, Math.abs(sum / this.channels) / rms);
+      this.classAbs += classAbs;
+      this.allAbs += allAbs;
     }
   }
 
