@@ -4,23 +4,29 @@
  */
 import { PNG } from 'pngjs';
 import { FimaqError } from '../util/errors.js';
-import { decodeJpeg } from './jpeg.js';
+import { checkImageSize, pngSize } from './image-size.js';
+import { decodeJpeg, jpegSize } from './jpeg.js';
 import type { RawImage } from './preprocess.js';
 
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 
-/** Decodes a JPEG or PNG file's bytes; `path` is only used in error messages. */
+/**
+ * Decodes a JPEG or PNG file's bytes; `path` is only used in error messages. The size in the header
+ * is checked first (checkImageSize), so a decompression bomb is refused before any allocation.
+ */
 export function decodeImage(bytes: Uint8Array, path: string): RawImage {
   if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) {
+    checkImageSize(withFileName(path, 'JPEG', () => jpegSize(bytes)), path);
     return withFileName(path, 'JPEG', () => decodeJpeg(bytes));
   }
   if (PNG_SIGNATURE.every((b, i) => bytes[i] === b)) {
+    checkImageSize(withFileName(path, 'PNG', () => pngSize(bytes)), path);
     return withFileName(path, 'PNG', () => decodePng(bytes));
   }
   throw new FimaqError(`${path}: not a JPEG or PNG file`);
 }
 
-function withFileName(path: string, format: string, decode: () => RawImage): RawImage {
+function withFileName<T>(path: string, format: string, decode: () => T): T {
   try {
     return decode();
   } catch (e) {

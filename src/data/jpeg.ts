@@ -19,11 +19,20 @@ interface Component {
 }
 
 interface JpegHeader {
+  /** From the frame header (SOFn). */
+  width: number;
+  height: number;
   components: Component[];
   componentIds: number[];
   sawJfif: boolean;
   /** Offset of the APP14 'Adobe' transform byte, or -1 without that marker. */
   adobeTransformAt: number;
+}
+
+/** Width and height from the frame header, without decoding. Throws a plain Error like decodeJpeg. */
+export function jpegSize(bytes: Uint8Array): { width: number; height: number } {
+  const { width, height } = readHeader(bytes);
+  return { width, height };
 }
 
 /** Decodes a baseline or progressive JPEG. Throws a plain Error on corrupt input; callers add the file name. */
@@ -78,10 +87,10 @@ function isYCbCr(header: JpegHeader, adobeTransform: number): boolean {
   return !(a === 0x52 && b === 0x47 && c === 0x42); // 'R', 'G', 'B'
 }
 
-/** Reads the markers up to the first scan: sampling factors, component ids, JFIF and Adobe markers. */
+/** Reads the markers up to the first scan: size, sampling factors, component ids, JFIF and Adobe markers. */
 function readHeader(bytes: Uint8Array): JpegHeader {
   if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) throw new Error('no JPEG start-of-image marker');
-  const header: JpegHeader = { components: [], componentIds: [], sawJfif: false, adobeTransformAt: -1 };
+  const header: JpegHeader = { width: 0, height: 0, components: [], componentIds: [], sawJfif: false, adobeTransformAt: -1 };
   let pos = 2;
   for (;;) {
     if (pos + 4 > bytes.length) throw new Error('truncated before the first scan');
@@ -96,6 +105,11 @@ function readHeader(bytes: Uint8Array): JpegHeader {
     if (seg + len - 2 > bytes.length) throw new Error(`truncated marker segment at byte ${pos}`);
     const isSof = marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc;
     if (isSof) {
+      // jpeg-js refuses a second frame too, but only after allocating for both; and the size that
+      // decodeImage checks must be the one decoded.
+      if (header.components.length > 0) throw new Error('more than one frame header');
+      header.height = (bytes[seg + 1] << 8) | bytes[seg + 2];
+      header.width = (bytes[seg + 3] << 8) | bytes[seg + 4];
       const count = bytes[seg + 5];
       for (let i = 0; i < count; i++) {
         header.componentIds.push(bytes[seg + 6 + 3 * i]);

@@ -7,7 +7,7 @@ import { parseQuantizedVit, serializeQuantizedVit } from './quantized-file.js';
 
 /** Writes the model atomically: an existing file at `path` is replaced only by a complete new one. */
 export async function writeQuantizedVit(path: string, m: QuantizedVit): Promise<void> {
-  await writeFileAtomic(path, serializeQuantizedVit(m));
+  await writeFileAtomic(path, serializeQuantizedVit(m, path));
 }
 
 /** Reads and validates a quantized-model file; every error names `path`. */

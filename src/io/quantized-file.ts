@@ -25,23 +25,30 @@
  *   `attn.proj.bias`, `mlp.fc1.bias`, `mlp.fc2.bias`, then `norm.*` and `head.bias` (LayerNorm and
  *   biases after RepQ-ViT folding): every tensor of the float checkpoint except the six weights above.
  * - `__metadata__` (string -> string):
- *   - `format` = `fimaq-quantized`, `format_version` = `1`
+ *   - `format` = `fimaq-quantized`, `format_version` = `2`
+ *   - `payload_crc32`: CRC-32 (src/io/crc32.ts) of the whole data section, the bytes after the
+ *     header, as 8 lowercase hex digits. Version 1 files lack it and are still read.
  *   - `config`: the source checkpoint's config.json text, verbatim
  *   - `quantization`: JSON { method, wbits, abits, seed, calib_size, calib_data, tool_version,
  *     created, details? }
  *   - `layers`: JSON object mapping each quantized weight name to { "wbits": b, "cols": n } and each
  *     activation quantizer prefix to { "abits": b }. The packed codes shape alone does not
- *     determine bits and cols, hence this table.
+ *     determine bits and cols, hence this table. Every weight has quantization.wbits bits and
+ *     every activation quantizer quantization.abits.
  */
 import { MAX_BITS, MIN_BITS, packCodes, unpackCodes, wordsPerRow } from '../quant/pack.js';
 import type { ActivationQuant, BlockQuant, QuantizationInfo, QuantizedVit, WeightQuant } from '../quant/quantized-model.js';
 import { expectedVitTensors } from '../model/checkpoint.js';
 import { parseVitConfig, type VitConfig } from '../model/config.js';
 import { FimaqError } from '../util/errors.js';
-import { parseSafetensors, serializeSafetensors, toFloat32, type Dtype, type RawTensor } from './safetensors.js';
+import { crc32, crc32Hex } from './crc32.js';
+import { checkFinite, parseSafetensors, serializeSafetensors, toFloat32, type Dtype, type RawTensor } from './safetensors.js';
 
 export const QUANTIZED_FORMAT = 'fimaq-quantized';
-export const QUANTIZED_FORMAT_VERSION = '1';
+/** The version written. Version 1 is version 2 without `payload_crc32`. */
+export const QUANTIZED_FORMAT_VERSION = '2';
+const READABLE_VERSIONS = ['1', QUANTIZED_FORMAT_VERSION];
+const PAYLOAD_CRC_KEY = 'payload_crc32';
 
 /** The float-checkpoint weights that the file stores as integer codes. */
 export const QUANTIZED_WEIGHT = /^(patch_embed\.proj|blocks\.\d+\.(attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)|head)\.weight$/;
@@ -132,13 +139,24 @@ function assembleBlock(i: number, weights: Map<string, WeightQuant>, activations
 
 // ---- value checks, shared by the writer (refuse to write what the reader rejects) and the reader ----
 
-function checkScales(scale: Float32Array, tensor: string, where: string): void {
-  for (let i = 0; i < scale.length; i++) {
-    const s = scale[i]!;
-    if (!(s > 0 && s < Infinity)) {
-      throw new FimaqError(`${where}: tensor '${tensor}' has scale ${s} at index ${i} (scales must be finite and positive)`);
-    }
-  }
+/** Index of the first scale that is not finite and positive, or -1. */
+function badScale(scale: Float32Array): number {
+  return scale.findIndex((s) => !(s > 0 && s < Infinity));
+}
+
+/** Reader: a bad scale in the file. */
+function checkScales(scale: Float32Array, tensor: string, source: string): void {
+  const i = badScale(scale);
+  if (i >= 0) throw new FimaqError(`${source}: tensor '${tensor}' has scale ${scale[i]} at index ${i} (scales must be finite and positive)`);
+}
+
+/** Writer: a non-finite scale comes from NaN or Infinity upstream, which the message says, to point at the cause. */
+function checkModelScales(scale: Float32Array, quantizer: string, where: string): void {
+  const i = badScale(scale);
+  if (i < 0) return;
+  const s = scale[i]!;
+  const why = Number.isFinite(s) ? 'scales must be finite and positive' : 'non-finite values in the model or its activations';
+  throw new FimaqError(`${where}: quantizer '${quantizer}' has scale ${s} at index ${i} (${why})`);
 }
 
 function checkWeightZeroPoints(zp: Int32Array, bits: number, tensor: string, where: string): void {
@@ -167,13 +185,36 @@ function checkBitWidth(v: unknown, field: string, where: string): number {
   return v;
 }
 
+/**
+ * Every layer uses the widths the quantization info states (this tool has no mixed precision), so
+ * a disagreement means a damaged or hand-edited file; names the first disagreeing layer.
+ */
+function checkBitsAgree(
+  info: Pick<QuantizationInfo, 'wbits' | 'abits'>,
+  weightBits: Iterable<[string, number]>,
+  activationBits: Iterable<[string, number]>,
+  where: string,
+  infoField: string,
+): void {
+  for (const [field, expected, layers] of [['wbits', info.wbits, weightBits], ['abits', info.abits, activationBits]] as const) {
+    for (const [name, bits] of layers) {
+      if (bits !== expected) {
+        throw new FimaqError(`${where}: ${infoField}.${field} is ${expected} but layer '${name}' has ${field} ${bits} (every layer must use the same width)`);
+      }
+    }
+  }
+}
+
 // ---- writer ----
 
 type TensorRecord = Record<string, { dtype: Dtype; shape: number[]; data: ArrayBufferView }>;
 
-/** Serialises a quantized model; an in-memory model that disagrees with its own config is a bug and throws. */
-export function serializeQuantizedVit(m: QuantizedVit): Uint8Array {
-  const where = 'serializeQuantizedVit';
+/**
+ * Serialises a quantized model; `source` names the output in errors. A model the reader would
+ * reject is refused with a FimaqError; one that disagrees with its own config is a bug and throws.
+ */
+export function serializeQuantizedVit(m: QuantizedVit, source = 'quantized model'): Uint8Array {
+  const where = `${source}: cannot write`;
   const layout = layoutOf(m.config);
   const { weights, activations } = quantizersOf(m);
   if (weights.size !== layout.weights.size || activations.size !== layout.activations.size) {
@@ -188,7 +229,7 @@ export function serializeQuantizedVit(m: QuantizedVit): Uint8Array {
     if (w.rows !== rows || w.cols !== cols || w.scale.length !== rows || w.zeroPoint.length !== rows) {
       throw new Error(`${where}: ${name} is ${w.rows}x${w.cols} with ${w.scale.length} scales and ${w.zeroPoint.length} zero-points; the config implies ${rows}x${cols}`);
     }
-    checkScales(w.scale, `${name}.scale`, where);
+    checkModelScales(w.scale, name, where);
     checkWeightZeroPoints(w.zeroPoint, bits, `${name}.zero_point`, where);
     tensors[`${name}.codes`] = { dtype: 'U32', shape: [rows, wordsPerRow(cols, bits)], data: packCodes(w.codes, rows, cols, bits) };
     tensors[`${name}.scale`] = { dtype: 'F32', shape: [rows], data: w.scale };
@@ -206,7 +247,7 @@ export function serializeQuantizedVit(m: QuantizedVit): Uint8Array {
           `(${a.zeroPoint.length}); the config implies ${fmtShape(scaleShape)} and ${fmtShape(zeroPointShape)}`,
       );
     }
-    checkScales(a.scale, `${prefix}.scale`, where);
+    checkModelScales(a.scale, prefix, where);
     checkActivationZeroPoints(a.zeroPoint, `${prefix}.zero_point`, where);
     tensors[`${prefix}.scale`] = { dtype: 'F32', shape: scaleShape, data: a.scale };
     tensors[`${prefix}.zero_point`] = { dtype: 'F32', shape: zeroPointShape, data: a.zeroPoint };
@@ -220,10 +261,12 @@ export function serializeQuantizedVit(m: QuantizedVit): Uint8Array {
     if (data === undefined || data.length !== product(shape)) {
       throw new Error(`${where}: float tensor ${name} has ${data?.length ?? 'no'} values; ${fmtShape(shape)} needs ${product(shape)}`);
     }
+    checkFinite(data, name, where);
     tensors[name] = { dtype: 'F32', shape, data };
   }
 
   const { info } = m;
+  checkBitsAgree(info, [...weights].map(([k, w]) => [k, w.bits]), [...activations].map(([k, a]) => [k, a.bits]), where, 'quantization');
   const quantization: Record<string, unknown> = {
     method: info.method,
     wbits: info.wbits,
@@ -236,13 +279,14 @@ export function serializeQuantizedVit(m: QuantizedVit): Uint8Array {
   };
   if (info.details !== undefined) quantization.details = info.details;
 
-  return serializeSafetensors(tensors, {
+  return serializeSafetensors(tensors, (data) => ({
     format: QUANTIZED_FORMAT,
     format_version: QUANTIZED_FORMAT_VERSION,
+    [PAYLOAD_CRC_KEY]: crc32Hex(data.reduce((crc, chunk) => crc32(chunk, crc), 0)),
     config: m.configText,
     quantization: JSON.stringify(quantization),
     layers: JSON.stringify(layers),
-  });
+  }));
 }
 
 // ---- reader ----
@@ -386,17 +430,31 @@ function checkTensorSet(tensors: Map<string, RawTensor>, expected: Map<string, E
 const u32 = (t: RawTensor): Uint32Array => new Uint32Array(new Uint8Array(t.bytes).buffer);
 const i32 = (t: RawTensor): Int32Array => new Int32Array(new Uint8Array(t.bytes).buffer);
 
+function checkPayloadCrc(stored: string | undefined, data: Uint8Array, source: string): void {
+  if (stored === undefined) throw new FimaqError(`${source}: metadata '${PAYLOAD_CRC_KEY}' is missing`);
+  if (!/^[0-9a-f]{8}$/.test(stored)) {
+    throw new FimaqError(`${source}: metadata '${PAYLOAD_CRC_KEY}' is ${JSON.stringify(stored)}, not 8 lowercase hex digits`);
+  }
+  const computed = crc32Hex(crc32(data));
+  if (computed !== stored) {
+    throw new FimaqError(`${source}: payload checksum mismatch (stored ${stored}, computed ${computed}): the file is corrupt`);
+  }
+}
+
 /** Parses and fully validates a quantized-model file; `source` names it in error messages. */
 export function parseQuantizedVit(bytes: Uint8Array, source: string): QuantizedVit {
-  const { tensors, metadata } = parseSafetensors(bytes, source);
+  const { tensors, metadata, data } = parseSafetensors(bytes, source);
   if (metadata.format !== QUANTIZED_FORMAT) {
     const found = metadata.format === undefined ? 'its metadata has no format' : `metadata format is '${metadata.format}'`;
     throw new FimaqError(`${source}: not a ${QUANTIZED_FORMAT} file (${found}); is it a float checkpoint?`);
   }
-  if (metadata.format_version !== QUANTIZED_FORMAT_VERSION) {
-    const found = metadata.format_version === undefined ? 'missing' : `'${metadata.format_version}'`;
-    throw new FimaqError(`${source}: unsupported format_version ${found} (this version reads ${QUANTIZED_FORMAT_VERSION})`);
+  const version = metadata.format_version;
+  if (version === undefined || !READABLE_VERSIONS.includes(version)) {
+    const found = version === undefined ? 'missing' : `'${version}'`;
+    throw new FimaqError(`${source}: unsupported format_version ${found} (this version reads ${READABLE_VERSIONS.join(' and ')})`);
   }
+  // Checked before any value, so that a bit flip is reported as corruption, not as a bad scale.
+  if (version !== '1') checkPayloadCrc(metadata[PAYLOAD_CRC_KEY], data, source);
   const configText = metadata.config;
   if (configText === undefined) throw new FimaqError(`${source}: metadata 'config' is missing`);
   const config = parseVitConfig(configText, `${source}: metadata config`);
@@ -404,6 +462,8 @@ export function parseQuantizedVit(bytes: Uint8Array, source: string): QuantizedV
   const layout = layoutOf(config);
   const bits = parseLayers(metadataJson(metadata, 'layers', source), layout, source);
   checkTensorSet(tensors, expectedTensors(layout, bits), config, source);
+  const bitsOf = (names: Iterable<string>) => [...names].map((k): [string, number] => [k, bits.get(k)!]);
+  checkBitsAgree(info, bitsOf(layout.weights.keys()), bitsOf(layout.activations.keys()), source, 'metadata quantization');
 
   const get = (name: string): RawTensor => tensors.get(name)!;
   const weights = new Map<string, WeightQuant>();
@@ -424,7 +484,11 @@ export function parseQuantizedVit(bytes: Uint8Array, source: string): QuantizedV
     activations.set(prefix, { bits: bits.get(prefix)!, scale, scaleShape, zeroPoint, zeroPointShape });
   }
   const floats = new Map<string, Float32Array>();
-  for (const name of layout.floats.keys()) floats.set(name, toFloat32(get(name), name, source));
+  for (const name of layout.floats.keys()) {
+    const values = toFloat32(get(name), name, source);
+    checkFinite(values, name, source);
+    floats.set(name, values);
+  }
 
   return {
     config,

@@ -79,12 +79,12 @@ function parseEntry(name: string, value: unknown, source: string): Entry {
 
 /**
  * Parses and validates a whole safetensors file. `source` names the file in error messages.
- * Tensor bytes are views into `bytes`, not copies.
+ * Tensor bytes are views into `bytes`, not copies; `data` is the view of everything after the header.
  */
 export function parseSafetensors(
   bytes: Uint8Array,
   source: string,
-): { tensors: Map<string, RawTensor>; metadata: Record<string, string> } {
+): { tensors: Map<string, RawTensor>; metadata: Record<string, string>; data: Uint8Array } {
   if (bytes.length < 8) {
     throw new FimaqError(`${source}: file is ${bytes.length} bytes, too short for a safetensors header (at least 8)`);
   }
@@ -148,7 +148,7 @@ export function parseSafetensors(
       bytes: bytes.subarray(dataStart + e.begin, dataStart + e.end),
     });
   }
-  return { tensors, metadata };
+  return { tensors, metadata, data: bytes.subarray(dataStart) };
 }
 
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
@@ -206,17 +206,29 @@ export function toFloat32(t: RawTensor, name: string, source: string): Float32Ar
 }
 
 /**
+ * Throws unless every value is finite. Run it after toFloat32: F64 values beyond the float32 range
+ * have become ±Infinity there.
+ */
+export function checkFinite(values: Float32Array, name: string, source: string): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!Number.isFinite(v)) throw new FimaqError(`${source}: tensor '${name}' has a non-finite value (${v}) at index ${i}`);
+  }
+}
+
+/**
  * Writes tensors as a safetensors file: names sorted, header padded with spaces to a multiple of
  * 8 bytes (so every tensor starts 8-byte aligned), data in the same order. `data` holds the raw
- * element bytes, little-endian (as typed arrays are on every supported host).
+ * element bytes, little-endian (as typed arrays are on every supported host). `metadata` may be a
+ * function of the data section, given as its pieces in file order, so that it can hold a checksum
+ * of the data without a second copy of it.
  */
 export function serializeSafetensors(
   tensors: Record<string, { dtype: Dtype; shape: number[]; data: ArrayBufferView }>,
-  metadata?: Record<string, string>,
+  metadata?: Record<string, string> | ((data: readonly Uint8Array[]) => Record<string, string>),
 ): Uint8Array {
   const names = Object.keys(tensors).sort();
-  const header: Record<string, unknown> = {};
-  if (metadata !== undefined && Object.keys(metadata).length > 0) header[METADATA_KEY] = metadata;
+  const entries: Record<string, unknown> = {};
   let offset = 0;
   const chunks: Uint8Array[] = [];
   for (const name of names) {
@@ -228,10 +240,12 @@ export function serializeSafetensors(
     if (data.byteLength !== expected) {
       throw new FimaqError(`safetensors: tensor '${name}' has ${data.byteLength} bytes but ${dtype} ${fmtShape(shape)} needs ${expected}`);
     }
-    header[name] = { dtype, shape, data_offsets: [offset, offset + expected] };
+    entries[name] = { dtype, shape, data_offsets: [offset, offset + expected] };
     chunks.push(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
     offset += expected;
   }
+  const meta = typeof metadata === 'function' ? metadata(chunks) : metadata;
+  const header = meta !== undefined && Object.keys(meta).length > 0 ? { [METADATA_KEY]: meta, ...entries } : entries;
   const json = new TextEncoder().encode(JSON.stringify(header));
   const headerLen = Math.ceil(json.length / 8) * 8;
   const out = new Uint8Array(8 + headerLen + offset);

@@ -3,7 +3,7 @@
  * names and shapes the config implies. Pure and browser-safe; the Node folder loader is in
  * checkpoint-node.ts.
  */
-import { parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from '../io/safetensors.js';
+import { checkFinite, parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from '../io/safetensors.js';
 import { FimaqError } from '../util/errors.js';
 import { parseVitConfig, type VitConfig } from './config.js';
 
@@ -64,7 +64,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 /**
  * Builds a checkpoint from the two files' contents. `source` is the checkpoint folder; errors name
  * `<source>/config.json` or `<source>/model.safetensors`. Every tensor problem (missing,
- * unexpected, wrong shape or dtype) is reported together in one line.
+ * unexpected, wrong shape or dtype) is reported together in one line; then the first non-finite value.
  */
 export function checkpointFromBytes(configText: string, safetensors: Uint8Array, source: string): VitCheckpoint {
   const folder = source.replace(/[\\/]+$/, '');
@@ -99,7 +99,11 @@ export function checkpointFromBytes(configText: string, safetensors: Uint8Array,
   }
 
   const weights = new Map<string, Float32Array>();
-  for (const name of expected.keys()) weights.set(name, toFloat32(tensors.get(name)!, name, file));
+  for (const name of expected.keys()) {
+    const w = toFloat32(tensors.get(name)!, name, file);
+    checkFinite(w, name, file);
+    weights.set(name, w);
+  }
   return { config, weights, source, configText };
 }
 

@@ -11,8 +11,6 @@ export interface SampleOptions {
   wbits: number;
   abits: number;
   seed: number;
-  /** Per-weight bit width (mixed precision); defaults to `wbits`. */
-  weightBits?: (name: string) => number;
 }
 
 /** Integers uniform in [0, levels). */
@@ -31,7 +29,7 @@ export function randomQuantizedVit(configText: string, opts: SampleOptions): Qua
   const weight = (name: string): WeightQuant => {
     const [rows, ...rest] = shapes.get(name)!;
     const cols = rest.reduce((a, b) => a * b, 1);
-    const bits = opts.weightBits?.(name) ?? opts.wbits;
+    const bits = opts.wbits;
     return {
       bits,
       rows: rows!,

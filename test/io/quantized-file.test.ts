@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { readQuantizedVit, writeQuantizedVit } from '../../src/io/quantized-file-node.js';
 import { checkMatchesModel, isQuantizedFile, parseQuantizedVit, serializeQuantizedVit } from '../../src/io/quantized-file.js';
+import { crc32, crc32Hex } from '../../src/io/crc32.js';
 import { parseSafetensors, serializeSafetensors, type Dtype } from '../../src/io/safetensors.js';
 import { expectedVitTensors } from '../../src/model/checkpoint.js';
 import { parseVitConfig } from '../../src/model/config.js';
@@ -24,8 +25,7 @@ const TINY_CONFIG = JSON.stringify(
   2,
 );
 
-const tiny = (wbits: number, abits: number, seed = 7, weightBits?: (name: string) => number) =>
-  randomQuantizedVit(TINY_CONFIG, { wbits, abits, seed, weightBits });
+const tiny = (wbits: number, abits: number, seed = 7) => randomQuantizedVit(TINY_CONFIG, { wbits, abits, seed });
 
 function errorOf(fn: () => unknown): string {
   try {
@@ -41,15 +41,33 @@ function errorOf(fn: () => unknown): string {
 
 type Tensors = Record<string, { dtype: Dtype; shape: number[]; data: ArrayBufferView }>;
 
-/** Re-serialises a file after `edit` changes its tensors or metadata, to craft bad files. */
+/**
+ * Re-serialises a file after `edit` changes its tensors or metadata, to craft bad files. The
+ * payload checksum is recomputed unless the edit changed or removed it, so that the other checks
+ * are reached.
+ */
 function rewrite(bytes: Uint8Array, edit: (tensors: Tensors, metadata: Record<string, string>) => void): Uint8Array {
   const parsed = parseSafetensors(bytes, 'rewrite');
   const tensors: Tensors = {};
   for (const [name, t] of parsed.tensors) tensors[name] = { dtype: t.dtype, shape: t.shape, data: t.bytes.slice() };
   const metadata = { ...parsed.metadata };
   edit(tensors, metadata);
-  return serializeSafetensors(tensors, metadata);
+  const keepCrc = metadata.payload_crc32 !== undefined && metadata.payload_crc32 === parsed.metadata.payload_crc32;
+  return serializeSafetensors(tensors, (data) =>
+    keepCrc ? { ...metadata, payload_crc32: crc32Hex(data.reduce((crc, chunk) => crc32(chunk, crc), 0)) } : metadata,
+  );
 }
+
+/** A copy of `bytes` with bit `bit` of byte `at` of tensor `name`'s data flipped. */
+function flipBit(bytes: Uint8Array, name: string, at: number, bit: number): Uint8Array {
+  const t = parseSafetensors(bytes, 'flip').tensors.get(name)!;
+  const out = bytes.slice();
+  out[t.bytes.byteOffset - bytes.byteOffset + at]! ^= 1 << bit;
+  return out;
+}
+
+/** The CRC the reader computes: over everything after the header. */
+const payloadCrc = (bytes: Uint8Array): string => crc32Hex(crc32(parseSafetensors(bytes, 'crc').data));
 
 function editLayers(bytes: Uint8Array, edit: (layers: Record<string, Record<string, unknown>>) => void): Uint8Array {
   return rewrite(bytes, (_, metadata) => {
@@ -65,11 +83,10 @@ describe('quantized-model file round trip', () => {
     ['W4/A4', () => tiny(4, 4, 11)],
     ['W2/A8', () => tiny(2, 8, 12)],
     ['W8/A2', () => tiny(8, 2, 13)],
-    // Widths 2..8 in turn over the 10 weights, so codes straddle words in every way pack.ts allows.
-    ['mixed W2..8/A4', () => {
-      let n = 0;
-      return tiny(4, 4, 14, () => 2 + (n++ % 7));
-    }],
+    // With the widths above, every width 2..8, so codes straddle words in every way pack.ts allows.
+    ['W5/A4', () => tiny(5, 4, 14)],
+    ['W6/A4', () => tiny(6, 4, 15)],
+    ['W7/A8', () => tiny(7, 8, 16)],
   ];
 
   it.each(cases)('%s: serialize -> parse gives back the same model', (_, make) => {
@@ -85,7 +102,8 @@ describe('quantized-model file round trip', () => {
     const q = tiny(3, 4);
     const { tensors, metadata } = parseSafetensors(serializeQuantizedVit(q), SRC);
     expect(metadata.format).toBe('fimaq-quantized');
-    expect(metadata.format_version).toBe('1');
+    expect(metadata.format_version).toBe('2');
+    expect(metadata.payload_crc32).toMatch(/^[0-9a-f]{8}$/);
     expect(metadata.config).toBe(TINY_CONFIG);
     expect(JSON.parse(metadata.quantization!)).toStrictEqual({
       method: 'fima-q', wbits: 3, abits: 4, seed: 7, calib_size: 32, calib_data: 'random sample',
@@ -128,6 +146,20 @@ describe('quantized-model file round trip', () => {
       await writeQuantizedVit(path, q);
       expect(isQuantizedFile(await readFile(path))).toBe(true);
       expect(await readQuantizedVit(path)).toStrictEqual(q);
+    });
+
+    it('names the path when a bit of the file flipped on disk', async () => {
+      const path = join(dir, 'flipped.fimaq.safetensors');
+      await writeQuantizedVit(path, tiny(3, 4));
+      await writeFile(path, flipBit(await readFile(path), 'head.weight.codes', 0, 7));
+      await expect(readQuantizedVit(path)).rejects.toThrow(new RegExp(`^${path}: payload checksum mismatch \\(stored [0-9a-f]{8}, computed [0-9a-f]{8}\\): the file is corrupt$`));
+    });
+
+    it('names the output path when the model cannot be written', async () => {
+      const path = join(dir, 'nan.fimaq.safetensors');
+      const q = tiny(3, 4);
+      q.blocks[1]!.attn.scale[0] = NaN;
+      await expect(writeQuantizedVit(path, q)).rejects.toThrow(`${path}: cannot write: quantizer 'blocks.1.attn.map' has scale NaN at index 0`);
     });
 
     it('names the path when the file is missing or damaged', async () => {
@@ -236,9 +268,9 @@ describe('parseQuantizedVit rejects bad files', () => {
 
   it('an unsupported format_version', () => {
     const bad = rewrite(good, (_, metadata) => {
-      metadata.format_version = '2';
+      metadata.format_version = '3';
     });
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(`${SRC}: unsupported format_version '2' (this version reads 1)`);
+    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(`${SRC}: unsupported format_version '3' (this version reads 1 and 2)`);
   });
 
   it('an invalid config, with the config parser message', () => {
@@ -288,12 +320,103 @@ describe('parseQuantizedVit rejects bad files', () => {
     );
   });
 
-  it('the writer refuses a model the reader would reject', () => {
+  it('non-finite float parameters', () => {
+    for (const [value, name, index] of [[NaN, 'blocks.1.mlp.fc1.bias', 17], [Infinity, 'cls_token', 0], [-Infinity, 'pos_embed', 59]] as const) {
+      const bad = rewrite(good, (tensors) => {
+        const t = tensors[name]!;
+        const data = new Float32Array((t.data as Uint8Array).slice().buffer);
+        data[index] = value;
+        tensors[name] = { ...t, data };
+      });
+      expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(`${SRC}: tensor '${name}' has a non-finite value (${value}) at index ${index}`);
+    }
+  });
+
+  it('quantization.wbits or abits that disagree with a layer', () => {
+    // 12 cols take 2 words at 3 and at 4 bits, so the tensors still match the layers table.
+    const layer = editLayers(good, (layers) => {
+      layers['blocks.1.attn.qkv.weight']!.wbits = 4;
+    });
+    expect(errorOf(() => parseQuantizedVit(layer, SRC))).toBe(
+      `${SRC}: metadata quantization.wbits is 3 but layer 'blocks.1.attn.qkv.weight' has wbits 4 (every layer must use the same width)`,
+    );
+    const abits = rewrite(good, (_, metadata) => {
+      metadata.quantization = JSON.stringify({ ...JSON.parse(metadata.quantization!), abits: 8 });
+    });
+    expect(errorOf(() => parseQuantizedVit(abits, SRC))).toBe(
+      `${SRC}: metadata quantization.abits is 8 but layer 'blocks.0.attn.qkv.input' has abits 4 (every layer must use the same width)`,
+    );
+  });
+
+  it('the writer refuses a model the reader would reject, naming the output', () => {
+    const out = 'out.fimaq.safetensors';
     const q = tiny(3, 4);
     q.blocks[1]!.fc1.weight.zeroPoint[2] = -1;
-    expect(errorOf(() => serializeQuantizedVit(q))).toBe(
-      "serializeQuantizedVit: tensor 'blocks.1.mlp.fc1.weight.zero_point' has zero-point -1 at index 2, outside [0, 7] for 3 bits",
+    expect(errorOf(() => serializeQuantizedVit(q, out))).toBe(
+      `${out}: cannot write: tensor 'blocks.1.mlp.fc1.weight.zero_point' has zero-point -1 at index 2, outside [0, 7] for 3 bits`,
     );
+    const nan = tiny(3, 4);
+    nan.blocks[0]!.qkv.input.scale[3] = NaN;
+    expect(errorOf(() => serializeQuantizedVit(nan, out))).toBe(
+      `${out}: cannot write: quantizer 'blocks.0.attn.qkv.input' has scale NaN at index 3 (non-finite values in the model or its activations)`,
+    );
+    const zero = tiny(3, 4);
+    zero.head.weight.scale[1] = 0;
+    expect(errorOf(() => serializeQuantizedVit(zero, out))).toBe(
+      `${out}: cannot write: quantizer 'head.weight' has scale 0 at index 1 (scales must be finite and positive)`,
+    );
+    const inf = tiny(3, 4);
+    inf.floats.get('norm.weight')![2] = Infinity;
+    expect(errorOf(() => serializeQuantizedVit(inf, out))).toBe(`${out}: cannot write: tensor 'norm.weight' has a non-finite value (Infinity) at index 2`);
+    const wbits = tiny(3, 4);
+    wbits.info.wbits = 4;
+    expect(errorOf(() => serializeQuantizedVit(wbits, out))).toBe(
+      `${out}: cannot write: quantization.wbits is 4 but layer 'patch_embed.proj.weight' has wbits 3 (every layer must use the same width)`,
+    );
+    const abits = tiny(3, 4);
+    abits.blocks[1]!.q.bits = 8;
+    expect(errorOf(() => serializeQuantizedVit(abits, out))).toBe(
+      `${out}: cannot write: quantization.abits is 4 but layer 'blocks.1.attn.q' has abits 8 (every layer must use the same width)`,
+    );
+  });
+});
+
+describe('payload checksum', () => {
+  const good = serializeQuantizedVit(tiny(3, 4));
+  const stored = parseSafetensors(good, SRC).metadata.payload_crc32!;
+
+  it('is the CRC-32 of everything after the header', () => {
+    expect(stored).toBe(payloadCrc(good));
+  });
+
+  it.each([
+    ['a packed codes tensor', 'blocks.0.mlp.fc1.weight.codes', 37, 5],
+    ['a float tensor', 'blocks.1.norm1.bias', 2, 0],
+    ['a scale', 'blocks.0.attn.map.scale', 9, 3],
+  ])('catches a single flipped bit in %s', (_, name, at, bit) => {
+    const bad = flipBit(good, name, at, bit);
+    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(
+      `${SRC}: payload checksum mismatch (stored ${stored}, computed ${payloadCrc(bad)}): the file is corrupt`,
+    );
+  });
+
+  it('is required in a version 2 file and must be 8 lowercase hex digits', () => {
+    const missing = rewrite(good, (_, metadata) => {
+      delete metadata.payload_crc32;
+    });
+    expect(errorOf(() => parseQuantizedVit(missing, SRC))).toBe(`${SRC}: metadata 'payload_crc32' is missing`);
+    const upper = rewrite(good, (_, metadata) => {
+      metadata.payload_crc32 = stored.toUpperCase().padStart(9, '0');
+    });
+    expect(errorOf(() => parseQuantizedVit(upper, SRC))).toMatch(new RegExp(`^${SRC}: metadata 'payload_crc32' is "0[0-9A-F]{8}", not 8 lowercase hex digits$`));
+  });
+
+  it('a version 1 file, which has none, still loads', () => {
+    const v1 = rewrite(good, (_, metadata) => {
+      metadata.format_version = '1';
+      delete metadata.payload_crc32;
+    });
+    expect(parseQuantizedVit(v1, SRC)).toStrictEqual(tiny(3, 4));
   });
 });
 

@@ -79,6 +79,24 @@ describe('serializeSafetensors / parseSafetensors round trip', () => {
     expect(bytes.length).toBe(8 + headerLen + 30);
   });
 
+  it('can compute metadata from the data section, which the parser returns', () => {
+    let seen: Uint8Array[] = [];
+    const bytes = serializeSafetensors(
+      {
+        b: { dtype: 'U8', shape: [2], data: new Uint8Array([3, 4]) },
+        a: { dtype: 'U8', shape: [3], data: new Uint8Array([0, 1, 2]) },
+      },
+      (data) => {
+        seen = data.map((d) => d.slice());
+        return { sum: String(data.reduce((s, d) => s + d.reduce((x, y) => x + y, 0), 0)) };
+      },
+    );
+    expect(seen).toEqual([new Uint8Array([0, 1, 2]), new Uint8Array([3, 4])]);
+    const { metadata, data } = parseSafetensors(bytes, SRC);
+    expect(metadata).toEqual({ sum: '10' });
+    expect([...data]).toEqual([0, 1, 2, 3, 4]);
+  });
+
   it('parses a file that is a view at an odd offset of a larger buffer', () => {
     const file = sample();
     const big = new Uint8Array(file.length + 3);

@@ -172,4 +172,34 @@ describe('checkpointFromBytes', () => {
       'https://example.org/ckpt/model.safetensors: file is 4 bytes',
     );
   });
+
+  const errorOf = (tensors: Tensors): string => {
+    try {
+      checkpointFromBytes(CONFIG, serializeSafetensors(tensors), 'ckpt/');
+    } catch (e) {
+      expect(e).toBeInstanceOf(FimaqError);
+      return (e as Error).message;
+    }
+    throw new Error('expected an error');
+  };
+
+  it('refuses a non-finite weight, naming the tensor and the first bad index', () => {
+    for (const [value, name] of [[NaN, 'blocks.1.mlp.fc1.weight'], [Infinity, 'cls_token'], [-Infinity, 'blocks.0.norm2.bias']] as const) {
+      const tensors = goodTensors();
+      const data = tensors[name]!.data as Float32Array;
+      data[5] = value;
+      data[6] = value;
+      expect(errorOf(tensors)).toBe(`ckpt/model.safetensors: tensor '${name}' has a non-finite value (${value}) at index 5`);
+    }
+  });
+
+  it('refuses half-precision NaN and F64 values beyond the float32 range', () => {
+    const half = goodTensors();
+    half['head.bias'] = { dtype: 'F16', shape: [3], data: new Uint16Array([0x3c00, 0x7e00, 0x3c00]) };
+    expect(errorOf(half)).toBe("ckpt/model.safetensors: tensor 'head.bias' has a non-finite value (NaN) at index 1");
+    const wide = goodTensors();
+    // 1e39 is finite as a float64 but overflows float32 when converted.
+    wide['norm.weight'] = { dtype: 'F64', shape: [8], data: Float64Array.from([1, 2, 3, -1e39, 5, 6, 7, 8]) };
+    expect(errorOf(wide)).toBe("ckpt/model.safetensors: tensor 'norm.weight' has a non-finite value (-Infinity) at index 3");
+  });
 });
