@@ -16,7 +16,10 @@ export interface Batch {
 export interface Dataset {
   readonly description: string;
   readonly count: number;
+  /** Class names indexed by label. */
   readonly classNames?: string[];
+  /** The label of one sample without decoding its image (-1 when unknown), so labels can be checked up front. */
+  label(index: number): number;
   batch(indices: number[]): Promise<Batch>;
 }
 
@@ -97,16 +100,21 @@ function makeDataset(
 ): Dataset {
   const [c, h, w] = cfg.inputSize;
   const size = c * h * w;
+  const check = (i: number) => {
+    if (!Number.isInteger(i) || i < 0 || i >= count) {
+      throw new FimaqError(`${description}: sample index ${i} is out of range [0, ${count})`);
+    }
+  };
   return {
     description,
     count,
     classNames,
+    label(i: number): number {
+      check(i);
+      return label(i);
+    },
     async batch(indices: number[]): Promise<Batch> {
-      for (const i of indices) {
-        if (!Number.isInteger(i) || i < 0 || i >= count) {
-          throw new FimaqError(`${description}: sample index ${i} is out of range [0, ${count})`);
-        }
-      }
+      indices.forEach(check);
       const pixels = new Float32Array(indices.length * size);
       const labels = Int32Array.from(indices, label);
       // One image at a time: decoding is synchronous CPU work anyway, and this bounds memory to

@@ -6,6 +6,9 @@
  *   <dir>[:test|:train]            the same, when <dir> holds IDX files
  *   <dir>                          an image folder: <dir>/<class>/<image>.{jpg,jpeg,png} like
  *                                  torchvision's ImageFolder, or unlabeled images directly in <dir>
+ *
+ * Given the model's classes (`LabelOptions`), labels are checked against them: class folders are
+ * matched to class indices or label names (folder-labels.ts), IDX labels must be in range.
  */
 import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -14,6 +17,7 @@ import { gunzipSync } from 'node:zlib';
 import { FimaqError } from '../util/errors.js';
 import { FASHION_MNIST_CLASSES, idxDataset, imageListDataset, type Dataset, type IdxSource, type ImageSample } from './dataset.js';
 import { decodeImage } from './decode.js';
+import { classFolderLabels, type LabelOptions } from './folder-labels.js';
 import { parseIdx } from './idx.js';
 import { validatePreprocessConfig, type PreprocessConfig } from './preprocess.js';
 
@@ -23,7 +27,11 @@ type Split = 'train' | 'test';
 
 const SPEC_HELP = 'expected fashion-mnist[:test|:train], mnist:<dir>[:test|:train], or a folder of IDX files or images';
 
-export async function openDataset(spec: string, cfg: PreprocessConfig): Promise<Dataset> {
+/**
+ * Without `labels`, class folders are numbered by sorted position (torchvision's ImageFolder) and
+ * nothing is checked against a model.
+ */
+export async function openDataset(spec: string, cfg: PreprocessConfig, labels?: LabelOptions): Promise<Dataset> {
   validatePreprocessConfig(cfg);
 
   const fashion = /^fashion-mnist(?::(train|test))?$/.exec(spec);
@@ -35,13 +43,13 @@ export async function openDataset(spec: string, cfg: PreprocessConfig): Promise<
       );
     }
     const split = (fashion[1] as Split | undefined) ?? 'test';
-    return openIdxFolder(dir, split, cfg, `fashion-mnist ${split}`, FASHION_MNIST_CLASSES);
+    return openIdxFolder(dir, split, cfg, `fashion-mnist ${split}`, labels, FASHION_MNIST_CLASSES);
   }
 
   const mnist = /^mnist:(.+?)(?::(train|test))?$/.exec(spec);
   if (mnist) {
     const dir = requireFolder(mnist[1]);
-    return openIdxFolder(dir, mnist[2] as Split | undefined, cfg, `IDX folder ${dir}`);
+    return openIdxFolder(dir, mnist[2] as Split | undefined, cfg, `IDX folder ${dir}`, labels);
   }
 
   // A plain path, possibly with a split suffix (only meaningful for IDX folders).
@@ -53,9 +61,9 @@ export async function openDataset(spec: string, cfg: PreprocessConfig): Promise<
   }
   const dir = requireFolder(path);
   const names = await readdir(dir);
-  if (names.some((n) => IDX_IMAGES.test(n))) return openIdxFolder(dir, split, cfg, `IDX folder ${dir}`);
+  if (names.some((n) => IDX_IMAGES.test(n))) return openIdxFolder(dir, split, cfg, `IDX folder ${dir}`, labels);
   if (split) throw new FimaqError(`${dir}: holds no IDX files, so the :${split} suffix does not apply`);
-  return openImageFolder(dir, cfg);
+  return openImageFolder(dir, cfg, labels);
 }
 
 function requireFolder(path: string): string {
@@ -75,6 +83,7 @@ async function openIdxFolder(
   split: Split | undefined,
   cfg: PreprocessConfig,
   what: string,
+  options: LabelOptions | undefined,
   classNames?: string[],
 ): Promise<Dataset> {
   const names = (await readdir(dir)).sort();
@@ -94,7 +103,17 @@ async function openIdxFolder(
   const images = await readIdx(join(dir, imagesName));
   const labels = await readIdx(join(dir, labelsName));
   const count = images.array.dims[0];
-  return idxDataset(`${what} (${count} images, ${images.name})`, images, labels, cfg, classNames);
+  const labelNames = classNames ?? (options?.labels === 'required' ? options.labelNames : undefined);
+  const dataset = idxDataset(`${what} (${count} images, ${images.name})`, images, labels, cfg, labelNames);
+  if (options?.labels === 'required') {
+    // Labels are one byte each, so checking them all now is cheap and fails before any GPU work.
+    const n = options.numClasses;
+    const bad = labels.array.data.findIndex((l) => l >= n);
+    if (bad >= 0) {
+      throw new FimaqError(`${labels.name}: label ${labels.array.data[bad]} of image ${bad} is outside the model's ${n} classes (0..${n - 1})`);
+    }
+  }
+  return dataset;
 }
 
 async function readIdx(path: string): Promise<IdxSource> {
@@ -113,15 +132,22 @@ const SUPPORTED = /\.(jpe?g|png)$/i;
 // torchvision's other IMG_EXTENSIONS: ImageFolder would load these, so skipping them would shift labels.
 const UNSUPPORTED = /\.(ppm|bmp|pgm|tif|tiff|webp)$/i;
 
-/** torchvision ImageFolder: classes = sorted subfolders; samples sorted by folder path, then file name. */
-async function openImageFolder(dir: string, cfg: PreprocessConfig): Promise<Dataset> {
+/**
+ * torchvision ImageFolder: class folders sorted, samples sorted by folder path, then file name.
+ * Labels: each folder's sorted position without `options`, the model class it names with
+ * 'required' (see folder-labels.ts), -1 with 'ignore'.
+ */
+async function openImageFolder(dir: string, cfg: PreprocessConfig, options?: LabelOptions): Promise<Dataset> {
   const entries = await readdir(dir, { withFileTypes: true });
-  const classNames: string[] = [];
-  for (const e of entries) if (await isFolder(join(dir, e.name), e.isDirectory(), e.isSymbolicLink())) classNames.push(e.name);
-  classNames.sort(byCodePoint);
+  const folders: string[] = [];
+  for (const e of entries) if (await isFolder(join(dir, e.name), e.isDirectory(), e.isSymbolicLink())) folders.push(e.name);
+  folders.sort(byCodePoint);
 
   const read = async (path: string) => decodeImage(await readFile(path), path);
-  if (classNames.length === 0) {
+  if (folders.length === 0) {
+    if (options?.labels === 'required') {
+      throw new FimaqError(`${dir}: has no class folders, so its images have no labels; evaluation needs labelled images in ${dir}/<class>/<image>`);
+    }
     // No class folders: unlabeled images (e.g. a calibration set).
     const files = (await imageFiles(dir, false)).map(([, path]) => path);
     if (files.length === 0) throw new FimaqError(`${dir}: no .jpg/.jpeg/.png images and no class subfolders found`);
@@ -129,15 +155,24 @@ async function openImageFolder(dir: string, cfg: PreprocessConfig): Promise<Data
     return imageListDataset(`image folder ${dir} (${samples.length} unlabeled images)`, samples, read, cfg);
   }
 
+  let labels = folders.map((_, i) => i);
+  let classNames: string[] | undefined = folders;
+  if (options?.labels === 'required') {
+    labels = classFolderLabels(dir, folders, options.numClasses, options.labelNames);
+    classNames = options.labelNames;
+  } else if (options?.labels === 'ignore') {
+    labels = folders.map(() => -1);
+    classNames = undefined;
+  }
   const samples: ImageSample[] = [];
-  for (const [label, name] of classNames.entries()) {
+  for (const [i, name] of folders.entries()) {
     const files = await imageFiles(join(dir, name), true);
     if (files.length === 0) throw new FimaqError(`${join(dir, name)}: class folder has no .jpg/.jpeg/.png images`);
     // sorted(os.walk(...)) orders by folder path, then sorted file names within each folder.
     files.sort(([a, pa], [b, pb]) => byCodePoint(a, b) || byCodePoint(pa, pb));
-    for (const [, source] of files) samples.push({ source, label });
+    for (const [, source] of files) samples.push({ source, label: labels[i] });
   }
-  const description = `image folder ${dir} (${samples.length} images, ${classNames.length} classes)`;
+  const description = `image folder ${dir} (${samples.length} images, ${folders.length} classes)`;
   return imageListDataset(description, samples, read, cfg, classNames);
 }
 

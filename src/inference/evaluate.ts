@@ -4,6 +4,7 @@
  */
 import type { Batch, Dataset } from '../data/dataset.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
+import { FimaqError } from '../util/errors.js';
 import { klDivergence } from '../util/kl.js';
 
 export interface Classifier {
@@ -43,10 +44,36 @@ function rankOf(logits: Float32Array, offset: number, classes: number, label: nu
   return rank;
 }
 
+/**
+ * Refuses data that would give a meaningless score: no images, missing labels, or labels outside
+ * the model's classes (which no logit could match, or which would read past an image's logits).
+ * Checked up front, before any image is decoded or run.
+ */
+function checkLabels(data: Dataset, count: number, classes: number): void {
+  if (count === 0) throw new FimaqError(`${data.description} has no images; evaluation needs at least one labelled image`);
+  let unlabelled = -1;
+  let labelled = false;
+  for (let i = 0; i < count; i++) {
+    const label = data.label(i);
+    if (label === -1) {
+      if (unlabelled < 0) unlabelled = i;
+    } else if (!Number.isInteger(label) || label < 0 || label >= classes) {
+      throw new FimaqError(`label ${label} of image ${i} of ${data.description} is outside the model's ${classes} classes (0..${classes - 1})`);
+    } else {
+      labelled = true;
+    }
+  }
+  if (!labelled) throw new FimaqError(`${data.description} has no labels; evaluation needs labelled images (class folders or IDX labels)`);
+  if (unlabelled >= 0) {
+    throw new FimaqError(`image ${unlabelled} of ${data.description} has no label; evaluation needs every image labelled (class folders or IDX labels)`);
+  }
+}
+
 export async function evaluate(model: Classifier, data: Dataset, options: EvalOptions = {}): Promise<EvalResult> {
   const count = Math.min(options.limit ?? data.count, data.count);
   const batchSize = Math.max(1, options.batchSize ?? 64);
   const classes = model.numClasses;
+  checkLabels(data, count, classes);
   const predictions = new Int32Array(count);
   const labels = new Int32Array(count);
   const logitsAll = options.keepLogits ? new Float32Array(count * classes) : null;
@@ -60,30 +87,36 @@ export async function evaluate(model: Classifier, data: Dataset, options: EvalOp
     const batch = await pending;
     const b = batch.labels.length;
     pending = from + b < count ? data.batch(indices(from + b)) : null;
+    // Marked handled: if this batch fails first, the next one's own error must not crash the process unhandled.
+    pending?.catch(() => {});
     const images = model.ctx.upload(batch.pixels, [b, ...model.inputShape], 'images');
     const logitsT = model.forward(images);
     const logits = await model.ctx.read(logitsT);
     logitsT.release();
     images.release();
+    // Comparisons with NaN are false, so a NaN row would rank every label first.
+    for (let j = 0; j < b * classes; j++) {
+      if (!Number.isFinite(logits[j])) {
+        const image = from + Math.floor(j / classes);
+        throw new FimaqError(`model output for image ${image} of ${data.description} is ${logits[j]}: the model produced non-finite logits`);
+      }
+    }
     for (let i = 0; i < b; i++) {
       let best = 0;
       for (let c = 1; c < classes; c++) if (logits[i * classes + c] > logits[i * classes + best]) best = c;
       predictions[from + i] = best;
       labels[from + i] = batch.labels[i];
-      if (batch.labels[i] >= 0) {
-        const rank = rankOf(logits, i * classes, classes, batch.labels[i]);
-        if (rank === 0) top1++;
-        if (rank < 5) top5++;
-      }
+      const rank = rankOf(logits, i * classes, classes, batch.labels[i]);
+      if (rank === 0) top1++;
+      if (rank < 5) top5++;
     }
     logitsAll?.set(logits.subarray(0, b * classes), from * classes);
     options.onProgress?.(from + b, count);
   }
-  const labelled = labels.filter((l) => l >= 0).length;
   return {
     count,
-    top1: labelled > 0 ? top1 / labelled : NaN,
-    top5: labelled > 0 && classes > 5 ? top5 / labelled : null,
+    top1: top1 / count,
+    top5: classes > 5 ? top5 / count : null,
     predictions,
     labels,
     logits: logitsAll,
@@ -93,6 +126,7 @@ export async function evaluate(model: Classifier, data: Dataset, options: EvalOp
 
 /** Share of images whose top-1 class two evaluations of the same images agree on. */
 export function top1Agreement(a: EvalResult, b: EvalResult): number {
+  if (a.count === 0 || a.count !== b.count) throw new Error(`top1Agreement: needs two evaluations of the same images, got ${a.count} and ${b.count}`);
   let same = 0;
   for (let i = 0; i < a.count; i++) if (a.predictions[i] === b.predictions[i]) same++;
   return same / a.count;

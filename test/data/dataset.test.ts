@@ -2,24 +2,16 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { PNG } from 'pngjs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { FASHION_MNIST_CLASSES } from '../../src/data/dataset.js';
 import { openDataset } from '../../src/data/open.js';
 import type { PreprocessConfig } from '../../src/data/preprocess.js';
 import { FimaqError } from '../../src/util/errors.js';
-import { makeIdx } from './helpers.js';
+import { makeIdx, solidPng } from './helpers.js';
 
 // Identity normalisation and no resize for 4x4 images, so pixels read back as value / 255.
 const cfg3: PreprocessConfig = { inputSize: [3, 4, 4], mean: [0, 0, 0], std: [1, 1, 1], interpolation: 'bilinear', cropPct: 1 };
 const cfg1: PreprocessConfig = { ...cfg3, inputSize: [1, 4, 4], mean: [0], std: [1] };
-
-/** A solid 4x4 PNG; colorType 0 = grey, 2 = RGB, 6 = RGBA. */
-function solidPng(path: string, rgba: [number, number, number, number], colorType: 0 | 2 | 6 = 2): void {
-  const png = new PNG({ width: 4, height: 4 });
-  for (let i = 0; i < 16; i++) png.data.set(rgba, 4 * i);
-  writeFileSync(path, PNG.sync.write(png, { colorType }));
-}
 
 const channelValues = (pixels: Float32Array, b: number, c: number, hw = 16): number[] => {
   const start = (b * c) * hw;

@@ -1,4 +1,6 @@
 /** Test helpers shared by the data-layer tests. */
+import { writeFileSync } from 'node:fs';
+import { PNG } from 'pngjs';
 
 /** Builds an IDX file: magic 00 00 <type> <ndims>, big-endian u32 dims, then the bytes. */
 export function makeIdx(dims: number[], data: number[] | Uint8Array, type = 0x08): Uint8Array {
@@ -10,4 +12,11 @@ export function makeIdx(dims: number[], data: number[] | Uint8Array, type = 0x08
   out.set(header);
   out.set(data, header.length);
   return out;
+}
+
+/** A solid 4x4 PNG; colorType 0 = grey, 2 = RGB, 6 = RGBA. */
+export function solidPng(path: string, rgba: [number, number, number, number], colorType: 0 | 2 | 6 = 2): void {
+  const png = new PNG({ width: 4, height: 4 });
+  for (let i = 0; i < 16; i++) png.data.set(rgba, 4 * i);
+  writeFileSync(path, PNG.sync.write(png, { colorType }));
 }
