@@ -2,30 +2,31 @@
  * The `fimaq` command line. Every command prints a human summary, or exactly one JSON object on
  * stdout with --json; progress goes to stderr; user errors are one line on stderr with exit code 1.
  */
-import { createHash } from 'node:crypto';
 import { PNG } from 'pngjs';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { decodeImage } from '../data/decode.js';
+import type { LabelOptions } from '../data/folder-labels.js';
 import { openDataset } from '../data/open.js';
 import { preprocessInto } from '../data/preprocess.js';
 import { type Classifier, type EvalResult, evaluate, fidelityTo, top1Agreement } from '../inference/evaluate.js';
 import { IntVit } from '../inference/int-vit.js';
 import { writeFileAtomic } from '../io/atomic-write.js';
+import { checkOutputs } from '../io/output-paths.js';
 import { readQuantizedVit, writeQuantizedVit } from '../io/quantized-file-node.js';
 import { loadCheckpoint } from '../model/checkpoint-node.js';
 import type { VitCheckpoint } from '../model/checkpoint.js';
 import type { VitConfig } from '../model/config.js';
 import { type CalibrationMethod, calibrate } from '../quant/calibrate.js';
-import { checkpointFolder, loadCheckpoint as loadReconCheckpoint, removeCheckpoint, saveFloatWeights, saveState } from '../recon/checkpoint-node.js';
+import { checkpointFolder, checkpointProgress, hasCheckpoint, loadCheckpoint as loadReconCheckpoint, removeCheckpoint, saveFloatWeights, saveState, sha256, tensorsDigest } from '../recon/checkpoint-node.js';
 import type { FisherSettings } from '../recon/losses.js';
-import { type ReconMethod, type UnitReport, reconstruct } from '../recon/reconstruct.js';
+import { type ReconMethod, type UnitReport, reconstruct, unitNames } from '../recon/reconstruct.js';
 import { reconMemory } from '../recon/memory.js';
 import { PRESETS, type PresetName, type ReconSettings } from '../recon/settings.js';
 import { checkIndices, seededIndices } from '../quant/calibration-set.js';
 import { FakeQuantVit } from '../quant/fake-quant-model.js';
+import { zeroPointCount } from '../quant/candidates.js';
 import { checkBits } from '../quant/pack.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import { VitModel, forwardFlops, parameterCount } from '../model/vit.js';
@@ -36,6 +37,8 @@ import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../runtime/node-gpu.js';
 import type { AdapterChoice } from '../runtime/vulkan-env.js';
 import { FimaqError } from '../util/errors.js';
+import { type OptionName, type Values, checkApplicable, integerOption, listOption, numberOption, optionalPositiveInt, parseCommandLine, positiveInt, seedList, seedOption } from './options.js';
+import { dataInput, fileInput, guardOutputs, modelInputs } from './output-guard.js';
 import { Progress } from './progress.js';
 
 export const DEMO_MODEL_DIR = join(PACKAGE_ROOT, 'demo', 'fashion-vit');
@@ -88,7 +91,13 @@ Usage:
         --lr-scale X (4e-5, cosine-annealed)  --drop-prob P (0.5; 1 disables QDrop)
         --round-weight X (0.01)  --report-every N (loss read back every N iterations)
         --resume               continue an interrupted run from <out>.partial/ (checkpoints are
-                               written after calibration and after each unit)
+                               written after calibration and after each unit; every file in
+                               it is checked against the run before use)
+        --fresh                discard such a checkpoint and start over (without --resume or
+                               --fresh, a run refuses to overwrite a resumable checkpoint)
+      --out must end in .safetensors and may not be one of the inputs; while a run writes it,
+      <out>.lock names the process, and a second run with the same --out is refused.
+      Options the chosen method does not use (e.g. --iters with --method calib) are errors.
   fimaq ablate --model <dir|demo> --calib <spec> --data <spec> [--methods calib,mse,brecq-fim,diag-fim,lr-fim,fimaq]
                [--bits 4,3] [--seeds 3407] [--limit N] [--record <file.json>]
                [reconstruction and Fisher options] [--json]
@@ -97,8 +106,10 @@ Usage:
       table of top-1 and of the mean KL(float || quantized) of the output distributions on the
       same images (mean over seeds, then each seed's value) and, with --json, one object with
       every run's top-1, KL, top-1 agreement with the float model and seconds. --record keeps
-      every finished run in a JSON file (rewritten atomically after each run); run the same
-      command again to skip the runs it holds, e.g. after an interruption.
+      every finished run in a JSON file (rewritten atomically after each run, locked while the
+      command runs); run the same command again to skip the runs it holds, e.g. after an
+      interruption. Reconstruction and Fisher options are part of the record whatever --methods
+      holds, so that runs of other methods added later share them.
   fimaq fim --model <dir|demo> --calib <spec> --out <file.png> [--block 1] [--channels 64]
             [--rank 5] [--bits 4] [--calib-size 256] [--seed 3407] [--json]
       The paper's Figure 1 on this model: the empirical Fisher matrix of KL(T = 20) with one
@@ -130,64 +141,6 @@ Common options:
   -h, --help                          this text
   --version                           the tool version
 `;
-
-const OPTIONS = {
-  model: { type: 'string' },
-  data: { type: 'string' },
-  limit: { type: 'string' },
-  calib: { type: 'string' },
-  'calib-size': { type: 'string' },
-  'calib-indices': { type: 'string' },
-  method: { type: 'string' },
-  wbits: { type: 'string' },
-  abits: { type: 'string' },
-  seed: { type: 'string' },
-  out: { type: 'string' },
-  batch: { type: 'string' },
-  preset: { type: 'string' },
-  iters: { type: 'string' },
-  'search-size': { type: 'string' },
-  'search-candidates': { type: 'string' },
-  'search-rounds': { type: 'string' },
-  'lr-round': { type: 'string' },
-  'lr-scale': { type: 'string' },
-  'drop-prob': { type: 'string' },
-  'round-weight': { type: 'string' },
-  'report-every': { type: 'string' },
-  resume: { type: 'boolean', default: false },
-  record: { type: 'string' },
-  eval: { type: 'string' },
-  engine: { type: 'string' },
-  images: { type: 'string', multiple: true },
-  top: { type: 'string' },
-  methods: { type: 'string' },
-  block: { type: 'string' },
-  channels: { type: 'string' },
-  rank: { type: 'string' },
-  bits: { type: 'string' },
-  seeds: { type: 'string' },
-  k: { type: 'string' },
-  p1: { type: 'string' },
-  p2: { type: 'string' },
-  temperature: { type: 'string' },
-  'dis-mode': { type: 'string' },
-  damping: { type: 'string' },
-  json: { type: 'boolean', default: false },
-  adapter: { type: 'string', default: 'auto' },
-  'no-bounds-checks': { type: 'boolean', default: false },
-  debug: { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
-  version: { type: 'boolean', default: false },
-} satisfies ParseArgsConfig['options'];
-
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
-
-function positiveInt(value: string | undefined, name: string, fallback?: number): number | undefined {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new FimaqError(`--${name} must be a positive integer, got '${value}'`);
-  return n;
-}
 
 export function resolveModelPath(model: string | undefined): string {
   if (!model) throw new FimaqError('--model is required (a checkpoint folder, or demo)');
@@ -223,6 +176,11 @@ function describeAdapter(a: AdapterSummary): string {
 function print(values: Values, json: Record<string, unknown>, text: string): void {
   process.stdout.write(values.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
 }
+
+/** Evaluation data: labels must name the model's classes (folder names are matched to them). */
+const labelled = (cfg: VitConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'required' });
+/** Calibration images: labels are not used, so class folders may be named anything. */
+const unlabelled = (cfg: VitConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'ignore' });
 
 /** A float checkpoint folder, or a quantized-model file. */
 async function loadModel(path: string): Promise<{ config: VitConfig; quantized: QuantizedVit | null; float: VitCheckpoint | null }> {
@@ -263,16 +221,17 @@ function engineAgreement(a: EvalResult, b: EvalResult, classes: number) {
   return { top1_agreement: top1Agreement(a, b), max_abs_logit_diff: maxAbs, rel_logit_diff: { median: at(0.5), p99: at(0.99), max: rel[rel.length - 1] } };
 }
 
-async function commandEval(values: Values): Promise<void> {
+async function commandEval(values: Values, given: Set<OptionName>): Promise<void> {
+  checkApplicable(given, ['model', 'data', 'limit', 'batch', 'engine'], () => 'does not apply to fimaq eval (see fimaq --help)');
   const modelPath = resolveModelPath(values.model);
   if (!values.data) throw new FimaqError('--data is required (for example fashion-mnist:test)');
-  const limit = positiveInt(values.limit, 'limit');
-  const batchSize = positiveInt(values.batch, 'batch', 64) as number;
+  const limit = optionalPositiveInt(values.limit, 'limit');
+  const batchSize = positiveInt(values.batch, 'batch', 64);
   const engine = values.engine ?? 'int';
   if (!ENGINES.includes(engine as (typeof ENGINES)[number])) throw new FimaqError(`--engine must be one of ${ENGINES.join(', ')}, got '${engine}'`);
   const loaded = await loadModel(modelPath);
   if (!loaded.quantized && values.engine !== undefined) throw new FimaqError(`--engine applies to quantized-model files; ${modelPath} is a float checkpoint`);
-  const data = await openDataset(values.data, loaded.config.preprocess);
+  const data = await openDataset(values.data, loaded.config.preprocess, labelled(loaded.config));
   await withContext(values, async (ctx) => {
     const progress = new Progress('eval');
     const run = async (name: string, model: Classifier & { release(): void }) => {
@@ -319,11 +278,12 @@ const METHODS = ['fimaq', 'diag-fim', 'lr-fim', 'brecq-fim', 'mse', 'calib', 'rt
 const RECON_METHODS: readonly Method[] = ['fimaq', 'diag-fim', 'lr-fim', 'brecq-fim', 'mse'];
 type Method = (typeof METHODS)[number];
 
-function numberOption(value: string | undefined, name: string, fallback: number, ok: (n: number) => boolean, what: string): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || !ok(n)) throw new FimaqError(`--${name} must be ${what}, got '${value}'`);
-  return n;
+/** The search's candidate tables cross scales with zero-points, so their size must be a multiple of the zero-point count. */
+function checkSearchCandidates(settings: ReconSettings, bits: number[]): void {
+  const step = Math.max(...bits.map(zeroPointCount));
+  if (settings.searchCandidates % step !== 0) {
+    throw new FimaqError(`--search-candidates must be a multiple of ${step} at ${Math.max(...bits)} bits (scales x ${step} zero-points), got ${settings.searchCandidates}`);
+  }
 }
 
 /** Reconstruction settings: the preset, then every option given on the command line. */
@@ -331,7 +291,7 @@ function reconSettings(values: Values): ReconSettings {
   const presetName = values.preset ?? 'paper';
   if (!(presetName in PRESETS)) throw new FimaqError(`--preset must be one of ${Object.keys(PRESETS).join(', ')}, got '${presetName}'`);
   const p = PRESETS[presetName as PresetName];
-  const int = (name: string, fallback: number) => positiveInt(values[name as keyof Values] as string | undefined, name, fallback) as number;
+  const int = (name: string, fallback: number) => positiveInt(values[name as keyof Values] as string | undefined, name, fallback);
   const positive = (n: number) => n > 0;
   return {
     ...p,
@@ -355,7 +315,7 @@ function fisherSettings(values: Values): FisherSettings {
   if (disMode !== 'q' && disMode !== 'qf') throw new FimaqError(`--dis-mode must be q or qf, got '${disMode}'`);
   const nonNegative = (n: number) => n >= 0;
   return {
-    k: positiveInt(values.k, 'k', 5) as number,
+    k: positiveInt(values.k, 'k', 5),
     p1: numberOption(values.p1, 'p1', 1, nonNegative, 'a non-negative number'),
     p2: numberOption(values.p2, 'p2', 1, nonNegative, 'a non-negative number'),
     temperature: numberOption(values.temperature, 'temperature', 20, (n) => n > 0, 'a positive number'),
@@ -364,23 +324,89 @@ function fisherSettings(values: Values): FisherSettings {
   };
 }
 
-async function commandQuantize(values: Values): Promise<void> {
-  const modelPath = resolveModelPath(values.model);
-  if (!values.out) throw new FimaqError('--out is required (the quantized-model file to write)');
+const RECON_OPTIONS: readonly OptionName[] = ['preset', 'iters', 'batch', 'search-size', 'search-candidates', 'search-rounds', 'lr-round', 'lr-scale', 'drop-prob', 'round-weight', 'report-every'];
+const FISHER_METHODS: readonly Method[] = ['fimaq', 'diag-fim', 'lr-fim'];
+const FISHER_OPTIONS: readonly OptionName[] = ['k', 'p1', 'p2', 'dis-mode', 'damping', 'temperature'];
+
+/** Why an option is refused for a quantize run whose method does not use it. */
+function unusedBy(method: Method): (o: OptionName) => string {
+  const methods = `--method ${method}`;
+  return (o) => {
+    if (RECON_OPTIONS.includes(o) || o === 'resume' || o === 'fresh') return `is a reconstruction option (methods ${RECON_METHODS.join(', ')}); ${methods} does not use it`;
+    if (o === 'temperature') return `applies to methods ${[...FISHER_METHODS, 'brecq-fim'].join(', ')}; ${methods} does not use it`;
+    if (FISHER_OPTIONS.includes(o)) return `is a Fisher option (methods ${FISHER_METHODS.join(', ')}); ${methods} does not use it`;
+    return 'does not apply to fimaq quantize (see fimaq --help)';
+  };
+}
+
+/** The options a quantize run with `method` uses. */
+function quantizeOptions(method: Method): OptionName[] {
+  const base: OptionName[] = ['model', 'calib', 'out', 'method', 'wbits', 'abits', 'calib-size', 'seed', 'calib-indices', 'eval', 'limit'];
+  if (!RECON_METHODS.includes(method)) return base;
+  const fisher: OptionName[] = FISHER_METHODS.includes(method) ? [...FISHER_OPTIONS] : method === 'brecq-fim' ? ['temperature'] : [];
+  return [...base, ...RECON_OPTIONS, 'resume', 'fresh', ...fisher];
+}
+
+async function commandQuantize(values: Values, given: Set<OptionName>): Promise<void> {
   const method = (values.method ?? 'fimaq') as Method;
   if (!METHODS.includes(method)) throw new FimaqError(`--method must be one of ${METHODS.join(', ')}, got '${values.method}'`);
-  const wbits = positiveInt(values.wbits, 'wbits', 4) as number;
-  const abits = positiveInt(values.abits, 'abits', 4) as number;
+  checkApplicable(given, quantizeOptions(method), unusedBy(method));
+  if (given.has('limit') && !given.has('eval')) throw new FimaqError('--limit applies only with --eval (the images to evaluate on)');
+  if (given.has('calib-size') && given.has('calib-indices')) throw new FimaqError('--calib-size and --calib-indices both choose the calibration images; give one of them');
+  if (values.resume && values.fresh) throw new FimaqError('--resume continues a checkpoint and --fresh discards it; give one of them');
+  const modelPath = resolveModelPath(values.model);
+  if (!values.out) throw new FimaqError('--out is required (the quantized-model file to write)');
+  const wbits = positiveInt(values.wbits, 'wbits', 4);
+  const abits = positiveInt(values.abits, 'abits', 4);
   checkBits(wbits, '--wbits');
   checkBits(abits, '--abits');
-  const seed = values.seed === undefined ? 3407 : Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new FimaqError(`--seed must be a non-negative integer, got '${values.seed}'`);
+  const seed = seedOption(values.seed);
   const settings = RECON_METHODS.includes(method) ? reconSettings(values) : null;
-  const fisher = RECON_METHODS.includes(method) && method !== 'mse' ? fisherSettings(values) : null;
+  if (settings) checkSearchCandidates(settings, [wbits, abits]);
+  const fisher = settings && method !== 'mse' ? fisherSettings(values) : null;
   const calibSpec = values.calib ?? (values.model === 'demo' ? 'fashion-mnist:train' : undefined);
   if (!calibSpec) throw new FimaqError('--calib is required (the calibration images, e.g. an image folder)');
+  const limit = optionalPositiveInt(values.limit, 'limit');
+  const out = resolve(values.out);
+  const folder = checkpointFolder(out);
+  const lock = await guardOutputs(
+    `fimaq quantize --method ${method} --out ${values.out}`,
+    [{ path: values.out, option: '--out', extension: '.safetensors', what: 'a quantized-model file' }],
+    [...modelInputs(modelPath), ...dataInput(calibSpec, '--calib'), ...dataInput(values.eval, '--eval'), ...fileInput(values['calib-indices'], '--calib-indices')],
+    settings ? [{ path: folder, what: 'the checkpoint folder of --out' }] : [],
+  );
+  try {
+    if (settings && !values.resume && hasCheckpoint(folder)) {
+      if (values.fresh) await removeCheckpoint(folder);
+      else {
+        const p = await checkpointProgress(folder);
+        const state = p ? ` (${p.method}, ${p.done} units done)` : '';
+        throw new FimaqError(`${folder}: holds the checkpoint of an unfinished run${state}; --resume continues it, --fresh discards it and starts over`);
+      }
+    }
+    await quantizeLocked(values, { method, wbits, abits, seed, settings, fisher, calibSpec, limit, out, modelPath });
+  } finally {
+    await lock.release();
+  }
+}
+
+interface QuantizeRun {
+  method: Method;
+  wbits: number;
+  abits: number;
+  seed: number;
+  settings: ReconSettings | null;
+  fisher: FisherSettings | null;
+  calibSpec: string;
+  limit: number | undefined;
+  out: string;
+  modelPath: string;
+}
+
+async function quantizeLocked(values: Values, run: QuantizeRun): Promise<void> {
+  const { method, wbits, abits, seed, settings, fisher, calibSpec, limit, out, modelPath } = run;
   const ckpt = await loadCheckpoint(modelPath);
-  const data = await openDataset(calibSpec, ckpt.config.preprocess);
+  const data = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
   let indices: number[];
   if (values['calib-indices']) {
     const file = values['calib-indices'];
@@ -392,12 +418,10 @@ async function commandQuantize(values: Values): Promise<void> {
     }
     indices = checkIndices(parsed, data.count, file);
   } else {
-    indices = seededIndices(data.count, settings ? settings.calibSize : (positiveInt(values['calib-size'], 'calib-size', 128) as number), seed);
+    indices = seededIndices(data.count, settings ? settings.calibSize : positiveInt(values['calib-size'], 'calib-size', 128), seed);
   }
   const batch = await data.batch(indices);
-  const evalData = values.eval ? await openDataset(values.eval, ckpt.config.preprocess) : null;
-  const limit = positiveInt(values.limit, 'limit');
-  const out = resolve(values.out);
+  const evalData = values.eval ? await openDataset(values.eval, ckpt.config.preprocess, labelled(ckpt.config)) : null;
   const start = performance.now();
   await withContext(values, async (ctx) => {
     /** Top-1 of the float model, the calibration-only model (when there is one) and the written file, side by side. */
@@ -493,17 +517,21 @@ async function quantizeReconstruct(
   const { ckpt, settings: s, wbits, abits } = job;
   const folder = checkpointFolder(job.out);
   const { reportEvery: _report, ...fingerprinted } = s;
-  const digest = (text: string) => createHash('sha256').update(text).digest('hex').slice(0, 16);
-  const fingerprint = JSON.stringify({
-    method: job.method, config: digest(ckpt.configText), wbits, abits, seed: job.seed, data: job.calibData, images: digest(JSON.stringify(job.indices)), settings: fingerprinted, fisher: job.fisher,
-  });
-  const resumed = values.resume ? await loadReconCheckpoint(folder, fingerprint) : null;
+  // Everything a resumed run reads: model config and float weights, the calibration images
+  // themselves, and every setting that changes the result.
+  const fingerprint = sha256(JSON.stringify({
+    method: job.method, config: sha256(ckpt.configText), weights: tensorsDigest(ckpt.weights), wbits, abits, seed: job.seed, data: job.calibData,
+    images: sha256(JSON.stringify(job.indices)), pixels: sha256(new Uint8Array(job.pixels.buffer, job.pixels.byteOffset, job.pixels.byteLength)), settings: fingerprinted, fisher: job.fisher,
+  }));
+  const units = unitNames(ckpt.config.depth).length;
+  const resumed = values.resume ? await loadReconCheckpoint(folder, { fingerprint, config: ckpt.config, units, wbits, abits }) : null;
   if (values.resume && !resumed) process.stderr.write(`fimaq: nothing to resume in ${folder}; starting from the beginning\n`);
   const started = performance.now();
   let calibrated: QuantizedVit;
   let float: Map<string, Float32Array>;
+  let floatDigest: string;
   if (resumed) {
-    ({ quantized: calibrated, float } = resumed);
+    ({ quantized: calibrated, float, floatDigest } = resumed);
     process.stderr.write(`fimaq: resuming from ${folder} after ${resumed.done} finished units\n`);
   } else {
     const searchSize = Math.min(s.searchSize, job.count);
@@ -519,8 +547,8 @@ async function quantizeReconstruct(
     });
     calibrated = { ...result.quantized, configText: ckpt.configText, info: job.info('calib', { search_size: searchSize }) };
     float = result.reparameterized;
-    await saveFloatWeights(folder, float);
-    await saveState(folder, calibrated, 0, fingerprint);
+    floatDigest = await saveFloatWeights(folder, float);
+    await saveState(folder, calibrated, 0, { method: job.method, fingerprint, floatDigest });
   }
   const calibSeconds = (performance.now() - started) / 1000;
   const progress = new Progress(`${job.method} W${wbits}A${abits}`);
@@ -531,7 +559,7 @@ async function quantizeReconstruct(
     fisher: job.fisher ?? undefined,
     done: resumed?.done ?? 0,
     onProgress: (p) => progress.update(p.unitIndex * p.iters + p.iteration, p.units * p.iters, `${p.unit} ${p.iteration}/${p.iters} loss ${p.loss.toPrecision(4)}`),
-    onUnitDone: (q, done) => saveState(folder, q, done, fingerprint),
+    onUnitDone: (q, done) => saveState(folder, q, done, { method: job.method, fingerprint, floatDigest }),
   });
   const reconSeconds = (performance.now() - started) / 1000 - calibSeconds;
   const details = {
@@ -549,7 +577,8 @@ async function quantizeReconstruct(
   return { reports: result.reports, calibrated: resumed && resumed.done > 0 ? null : calibrated, calibSeconds, reconSeconds, resumedAt: resumed?.done ?? 0 };
 }
 
-async function commandInfo(values: Values): Promise<void> {
+async function commandInfo(values: Values, given: Set<OptionName>): Promise<void> {
+  checkApplicable(given, ['model'], () => 'does not apply to fimaq info (see fimaq --help)');
   const modelPath = resolveModelPath(values.model);
   const { config: c } = await loadModel(modelPath);
   const params = parameterCount(c);
@@ -590,21 +619,11 @@ async function commandInfo(values: Values): Promise<void> {
   );
 }
 
-async function commandAdapter(values: Values): Promise<void> {
+async function commandAdapter(values: Values, given: Set<OptionName>): Promise<void> {
+  checkApplicable(given, [], () => 'does not apply to fimaq adapter (see fimaq --help)');
   await withContext(values, async (ctx) => {
     const json = { command: 'adapter', adapter: adapterJson(ctx.adapter), features: [...ctx.features].sort(), timing: ctx.features.has('timestamp-query') ? 'timestamp-query' : 'wall-clock' };
     print(values, json, `adapter: ${describeAdapter(ctx.adapter)}\nfeatures: ${json.features.join(', ')}`);
-  });
-}
-
-/** A comma-separated option, each item checked. */
-function listOption<T>(value: string | undefined, name: string, fallback: T[], parse: (item: string) => T | undefined, what: string): T[] {
-  if (value === undefined) return fallback;
-  const items = value.split(',').map((v) => v.trim());
-  return items.map((item) => {
-    const v = parse(item);
-    if (v === undefined) throw new FimaqError(`--${name}: '${item}' is not ${what}`);
-    return v;
   });
 }
 
@@ -641,20 +660,52 @@ async function readAblationRecord(path: string, setup: Record<string, unknown>):
   return { runs: parsed.runs as AblationRun[], floatTop1: typeof parsed.float_top1 === 'number' ? parsed.float_top1 : null };
 }
 
-async function commandAblate(values: Values): Promise<void> {
+async function commandAblate(values: Values, given: Set<OptionName>): Promise<void> {
+  const methods = listOption(values.methods, 'methods', ['calib', 'mse', 'brecq-fim', 'diag-fim', 'lr-fim', 'fimaq'] as Method[], (m) => (METHODS.includes(m as Method) && m !== 'rtn' ? (m as Method) : undefined), `one of ${METHODS.filter((m) => m !== 'rtn').join(', ')}`);
+  // Reconstruction and Fisher options are taken whatever --methods holds: they belong to the
+  // ablation's record, which later runs of other methods must share.
+  checkApplicable(given, ['model', 'calib', 'data', 'methods', 'bits', 'seeds', 'limit', 'record', 'calib-size', ...RECON_OPTIONS, ...FISHER_OPTIONS], () => 'does not apply to fimaq ablate (see fimaq --help)');
   const modelPath = resolveModelPath(values.model);
   if (!values.data) throw new FimaqError('--data is required (the evaluation images, for example fashion-mnist:test)');
-  const methods = listOption(values.methods, 'methods', ['calib', 'mse', 'brecq-fim', 'diag-fim', 'lr-fim', 'fimaq'] as Method[], (m) => (METHODS.includes(m as Method) && m !== 'rtn' ? (m as Method) : undefined), `one of ${METHODS.filter((m) => m !== 'rtn').join(', ')}`);
   const bitsList = listOption(values.bits, 'bits', [4, 3], (b) => (/^[2-8]$/.test(b) ? Number(b) : undefined), 'a bit width from 2 to 8');
-  const seeds = listOption(values.seeds, 'seeds', [3407], (v) => (/^\d+$/.test(v) ? Number(v) : undefined), 'a non-negative integer');
+  const seeds = seedList(values.seeds, 'seeds');
   const settings = reconSettings(values);
+  checkSearchCandidates(settings, bitsList);
   const fisher = fisherSettings(values);
-  const limit = positiveInt(values.limit, 'limit');
+  const limit = optionalPositiveInt(values.limit, 'limit');
   const calibSpec = values.calib ?? (values.model === 'demo' ? 'fashion-mnist:train' : undefined);
   if (!calibSpec) throw new FimaqError('--calib is required (the calibration images, e.g. an image folder)');
+  const lock = values.record
+    ? await guardOutputs(
+        `fimaq ablate --record ${values.record}`,
+        [{ path: values.record, option: '--record', extension: '.json', what: 'a JSON record of the runs' }],
+        [...modelInputs(modelPath), ...dataInput(calibSpec, '--calib'), ...dataInput(values.data, '--data')],
+      )
+    : null;
+  try {
+    await ablateLocked(values, { methods, bitsList, seeds, settings, fisher, limit, calibSpec, data: values.data, modelPath });
+  } finally {
+    await lock?.release();
+  }
+}
+
+interface AblateRun {
+  methods: Method[];
+  bitsList: number[];
+  seeds: number[];
+  settings: ReconSettings;
+  fisher: FisherSettings;
+  limit: number | undefined;
+  calibSpec: string;
+  data: string;
+  modelPath: string;
+}
+
+async function ablateLocked(values: Values, run: AblateRun): Promise<void> {
+  const { methods, bitsList, seeds, settings, fisher, limit, calibSpec, modelPath } = run;
   const ckpt = await loadCheckpoint(modelPath);
-  const calibData = await openDataset(calibSpec, ckpt.config.preprocess);
-  const evalData = await openDataset(values.data, ckpt.config.preprocess);
+  const calibData = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
+  const evalData = await openDataset(run.data, ckpt.config.preprocess, labelled(ckpt.config));
   const setup = { model: modelPath, calib_data: calibData.description, data: evalData.description, limit: limit ?? null, settings, fisher };
   const record = values.record ? await readAblationRecord(values.record, setup) : { runs: [], floatTop1: null };
   const recorded = record.runs;
@@ -738,24 +789,25 @@ async function commandAblate(values: Values): Promise<void> {
   });
 }
 
-async function commandFim(values: Values): Promise<void> {
+async function commandFim(values: Values, given: Set<OptionName>): Promise<void> {
+  checkApplicable(given, ['model', 'calib', 'out', 'block', 'channels', 'rank', 'bits', 'calib-size', 'seed'], () => 'does not apply to fimaq fim (see fimaq --help)');
   const modelPath = resolveModelPath(values.model);
   if (!values.out) throw new FimaqError('--out is required (the PNG to write)');
-  const ckpt = await loadCheckpoint(modelPath);
-  const cfg = ckpt.config;
-  const block = values.block === undefined ? Math.min(1, cfg.depth - 1) : Number(values.block);
-  if (!Number.isInteger(block) || block < 0 || block >= cfg.depth) throw new FimaqError(`--block must be a block index from 0 to ${cfg.depth - 1}, got '${values.block}'`);
-  const channels = positiveInt(values.channels, 'channels', Math.min(64, cfg.embedDim)) as number;
-  if (channels > cfg.embedDim) throw new FimaqError(`--channels ${channels} exceeds the model's width ${cfg.embedDim}`);
-  const rank = positiveInt(values.rank, 'rank', 5) as number;
-  const bits = positiveInt(values.bits, 'bits', 4) as number;
-  checkBits(bits, '--bits');
-  const seed = values.seed === undefined ? 3407 : Number(values.seed);
-  if (!Number.isInteger(seed) || seed < 0) throw new FimaqError(`--seed must be a non-negative integer, got '${values.seed}'`);
   const calibSpec = values.calib ?? (values.model === 'demo' ? 'fashion-mnist:train' : undefined);
   if (!calibSpec) throw new FimaqError('--calib is required (the images to average over)');
-  const data = await openDataset(calibSpec, cfg.preprocess);
-  const indices = seededIndices(data.count, positiveInt(values['calib-size'], 'calib-size', 256) as number, seed);
+  // Written once, atomically, at the end: no checkpoint to share, so no lock.
+  checkOutputs([{ path: values.out, option: '--out', extension: '.png', what: 'a PNG picture' }], [...modelInputs(modelPath), ...dataInput(calibSpec, '--calib')]);
+  const ckpt = await loadCheckpoint(modelPath);
+  const cfg = ckpt.config;
+  const block = integerOption(values.block, 'block', Math.min(1, cfg.depth - 1), 0, cfg.depth - 1);
+  const channels = positiveInt(values.channels, 'channels', Math.min(64, cfg.embedDim));
+  if (channels > cfg.embedDim) throw new FimaqError(`--channels ${channels} exceeds the model's width ${cfg.embedDim}`);
+  const rank = positiveInt(values.rank, 'rank', 5);
+  const bits = positiveInt(values.bits, 'bits', 4);
+  checkBits(bits, '--bits');
+  const seed = seedOption(values.seed);
+  const data = await openDataset(calibSpec, cfg.preprocess, unlabelled(cfg));
+  const indices = seededIndices(data.count, positiveInt(values['calib-size'], 'calib-size', 256), seed);
   const batch = await data.batch(indices);
   const out = resolve(values.out);
   await withContext(values, async (ctx) => {
@@ -841,14 +893,15 @@ async function imageFiles(items: string[]): Promise<string[]> {
   return files;
 }
 
-async function commandInfer(values: Values, extra: string[]): Promise<void> {
+async function commandInfer(values: Values, given: Set<OptionName>, extra: string[]): Promise<void> {
+  checkApplicable(given, ['model', 'images', 'top', 'batch'], () => 'does not apply to fimaq infer (see fimaq --help)');
   const modelPath = resolveModelPath(values.model);
   const items = [...(values.images ?? []), ...extra];
   if (items.length === 0) throw new FimaqError('--images is required (image files or folders)');
   const loaded = await loadModel(modelPath);
   const cfg = loaded.config;
-  const top = Math.min(positiveInt(values.top, 'top', 5) as number, cfg.numClasses);
-  const batchSize = positiveInt(values.batch, 'batch', 32) as number;
+  const top = Math.min(positiveInt(values.top, 'top', 5), cfg.numClasses);
+  const batchSize = positiveInt(values.batch, 'batch', 32);
   const files = await imageFiles(items);
   const names = cfg.labelNames ?? Array.from({ length: cfg.numClasses }, (_, i) => String(i));
   const [c, h, w] = cfg.preprocess.inputSize;
@@ -883,7 +936,7 @@ async function commandInfer(values: Values, extra: string[]): Promise<void> {
   });
 }
 
-const COMMANDS: Record<string, (v: Values, extra: string[]) => Promise<void>> = {
+const COMMANDS: Record<string, (v: Values, given: Set<OptionName>, extra: string[]) => Promise<void>> = {
   eval: commandEval,
   infer: commandInfer,
   quantize: commandQuantize,
@@ -896,12 +949,12 @@ const COMMANDS: Record<string, (v: Values, extra: string[]) => Promise<void>> = 
 export async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+    parsed = parseCommandLine(argv);
   } catch (e) {
-    process.stderr.write(`fimaq: ${(e as Error).message}\n(see fimaq --help)\n`);
+    process.stderr.write(`fimaq: ${(e as Error).message.replace(/\s*\n\s*/g, ' ')} (see fimaq --help)\n`);
     return 2;
   }
-  const { values, positionals } = parsed;
+  const { values, positionals, given } = parsed;
   if (values.version) {
     process.stdout.write(`${TOOL_VERSION}\n`);
     return 0;
@@ -917,14 +970,17 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await run(values, positionals.slice(1));
+    await run(values, given, positionals.slice(1));
     return 0;
   } catch (e) {
     if (e instanceof FimaqError) {
       process.stderr.write(`fimaq: ${e.message}\n`);
       return 1;
     }
-    throw e;
+    // A bug, not the user's input: one line, and the stack only when asked for.
+    if (values.debug) process.stderr.write(`${(e as Error).stack ?? String(e)}\n`);
+    else process.stderr.write(`fimaq: internal error: ${String((e as Error).message ?? e).replace(/\s*\n\s*/g, ' ')} (rerun with --debug for the stack trace)\n`);
+    return 70;
   }
 }
 

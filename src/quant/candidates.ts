@@ -60,8 +60,11 @@ const MIN_BOUND_SCALE = Math.fround(MIN_WEIGHT_SCALE);
  * An empty table for `groups` groups. The official activation tables end with a copy of their
  * last candidate (index eqN, never searched there); `duplicate` keeps it so indices line up.
  */
+/** Zero-points per scale in a grid table of `bits`: a table's size must be a multiple of it. */
+export const zeroPointCount = (bits: number): number => Math.min(16, 2 ** bits);
+
 function newGrid(groups: number, bits: number, eqN: number, duplicate: boolean): GridCandidates {
-  const numZeroPoint = Math.min(16, 2 ** bits);
+  const numZeroPoint = zeroPointCount(bits);
   const numScale = eqN / numZeroPoint;
   // The official code floors eqN / num_zp; we refuse a remainder instead, which it could not search anyway.
   if (!Number.isInteger(numScale) || numScale < 1) throw new Error(`candidates: eqN ${eqN} is not a positive multiple of ${numZeroPoint} zero-points`);

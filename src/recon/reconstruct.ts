@@ -26,6 +26,7 @@ import { RowCache } from './cache.js';
 import { BrecqLoss, type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type SnapshotSummary, type UnitLoss, tailAfter } from './losses.js';
 import { TrainableActivation, TrainableWeight } from './trainable.js';
 import { BlockUnit, LinearUnit, type NoiseSource, type ReconUnit } from './units.js';
+import { FimaqError } from '../util/errors.js';
 import { klDivergence } from '../util/kl.js';
 
 export interface UnitReport {
@@ -459,6 +460,10 @@ async function trainUnit(
     for (const t of [y, dy, target, input]) t.release();
     if (cnt % s.reportEvery === 0 || cnt === s.iters || it === 0) {
       const reported = await loss.value();
+      // A diverged unit would only fail later, as a NaN scale in a file; say where it happened.
+      if (!Number.isFinite(reported)) {
+        throw new FimaqError(`reconstruction of ${unit.name} diverged: loss ${reported} at iteration ${cnt} (non-finite values in the model, its activations, or too large learning rates)`);
+      }
       losses.push([it, reported]);
       opts.onProgress?.({ unit: unit.name, unitIndex, units, iteration: cnt, iters: s.iters, loss: reported });
     }

@@ -64,7 +64,7 @@ describe('fimaq ablate', () => {
     for (const [args, pattern] of [
       [['--methods', 'calib,magic'], /--methods: 'magic' is not one of fimaq, diag-fim, lr-fim, brecq-fim, mse, calib/],
       [['--bits', '4,9'], /--bits: '9' is not a bit width from 2 to 8/],
-      [['--seeds', '1,x'], /--seeds: 'x' is not a non-negative integer/],
+      [['--seeds', '1,x'], /--seeds: 'x' is not an integer from 0 to 4294967295/],
     ] as [string[], RegExp][]) {
       const r = await runCli(['ablate', ...TINY, ...args]);
       expect(r.code).toBe(1);

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEMO_MODEL_DIR } from '../../src/cli/main.js';
-import { runCli } from '../helpers/cli.js';
+import { expectOneLineError, runCli } from '../helpers/cli.js';
 
 function demoCopy(): string {
   const dir = mkdtempSync(join(tmpdir(), 'fimaq-cli-'));
@@ -13,14 +13,6 @@ function demoCopy(): string {
   return dir;
 }
 
-function expectOneLineError(r: { code: number; stderr: string; stdout: string }, pattern: RegExp): void {
-  expect(r.code).toBe(1);
-  expect(r.stdout).toBe('');
-  const lines = r.stderr.trimEnd().split('\n');
-  expect(lines).toHaveLength(1);
-  expect(lines[0]).toMatch(/^fimaq: /);
-  expect(lines[0]).toMatch(pattern);
-}
 
 describe('CLI errors', () => {
   it('corrupted safetensors header', async () => {

@@ -48,7 +48,7 @@ describe('fimaq fim', () => {
     try {
       const out = join(dir, 'fim.png');
       for (const [args, message] of [
-        [['--block', '4'], /--block must be a block index from 0 to 3, got '4'/],
+        [['--block', '4'], /--block must be an integer from 0 to 3, got '4'/],
         [['--channels', '65'], /--channels 65 exceeds the model's width 64/],
       ] as const) {
         const r = await runCli(['fim', '--model', 'demo', '--out', out, ...args]);

@@ -1,5 +1,5 @@
 /** Runs the CLI in-process and captures what it writes. */
-import { vi } from 'vitest';
+import { expect, vi } from 'vitest';
 import { main } from '../../src/cli/main.js';
 
 export interface CliResult {
@@ -26,4 +26,14 @@ export async function runCli(args: string[]): Promise<CliResult> {
     out.mockRestore();
     err.mockRestore();
   }
+}
+
+/** A user error: exit code 1, nothing on stdout, one `fimaq: ...` line on stderr matching `pattern`. */
+export function expectOneLineError(r: CliResult, pattern: RegExp): void {
+  expect(r.stdout).toBe('');
+  expect(r.code, r.stderr).toBe(1);
+  const lines = r.stderr.trimEnd().split('\n');
+  expect(lines, r.stderr).toHaveLength(1);
+  expect(lines[0]).toMatch(/^fimaq: /);
+  expect(lines[0]).toMatch(pattern);
 }

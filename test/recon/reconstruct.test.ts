@@ -154,6 +154,19 @@ describe('reconstruct', () => {
     }
   });
 
+  it('stops with an error naming the unit when its loss stops being finite', async () => {
+    const ctx = await testContext();
+    // fc1 weights near the float32 limit overflow the block's activations once they are trained on.
+    const weights = new Map(ckpt.weights);
+    weights.set('blocks.0.mlp.fc1.weight', ckpt.weights.get('blocks.0.mlp.fc1.weight')!.map((v) => v * 1e37));
+    const blown = { ...ckpt, weights };
+    const r = await calibrate(ctx, blown, images, count, { method: 'rtn', wbits: 4, abits: 4, batchSize: 8 });
+    const q = { ...r.quantized, configText: CONFIG, info: INFO };
+    await expect(reconstruct(ctx, { ...blown, weights: r.reparameterized }, q, images, count, { settings: settings(2), seed: 5 })).rejects.toThrow(
+      /^reconstruction of blocks\.0 diverged: loss NaN at iteration 1/,
+    );
+  });
+
   it('resuming after finished units gives the same model as one run', async () => {
     const ctx = await testContext();
     const { q, float } = await calibrated();
