@@ -9,7 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../src/model/checkpoint-node.js';
+import { loadCheckpoint } from '../src/io/checkpoint-node.js';
 import type { VitCheckpoint } from '../src/model/checkpoint.js';
 import { VitModel, forwardFlops } from '../src/model/vit.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';

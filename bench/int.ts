@@ -21,12 +21,13 @@
 import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset } from '../src/data/open.js';
-import type { Classifier } from '../src/inference/evaluate.js';
+import type { Classifier } from '../src/model/classifier.js';
 import { IntVit } from '../src/inference/int-vit.js';
 import { timeForwardMs } from '../src/inference/time-forward.js';
 import { serializeQuantizedVit } from '../src/io/quantized-file.js';
-import { loadCheckpoint } from '../src/model/checkpoint-node.js';
-import { checkpointToSafetensors, type VitCheckpoint } from '../src/model/checkpoint.js';
+import { loadCheckpoint } from '../src/io/checkpoint-node.js';
+import { checkpointToSafetensors } from '../src/io/checkpoint-file.js';
+import { type VitCheckpoint } from '../src/model/checkpoint.js';
 import { VitModel } from '../src/model/vit.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { seededIndices } from '../src/quant/calibration-set.js';

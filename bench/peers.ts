@@ -15,7 +15,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../src/model/checkpoint-node.js';
+import { loadCheckpoint } from '../src/io/checkpoint-node.js';
 import { PACKAGE_ROOT } from '../src/runtime/node-gpu.js';
 import { randomVitCheckpoint } from '../test/helpers/random-vit.js';
 import { OrtWebPage, PEER_INT4, measureOrtNode, measureOrtWeb, nodeCpuInfo, peerModels, type Measurement, type PeerModel, type PeerRow, type WebAdapterInfo } from './ort-peers.js';

@@ -11,7 +11,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../src/model/checkpoint-node.js';
+import { loadCheckpoint } from '../src/io/checkpoint-node.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { seededIndices } from '../src/quant/calibration-set.js';
 import { openDataset } from '../src/data/open.js';

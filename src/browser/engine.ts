@@ -3,11 +3,11 @@
  * the WGSL files bundled by Vite. Exposes a small API for pages and for the headless-Chromium test.
  */
 import { preprocess, type PreprocessConfig, type RawImage } from '../data/preprocess.js';
-import type { Classifier } from '../inference/evaluate.js';
+import type { Classifier } from '../model/classifier.js';
 import { IntVit } from '../inference/int-vit.js';
 import { timeForwardMs } from '../inference/time-forward.js';
 import { parseQuantizedVit } from '../io/quantized-file.js';
-import { checkpointFromBytes } from '../model/checkpoint.js';
+import { checkpointFromBytes } from '../io/checkpoint-file.js';
 import { VitModel } from '../model/vit.js';
 import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';

@@ -13,8 +13,14 @@ export interface Batch {
   labels: Int32Array;
 }
 
-export interface Dataset {
-  readonly description: string;
+/** How a data set is named: `description` for messages (paths included), `name` for files. */
+export interface DatasetNames {
+  description: string;
+  /** Independent of where the data lies ('fashion-mnist:train', a folder's own name), so a file records the same name wherever it was made. */
+  name: string;
+}
+
+export interface Dataset extends DatasetNames {
   readonly count: number;
   /** Class names indexed by label. */
   readonly classNames?: string[];
@@ -44,7 +50,7 @@ export interface IdxSource {
 
 /** N x H x W grey images from an IDX image file, with labels from an IDX label file. */
 export function idxDataset(
-  description: string,
+  names: DatasetNames,
   images: IdxSource,
   labels: IdxSource,
   cfg: PreprocessConfig,
@@ -68,7 +74,7 @@ export function idxDataset(
     channels: 1,
     data: images.array.data.subarray(i * plane, (i + 1) * plane),
   });
-  return makeDataset(description, n, cfg, classNames, async (i) => load(i), (i) => labels.array.data[i]);
+  return makeDataset(names, n, cfg, classNames, async (i) => load(i), (i) => labels.array.data[i]);
 }
 
 export interface ImageSample {
@@ -80,18 +86,18 @@ export interface ImageSample {
 
 /** Images decoded on demand by `read`, one batch at a time (ImageNet does not fit in memory). */
 export function imageListDataset(
-  description: string,
+  names: DatasetNames,
   samples: ImageSample[],
   read: (source: string) => Promise<RawImage>,
   cfg: PreprocessConfig,
   classNames?: string[],
 ): Dataset {
   validatePreprocessConfig(cfg);
-  return makeDataset(description, samples.length, cfg, classNames, (i) => read(samples[i].source), (i) => samples[i].label);
+  return makeDataset(names, samples.length, cfg, classNames, (i) => read(samples[i].source), (i) => samples[i].label);
 }
 
 function makeDataset(
-  description: string,
+  { description, name }: DatasetNames,
   count: number,
   cfg: PreprocessConfig,
   classNames: string[] | undefined,
@@ -107,6 +113,7 @@ function makeDataset(
   };
   return {
     description,
+    name,
     count,
     classNames,
     label(i: number): number {

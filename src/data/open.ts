@@ -12,7 +12,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { FimaqError } from '../util/errors.js';
 import { FASHION_MNIST_CLASSES, idxDataset, imageListDataset, type Dataset, type IdxSource, type ImageSample } from './dataset.js';
@@ -43,7 +43,7 @@ export async function openDataset(spec: string, cfg: PreprocessConfig, labels?: 
       );
     }
     const split = (fashion[1] as Split | undefined) ?? 'test';
-    return openIdxFolder(dir, split, cfg, `fashion-mnist ${split}`, labels, FASHION_MNIST_CLASSES);
+    return openIdxFolder(dir, split, cfg, `fashion-mnist ${split}`, labels, { name: `fashion-mnist:${split}`, classNames: FASHION_MNIST_CLASSES });
   }
 
   const mnist = /^mnist:(.+?)(?::(train|test))?$/.exec(spec);
@@ -84,7 +84,7 @@ async function openIdxFolder(
   cfg: PreprocessConfig,
   what: string,
   options: LabelOptions | undefined,
-  classNames?: string[],
+  known: { name: string; classNames: string[] } | null = null,
 ): Promise<Dataset> {
   const names = (await readdir(dir)).sort();
   const candidates = names.filter((n) => IDX_IMAGES.test(n));
@@ -103,8 +103,9 @@ async function openIdxFolder(
   const images = await readIdx(join(dir, imagesName));
   const labels = await readIdx(join(dir, labelsName));
   const count = images.array.dims[0];
-  const labelNames = classNames ?? (options?.labels === 'required' ? options.labelNames : undefined);
-  const dataset = idxDataset(`${what} (${count} images, ${images.name})`, images, labels, cfg, labelNames);
+  const labelNames = known?.classNames ?? (options?.labels === 'required' ? options.labelNames : undefined);
+  const id = { description: `${what} (${count} images, ${images.name})`, name: known?.name ?? `${basename(dir)}/${imagesName}` };
+  const dataset = idxDataset(id, images, labels, cfg, labelNames);
   if (options?.labels === 'required') {
     // Labels are one byte each, so checking them all now is cheap and fails before any GPU work.
     const n = options.numClasses;
@@ -152,7 +153,7 @@ async function openImageFolder(dir: string, cfg: PreprocessConfig, options?: Lab
     const files = (await imageFiles(dir, false)).map(([, path]) => path);
     if (files.length === 0) throw new FimaqError(`${dir}: no .jpg/.jpeg/.png images and no class subfolders found`);
     const samples = files.map((source) => ({ source, label: -1 }));
-    return imageListDataset(`image folder ${dir} (${samples.length} unlabeled images)`, samples, read, cfg);
+    return imageListDataset({ description: `image folder ${dir} (${samples.length} unlabeled images)`, name: basename(dir) }, samples, read, cfg);
   }
 
   let labels = folders.map((_, i) => i);
@@ -173,7 +174,7 @@ async function openImageFolder(dir: string, cfg: PreprocessConfig, options?: Lab
     for (const [, source] of files) samples.push({ source, label: labels[i] });
   }
   const description = `image folder ${dir} (${samples.length} images, ${folders.length} classes)`;
-  return imageListDataset(description, samples, read, cfg, classNames);
+  return imageListDataset({ description, name: basename(dir) }, samples, read, cfg, classNames);
 }
 
 async function isFolder(path: string, isDir: boolean, isLink: boolean): Promise<boolean> {

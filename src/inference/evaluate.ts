@@ -3,17 +3,9 @@
  * The next batch is decoded on the CPU while the GPU runs the current one.
  */
 import type { Batch, Dataset } from '../data/dataset.js';
-import type { GpuContext, Tensor } from '../runtime/context.js';
+import type { Classifier } from '../model/classifier.js';
 import { FimaqError } from '../util/errors.js';
 import { klDivergence } from '../util/kl.js';
-
-export interface Classifier {
-  readonly ctx: GpuContext;
-  /** [channels, height, width] of one input image. */
-  readonly inputShape: readonly [number, number, number];
-  readonly numClasses: number;
-  forward(images: Tensor): Tensor;
-}
 
 export interface EvalOptions {
   limit?: number;
@@ -21,6 +13,8 @@ export interface EvalOptions {
   onProgress?: (done: number, total: number) => void;
   /** Keep every image's logits (for comparisons between engines). */
   keepLogits?: boolean;
+  /** Checked before each batch. */
+  signal?: AbortSignal;
 }
 
 export interface EvalResult {
@@ -83,6 +77,7 @@ export async function evaluate(model: Classifier, data: Dataset, options: EvalOp
   const indices = (from: number) => Array.from({ length: Math.min(batchSize, count - from) }, (_, i) => from + i);
   let pending: Promise<Batch> | null = count > 0 ? data.batch(indices(0)) : null;
   for (let from = 0; from < count; from += batchSize) {
+    options.signal?.throwIfAborted();
     if (!pending) break;
     const batch = await pending;
     const b = batch.labels.length;

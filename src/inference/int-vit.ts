@@ -17,7 +17,7 @@
  * differ only in float rounding. Intermediates come from the context's buffer pool: the first
  * forward at a batch size creates them and later forwards at that size create none.
  */
-import type { Classifier } from './evaluate.js';
+import type { Classifier } from '../model/classifier.js';
 import { add } from '../ops/add.js';
 import { clsPool } from '../ops/cls-pool.js';
 import { embedTokens } from '../ops/embed-tokens.js';

@@ -3,7 +3,7 @@
  * uploaded and logits read back each time, after `warmup` untimed forwards (pipeline compilation,
  * buffer pool). Shared by the browser entry and the Node benchmarks.
  */
-import type { Classifier } from './evaluate.js';
+import type { Classifier } from '../model/classifier.js';
 
 export async function timeForwardMs(model: Classifier, images: Float32Array, batch: number, repeats: number, warmup = 1): Promise<number[]> {
   const ctx = model.ctx;

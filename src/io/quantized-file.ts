@@ -30,14 +30,15 @@
  *     header, as 8 lowercase hex digits. Version 1 files lack it and are still read.
  *   - `config`: the source checkpoint's config.json text, verbatim
  *   - `quantization`: JSON { method, wbits, abits, seed, calib_size, calib_data, tool_version,
- *     created, details? }
+ *     details? }; no date or timing, so that a rerun of the same settings writes the same bytes
+ *     (files of earlier versions carry a `created` date, which is ignored)
  *   - `layers`: JSON object mapping each quantized weight name to { "wbits": b, "cols": n } and each
  *     activation quantizer prefix to { "abits": b }. The packed codes shape alone does not
  *     determine bits and cols, hence this table. Every weight has quantization.wbits bits and
  *     every activation quantizer quantization.abits.
  */
-import { MAX_BITS, MIN_BITS, packCodes, unpackCodes, wordsPerRow } from '../quant/pack.js';
-import type { ActivationQuant, BlockQuant, QuantizationInfo, QuantizedVit, WeightQuant } from '../quant/quantized-model.js';
+import { MAX_BITS, MIN_BITS, packCodes, unpackCodes, wordsPerRow } from '../util/pack.js';
+import { type ActivationQuant, type BlockQuant, QUANTIZED_WEIGHT, type QuantizationInfo, type QuantizedVit, type WeightQuant } from '../quant/quantized-model.js';
 import { expectedVitTensors } from '../model/checkpoint.js';
 import { parseVitConfig, type VitConfig } from '../model/config.js';
 import { FimaqError } from '../util/errors.js';
@@ -50,8 +51,6 @@ export const QUANTIZED_FORMAT_VERSION = '2';
 const READABLE_VERSIONS = ['1', QUANTIZED_FORMAT_VERSION];
 const PAYLOAD_CRC_KEY = 'payload_crc32';
 
-/** The float-checkpoint weights that the file stores as integer codes. */
-export const QUANTIZED_WEIGHT = /^(patch_embed\.proj|blocks\.\d+\.(attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)|head)\.weight$/;
 
 /** BlockQuant linear field -> its timm module name inside a block. */
 const LINEARS = [['qkv', 'attn.qkv'], ['proj', 'attn.proj'], ['fc1', 'mlp.fc1'], ['fc2', 'mlp.fc2']] as const;
@@ -275,7 +274,6 @@ export function serializeQuantizedVit(m: QuantizedVit, source = 'quantized model
     calib_size: info.calibSize,
     calib_data: info.calibData,
     tool_version: info.toolVersion,
-    created: info.created,
   };
   if (info.details !== undefined) quantization.details = info.details;
 
@@ -339,7 +337,6 @@ function parseInfo(j: Record<string, unknown>, source: string): QuantizationInfo
     calibSize: int('calib_size', 0),
     calibData: str('calib_data'),
     toolVersion: str('tool_version'),
-    created: str('created'),
   };
   if (j.details !== undefined) {
     if (!isObject(j.details)) throw new FimaqError(`${source}: ${field('details')} must be a JSON object`);

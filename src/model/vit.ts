@@ -15,7 +15,7 @@ import { patchEmbed } from '../ops/patch-embed.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import type { VitCheckpoint } from './checkpoint.js';
 import type { VitConfig } from './config.js';
-import type { Classifier } from '../inference/evaluate.js';
+import type { Classifier } from './classifier.js';
 
 export interface LinearWeights {
   weight: Tensor;

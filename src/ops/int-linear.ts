@@ -5,8 +5,7 @@
  * The weights stay in the quantized-model file's packed layout (src/quant/pack.ts) on the GPU;
  * `uploadPackedWeight` puts them there once.
  */
-import { packCodes, wordsPerRow } from '../quant/pack.js';
-import type { WeightQuant } from '../quant/quantized-model.js';
+import { packCodes, wordsPerRow } from '../util/pack.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
 
@@ -47,7 +46,17 @@ export interface UploadedPackedWeight {
 }
 
 /** Packs a weight quantizer's codes at its bit width and uploads codes, scales and zero points. */
-export function uploadPackedWeight(ctx: GpuContext, w: WeightQuant, label: string): UploadedPackedWeight {
+/** A per-output-channel quantized weight on the host (the fields of quant's WeightQuant). */
+export interface HostQuantizedWeight {
+  bits: number;
+  rows: number;
+  cols: number;
+  scale: Float32Array;
+  zeroPoint: Int32Array;
+  codes: ArrayLike<number>;
+}
+
+export function uploadPackedWeight(ctx: GpuContext, w: HostQuantizedWeight, label: string): UploadedPackedWeight {
   if (w.scale.length !== w.rows || w.zeroPoint.length !== w.rows) {
     throw new Error(`${label}: ${w.scale.length} scales and ${w.zeroPoint.length} zero points for ${w.rows} rows`);
   }

@@ -4,7 +4,6 @@
  * reparameterisation of the post-LayerNorm inputs. `rtn` is the plain min/max baseline on the
  * same captures. The result is a QuantizedVit with round-to-nearest weight codes.
  */
-import { QUANTIZED_WEIGHT } from '../io/quantized-file.js';
 import type { VitCheckpoint } from '../model/checkpoint.js';
 import { VitModel } from '../model/vit.js';
 import { attentionScores } from '../ops/attention.js';
@@ -13,8 +12,8 @@ import { matmul } from '../ops/matmul.js';
 import type { GpuContext } from '../runtime/context.js';
 import { roundHalfEven, valuesPerHead } from './candidates.js';
 import { CaptureHooks, Gather, forBatches, sliceImages } from './capture.js';
-import { checkBits } from './pack.js';
-import type { ActivationQuant, BlockQuant, QuantizedVit, WeightQuant } from './quantized-model.js';
+import { checkBits } from '../util/pack.js';
+import { type ActivationQuant, type BlockQuant, QUANTIZED_WEIGHT, type QuantizedVit, type WeightQuant } from './quantized-model.js';
 import { repqFold } from './repq.js';
 import { type Quantizer, searchConv, searchLinear, searchMatmul, searchPerChannelInput } from './search.js';
 import { attentionPerHeadRow, qkvPerHeadChannel, qkvPerHeadToken } from './views.js';
@@ -34,6 +33,8 @@ export interface CalibrateOptions {
   /** Images per GPU batch while capturing. */
   batchSize?: number;
   onProgress?: (stage: string, done: number, total: number) => void;
+  /** Checked before each stage (patch embedding, each block, the head): aborting stops there. */
+  signal?: AbortSignal;
 }
 
 export interface CalibrationResult {
@@ -128,7 +129,10 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   const hd = D / H;
   const totalSteps = cfg.depth + 2;
   let step = 0;
-  const progress = (stage: string) => opts.onProgress?.(stage, step++, totalSteps);
+  const progress = (stage: string) => {
+    opts.signal?.throwIfAborted();
+    opts.onProgress?.(stage, step++, totalSteps);
+  };
 
   // Working copy of the float parameters: RepQ-ViT rewrites LayerNorms and the following linears.
   const weights = new Map(ckpt.weights);

@@ -8,7 +8,7 @@
  * scaleZeroFromBounds), because the GPU search recomputes them from bounds during refinement.
  */
 import type { QuantView } from '../ops/fake-quant.js';
-import { checkBits } from './pack.js';
+import { checkBits } from '../util/pack.js';
 import { perColumnQuantiles, perRowQuantiles, quantile, quantiles, sortedCopy } from './quantile.js';
 
 /** torch.round and WGSL round(): ties go to the even neighbour. */

@@ -3,7 +3,7 @@
  * activation quantizer applied at its quantization point (VitModel hooks). This is how the
  * method's own code evaluates, and the reference the integer pipeline is compared with.
  */
-import type { Classifier } from '../inference/evaluate.js';
+import type { Classifier } from '../model/classifier.js';
 import type { VitCheckpoint } from '../model/checkpoint.js';
 import { VitModel, type ForwardHooks } from '../model/vit.js';
 import { fakeQuantInto, type QuantView } from '../ops/fake-quant.js';

@@ -48,7 +48,6 @@ export interface QuantizationInfo {
   calibSize: number;
   calibData: string;
   toolVersion: string;
-  created: string;
   /** Free-form details of the run (iterations, losses, ...). */
   details?: Record<string, unknown>;
 }
@@ -66,3 +65,6 @@ export interface QuantizedVit {
   head: { weight: WeightQuant; input: ActivationQuant };
   info: QuantizationInfo;
 }
+
+/** The float-checkpoint weights that are quantized (stored as integer codes). */
+export const QUANTIZED_WEIGHT = /^(patch_embed\.proj|blocks\.\d+\.(attn\.qkv|attn\.proj|mlp\.fc1|mlp\.fc2)|head)\.weight$/;

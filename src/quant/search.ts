@@ -12,14 +12,7 @@ import { calibSelfLoss } from '../ops/calib-self-loss.js';
 import { fakeQuantInto, type QuantView } from '../ops/fake-quant.js';
 import { linear, matmul, type Operand } from '../ops/matmul.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import {
-  activationCandidates,
-  convWeightCandidates,
-  linearWeightCandidates,
-  matmulBoundCandidates,
-  perChannelActivationCandidates,
-  scaleZeroFromBounds,
-} from './candidates.js';
+import { activationCandidates, convWeightCandidates, linearWeightCandidates, matmulBoundCandidates, perChannelActivationCandidates, scaleZeroFromBounds } from './candidates.js';
 import { perOutputChannel, perTensor } from './views.js';
 
 /** Index of the smallest loss in each group of `count` (the first one on ties, as torch.argmin). */

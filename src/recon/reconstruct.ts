@@ -77,6 +77,8 @@ export interface ReconOptions {
   chunkBytes?: number;
   /** Called after each finished unit with the model so far, e.g. to write a checkpoint. */
   onUnitDone?: (quantized: QuantizedVit, done: number, report: UnitReport) => Promise<void>;
+  /** Checked before every step: aborting stops the run there (finished units stay reported). */
+  signal?: AbortSignal;
 }
 
 /** The reconstruction units of a ViT, in the method's order. */
@@ -429,6 +431,7 @@ async function trainUnit(
   await ctx.sync();
   const started = performance.now();
   for (let it = 0; it < s.iters; it++) {
+    opts.signal?.throwIfAborted();
     await loss.prepare(it);
     randomUniform(ctx, indexNoise, opts.seed, streamOf(unitIndex, it, INDEX_SLOT));
     sampleIndices(ctx, indexNoise, perm, indices, count);

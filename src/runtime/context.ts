@@ -3,15 +3,7 @@
  * Ops describe work with pure descriptors (src/runtime/kernel.ts) and call `ctx.dispatch`.
  */
 import { BufferPool } from './buffer-pool.js';
-import {
-  type KernelDescriptor,
-  type OverrideValues,
-  type UniformValues,
-  packUniforms,
-  pipelineKey,
-  shaderCodeFor,
-  uniformByteSize,
-} from './kernel.js';
+import { type KernelDescriptor, type OverrideValues, type UniformValues, packUniforms, pipelineKey, shaderCodeFor, uniformByteSize } from './kernel.js';
 import { Profiler, type KernelTiming } from './profiler.js';
 
 export type ShaderSource = (name: string) => string;

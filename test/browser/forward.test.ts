@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocess, type PreprocessConfig } from '../../src/data/preprocess.js';
 import { IntVit } from '../../src/inference/int-vit.js';
 import { serializeQuantizedVit } from '../../src/io/quantized-file.js';
-import { checkpointToSafetensors } from '../../src/model/checkpoint.js';
+import { checkpointToSafetensors } from '../../src/io/checkpoint-file.js';
 import { VitModel } from '../../src/model/vit.js';
 import { uniformTensor, uniforms } from '../../src/util/prng.js';
 import { openEnginePage, type BrowserSession } from '../helpers/browser.js';

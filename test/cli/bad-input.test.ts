@@ -10,11 +10,11 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { PNG } from 'pngjs';
 import { describe, expect, it } from 'vitest';
-import { DEMO_MODEL_DIR } from '../../src/cli/main.js';
+import { DEMO_MODEL_DIR } from '../../src/cli/common.js';
 import { FASHION_MNIST_DIR } from '../../src/data/open.js';
 import { parseIdx } from '../../src/data/idx.js';
-import { checkpointToSafetensors } from '../../src/model/checkpoint.js';
-import { loadCheckpoint } from '../../src/model/checkpoint-node.js';
+import { checkpointToSafetensors } from '../../src/io/checkpoint-file.js';
+import { loadCheckpoint } from '../../src/io/checkpoint-node.js';
 import { expectOneLineError, runCli } from '../helpers/cli.js';
 import { makeIdx } from '../data/helpers.js';
 

@@ -3,7 +3,7 @@ import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DEMO_MODEL_DIR } from '../../src/cli/main.js';
+import { DEMO_MODEL_DIR } from '../../src/cli/common.js';
 import { expectOneLineError, runCli } from '../helpers/cli.js';
 
 function demoCopy(): string {

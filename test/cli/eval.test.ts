@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDataset } from '../../src/data/open.js';
 import { evaluate } from '../../src/inference/evaluate.js';
-import { loadCheckpoint } from '../../src/model/checkpoint-node.js';
+import { loadCheckpoint } from '../../src/io/checkpoint-node.js';
 import { VitModel } from '../../src/model/vit.js';
 import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
 import { runCli } from '../helpers/cli.js';

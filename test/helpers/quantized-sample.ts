@@ -92,7 +92,6 @@ export function randomQuantizedVit(configText: string, opts: SampleOptions): Qua
       calibSize: 32,
       calibData: 'random sample',
       toolVersion: '0.1.0-test',
-      created: '2025-01-02T03:04:05.000Z',
       details: { reconIters: 20000, losses: [0.5, 0.25], fisher: 'dplr' },
     },
   };

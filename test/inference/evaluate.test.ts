@@ -1,7 +1,8 @@
 /** evaluate(): scores only meaningful data and model outputs, and says which image is wrong. */
 import { describe, expect, it } from 'vitest';
 import type { Batch, Dataset } from '../../src/data/dataset.js';
-import { type Classifier, evaluate, fidelityTo, top1Agreement } from '../../src/inference/evaluate.js';
+import { type Classifier } from '../../src/model/classifier.js';
+import { evaluate, fidelityTo, top1Agreement } from '../../src/inference/evaluate.js';
 import type { GpuContext, Tensor } from '../../src/runtime/context.js';
 import { FimaqError } from '../../src/util/errors.js';
 import { testContext } from '../helpers/gpu.js';
@@ -29,6 +30,7 @@ function fakeData(labels: number[]): Dataset {
   const description = `fake data (${labels.length} images)`;
   return {
     description,
+    name: 'fake',
     count: labels.length,
     label: (i) => labels[i],
     async batch(indices: number[]): Promise<Batch> {

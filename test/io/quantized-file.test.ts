@@ -8,7 +8,7 @@ import { crc32, crc32Hex } from '../../src/io/crc32.js';
 import { parseSafetensors, serializeSafetensors, type Dtype } from '../../src/io/safetensors.js';
 import { expectedVitTensors } from '../../src/model/checkpoint.js';
 import { parseVitConfig } from '../../src/model/config.js';
-import { wordsPerRow } from '../../src/quant/pack.js';
+import { wordsPerRow } from '../../src/util/pack.js';
 import { FimaqError } from '../../src/util/errors.js';
 import { randomQuantizedVit } from '../helpers/quantized-sample.js';
 import { randomVitCheckpoint } from '../helpers/random-vit.js';
@@ -107,7 +107,7 @@ describe('quantized-model file round trip', () => {
     expect(metadata.config).toBe(TINY_CONFIG);
     expect(JSON.parse(metadata.quantization!)).toStrictEqual({
       method: 'fima-q', wbits: 3, abits: 4, seed: 7, calib_size: 32, calib_data: 'random sample',
-      tool_version: '0.1.0-test', created: '2025-01-02T03:04:05.000Z', details: q.info.details,
+      tool_version: '0.1.0-test', details: q.info.details,
     });
     const layers = JSON.parse(metadata.layers!) as Record<string, unknown>;
     expect(layers['patch_embed.proj.weight']).toStrictEqual({ wbits: 3, cols: 16 });

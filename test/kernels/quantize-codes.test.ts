@@ -2,13 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { fakeQuantInto } from '../../src/ops/fake-quant.js';
 import { gelu } from '../../src/ops/gelu.js';
 import { quantizeCodes, quantizeCodesInto, wordsFor, type CodeLayout } from '../../src/ops/quantize-codes.js';
-import {
-  packedAttentionPerHeadRow,
-  packedPerTensor,
-  packedPerToken,
-  packedQkvPerHeadChannelTransposed,
-  packedQkvPerHeadToken,
-} from '../../src/quant/views.js';
+import { packedAttentionPerHeadRow, packedPerTensor, packedPerToken, packedQkvPerHeadChannelTransposed, packedQkvPerHeadToken } from '../../src/quant/views.js';
 import { uniforms } from '../../src/util/prng.js';
 import { testContext } from '../helpers/gpu.js';
 import { forEachViewed, roundHalfEven } from '../reference/fake-quant.js';

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serializeSafetensors, type Dtype } from '../../src/io/safetensors.js';
 import { writeFileAtomic } from '../../src/io/atomic-write.js';
-import { checkpointFromBytes, expectedVitTensors } from '../../src/model/checkpoint.js';
-import { loadCheckpoint } from '../../src/model/checkpoint-node.js';
+import { checkpointFromBytes } from '../../src/io/checkpoint-file.js';
+import { expectedVitTensors } from '../../src/model/checkpoint.js';
+import { loadCheckpoint } from '../../src/io/checkpoint-node.js';
 import { parseVitConfig } from '../../src/model/config.js';
 import { FimaqError } from '../../src/util/errors.js';
 

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDataset } from '../../src/data/open.js';
-import { loadCheckpoint } from '../../src/model/checkpoint-node.js';
+import { loadCheckpoint } from '../../src/io/checkpoint-node.js';
 import { VitModel } from '../../src/model/vit.js';
 import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
 import { uniformTensor } from '../../src/util/prng.js';

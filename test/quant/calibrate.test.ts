@@ -9,7 +9,7 @@ import { uniformTensor } from '../../src/util/prng.js';
 import { testContext } from '../helpers/gpu.js';
 import { randomVitCheckpoint } from '../helpers/random-vit.js';
 
-const INFO = { method: 'test', wbits: 0, abits: 0, seed: 1, calibSize: 12, calibData: 'random', toolVersion: 'test', created: 'now' };
+const INFO = { method: 'test', wbits: 0, abits: 0, seed: 1, calibSize: 12, calibData: 'random', toolVersion: 'test' };
 const CONFIG = JSON.stringify({ architecture: 'vit_tiny_patch4_12', model_args: { img_size: 12, patch_size: 4, in_chans: 1, embed_dim: 16, depth: 2, num_heads: 2, num_classes: 6 } });
 const ckpt = randomVitCheckpoint(CONFIG, 21);
 const c = ckpt.config;

@@ -1,15 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  activationCandidates,
-  convWeightCandidates,
-  linearWeightCandidates,
-  matmulBoundCandidates,
-  matmulBoundLevels,
-  perChannelActivationCandidates,
-  roundHalfEven,
-  scaleZeroFromBounds,
-  valuesPerHead,
-} from '../../src/quant/candidates.js';
+import { activationCandidates, convWeightCandidates, linearWeightCandidates, matmulBoundCandidates, matmulBoundLevels, perChannelActivationCandidates, roundHalfEven, scaleZeroFromBounds, valuesPerHead } from '../../src/quant/candidates.js';
 import { quantile, quantiles, sortedCopy } from '../../src/quant/quantile.js';
 import { attentionPerHeadRow, qkvPerHeadChannel, qkvPerHeadToken } from '../../src/quant/views.js';
 import { uniforms } from '../../src/util/prng.js';

@@ -22,7 +22,7 @@ const count = 10;
 const batch = 4;
 const T = 20;
 const images = uniformTensor(8, 11, count * c.imgSize * c.imgSize, 0, 1.5);
-const INFO = { method: 'calib', wbits: 4, abits: 4, seed: 1, calibSize: count, calibData: 'random', toolVersion: 'test', created: 'now' };
+const INFO = { method: 'calib', wbits: 4, abits: 4, seed: 1, calibSize: count, calibData: 'random', toolVersion: 'test' };
 
 describe('fisherSnapshot', () => {
   it('equals the mean of per-image |gradients| and |errors| (batchmean scaling as the method)', async () => {

@@ -17,7 +17,7 @@ const ckpt = randomVitCheckpoint(CONFIG, 21);
 const c = ckpt.config;
 const count = 24;
 const images = uniformTensor(8, 9, count * c.inChans * c.imgSize * c.imgSize, 0, 1.5);
-const INFO = { method: 'calib', wbits: 4, abits: 4, seed: 1, calibSize: count, calibData: 'random', toolVersion: 'test', created: 'now' };
+const INFO = { method: 'calib', wbits: 4, abits: 4, seed: 1, calibSize: count, calibData: 'random', toolVersion: 'test' };
 const settings = (iters: number, reportEvery = 1000): ReconSettings => ({ ...PRESETS.quick, iters, batch: 8, calibSize: count, searchSize: count, reportEvery, lrRound: 1e-2, lrScale: 1e-3 });
 
 async function calibrated(): Promise<{ q: QuantizedVit; float: typeof ckpt }> {

@@ -9,14 +9,7 @@
  * so the duplicate last activation candidate (index 128) never wins, as in the official code,
  * which does not search it at all.
  */
-import {
-  activationCandidates,
-  convWeightCandidates,
-  linearWeightCandidates,
-  matmulBoundCandidates,
-  type BoundCandidates,
-  type GridCandidates,
-} from '../../src/quant/candidates.js';
+import { activationCandidates, convWeightCandidates, linearWeightCandidates, matmulBoundCandidates, type BoundCandidates, type GridCandidates } from '../../src/quant/candidates.js';
 import type { QuantView } from '../../src/ops/fake-quant.js';
 import { fakeQuantValue, roundHalfEven } from './fake-quant.js';
 

@@ -20,7 +20,7 @@ const ckpt = randomVitCheckpoint(CONFIG, 23);
 const c = ckpt.config;
 const count = 16;
 const images = uniformTensor(9, 4, count * c.inChans * c.imgSize * c.imgSize, 0, 1.5);
-const INFO = { method: 'calib', wbits: 3, abits: 3, seed: 2, calibSize: count, calibData: 'random', toolVersion: 'test', created: 'now' };
+const INFO = { method: 'calib', wbits: 3, abits: 3, seed: 2, calibSize: count, calibData: 'random', toolVersion: 'test' };
 
 /** Every number the pipeline produces, in one array. */
 async function pipeline(ctx: GpuContext): Promise<Float32Array[]> {

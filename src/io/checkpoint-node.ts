@@ -1,8 +1,9 @@
-/** Node loader for checkpoint folders; kept apart so checkpoint.ts stays browser-safe. */
+/** Node loader for checkpoint folders; kept apart so checkpoint-file.ts stays browser-safe. */
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FimaqError } from '../util/errors.js';
-import { checkpointFromBytes, type VitCheckpoint } from './checkpoint.js';
+import type { VitCheckpoint } from '../model/checkpoint.js';
+import { checkpointFromBytes } from './checkpoint-file.js';
 
 const CONFIG_FILE = 'config.json';
 const WEIGHTS_FILE = 'model.safetensors';

@@ -5,7 +5,7 @@
  * 6-bit code may straddle two words. Rows start on a word boundary: row r begins at word
  * r * wordsPerRow(cols, b).
  */
-import { FimaqError } from '../util/errors.js';
+import { FimaqError } from './errors.js';
 
 export const MIN_BITS = 2;
 export const MAX_BITS = 8;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { packCodes, unpackCodes, wordsPerRow } from '../../src/quant/pack.js';
+import { packCodes, unpackCodes, wordsPerRow } from '../../src/util/pack.js';
 import { uniforms } from '../../src/util/prng.js';
 
 describe('code packing', () => {

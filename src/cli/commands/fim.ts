@@ -1,0 +1,63 @@
+/** `fimaq fim`: the paper's Figure 1 on a model (pipeline/fim.ts), written as a PNG. */
+import { resolve } from 'node:path';
+import { PNG } from 'pngjs';
+import { openDataset } from '../../data/open.js';
+import { writeFileAtomic } from '../../io/atomic-write.js';
+import { loadCheckpoint } from '../../io/checkpoint-node.js';
+import { checkOutputs } from '../../io/output-paths.js';
+import { fisherPicture } from '../../pipeline/fim.js';
+import { seededIndices } from '../../quant/calibration-set.js';
+import { checkBits } from '../../util/pack.js';
+import { FimaqError } from '../../util/errors.js';
+import { TOOL_VERSION, adapterJson, calibSpecOf, print, resolveModelPath, unlabelled, withContext } from '../common.js';
+import { type OptionName, type Values, checkApplicable, integerOption, positiveInt, seedOption } from '../options.js';
+import { dataInput, modelInputs } from '../output-guard.js';
+import { Progress } from '../progress.js';
+
+export async function commandFim(values: Values, given: Set<OptionName>): Promise<void> {
+  checkApplicable(given, ['model', 'calib', 'out', 'block', 'channels', 'rank', 'bits', 'calib-size', 'seed'], () => 'does not apply to fimaq fim (see fimaq --help)');
+  const modelPath = resolveModelPath(values.model);
+  if (!values.out) throw new FimaqError('--out is required (the PNG to write)');
+  const calibSpec = calibSpecOf(values, 'the images to average over');
+  // Written once, atomically, at the end: no checkpoint to share, so no lock.
+  checkOutputs([{ path: values.out, option: '--out', extension: '.png', what: 'a PNG picture' }], [...modelInputs(modelPath), ...dataInput(calibSpec, '--calib')]);
+  const ckpt = await loadCheckpoint(modelPath);
+  const cfg = ckpt.config;
+  const block = integerOption(values.block, 'block', Math.min(1, cfg.depth - 1), 0, cfg.depth - 1);
+  const channels = positiveInt(values.channels, 'channels', Math.min(64, cfg.embedDim));
+  if (channels > cfg.embedDim) throw new FimaqError(`--channels ${channels} exceeds the model's width ${cfg.embedDim}`);
+  const rank = positiveInt(values.rank, 'rank', 5);
+  const bits = positiveInt(values.bits, 'bits', 4);
+  checkBits(bits, '--bits');
+  const seed = seedOption(values.seed);
+  const data = await openDataset(calibSpec, cfg.preprocess, unlabelled(cfg));
+  const indices = seededIndices(data.count, positiveInt(values['calib-size'], 'calib-size', 256), seed);
+  const batch = await data.batch(indices);
+  const out = resolve(values.out);
+  await withContext(values, async (ctx) => {
+    const progress = new Progress('fim');
+    const r = await fisherPicture(ctx, { checkpoint: ckpt, pixels: batch.pixels, count: indices.length, block, channels, rank, bits, toolVersion: TOOL_VERSION }, (done, total) => progress.update(done, total));
+    const png = new PNG({ width: r.picture.width, height: r.picture.height });
+    png.data = Buffer.from(r.picture.rgba);
+    await writeFileAtomic(out, PNG.sync.write(png));
+    const json = {
+      command: 'fim', model: modelPath, block, channels, rank, bits, images: indices.length, output: out,
+      panels: r.panels,
+      relative_frobenius_error: { diagonal: r.errors.diag, low_rank: r.errors.lowRank, dplr: r.errors.dplr },
+      // The loss's own terms from one snapshot, ḡ = mean |g|: diag(ḡ), ḡḡᵀ and their sum, best non-negative scales.
+      loss_terms_relative_frobenius_error: { diagonal: r.lossTermErrors.diag, low_rank: r.lossTermErrors.lowRank, dplr: r.lossTermErrors.dplr },
+      mean_abs_grad_cosine_with_top_eigenvectors: r.topVectorCosines,
+      class_token_grad_channel_mean_ratio: r.classTokenChannelMeanRatio,
+      class_token_grad_share: r.classTokenShare,
+      tokens: cfg.numTokens,
+      adapter: adapterJson(ctx.adapter),
+    };
+    const e = r.errors;
+    const t = r.lossTermErrors;
+    print(
+      values,
+      json,
+      `block ${block}, class token channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nthe loss's terms (ḡ = mean |g|, best scales): diag(ḡ) ${t.diag.toFixed(3)}, ḡḡᵀ ${t.lowRank.toFixed(3)}, both ${t.dplr.toFixed(3)}\n|cos| of ḡ with F's top ${rank} eigenvectors: ${r.topVectorCosines.map((c) => c.toFixed(3)).join(' ')}\nclass token: largest |mean over channels| / rms of a gradient ${r.classTokenChannelMeanRatio.toExponential(1)}, share of Σ|g| ${r.classTokenShare.toFixed(3)} (of ${cfg.numTokens} tokens)\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`,
+    );
+  });
+}

@@ -1,0 +1,79 @@
+/**
+ * What every command shares: the tool version, the demo model, the GPU context with the chosen
+ * adapter, loading a model of either kind, and printing one summary (text, or one JSON object).
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { LabelOptions } from '../data/folder-labels.js';
+import { loadCheckpoint } from '../io/checkpoint-node.js';
+import { readQuantizedVit } from '../io/quantized-file-node.js';
+import type { VitCheckpoint } from '../model/checkpoint.js';
+import type { VitConfig } from '../model/config.js';
+import type { QuantizedVit } from '../quant/quantized-model.js';
+import type { AdapterSummary, GpuContext } from '../runtime/context.js';
+import { PACKAGE_ROOT, createNodeContext } from '../runtime/node-gpu.js';
+import type { AdapterChoice } from '../runtime/vulkan-env.js';
+import { FimaqError } from '../util/errors.js';
+import type { Values } from './options.js';
+
+export const DEMO_MODEL_DIR = join(PACKAGE_ROOT, 'demo', 'fashion-vit');
+export const TOOL_VERSION: string = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
+
+export function resolveModelPath(model: string | undefined): string {
+  if (!model) throw new FimaqError('--model is required (a checkpoint folder, or demo)');
+  if (model === 'demo') {
+    if (!existsSync(DEMO_MODEL_DIR)) throw new FimaqError(`the demo model is missing from ${DEMO_MODEL_DIR}`);
+    return DEMO_MODEL_DIR;
+  }
+  return resolve(model);
+}
+
+/** --calib, which defaults to the demo's training images for the demo model. */
+export function calibSpecOf(values: Values, what: string): string {
+  const spec = values.calib ?? (values.model === 'demo' ? 'fashion-mnist:train' : undefined);
+  if (!spec) throw new FimaqError(`--calib is required (${what})`);
+  return spec;
+}
+
+function adapterChoice(v: string | undefined): AdapterChoice {
+  if (v === 'auto' || v === 'swiftshader' || v === 'system') return v;
+  throw new FimaqError(`--adapter must be auto, swiftshader or system, got '${v}'`);
+}
+
+export async function withContext<T>(values: Values, run: (ctx: GpuContext) => Promise<T>): Promise<T> {
+  const ctx = await createNodeContext({ adapter: adapterChoice(values.adapter), boundsChecks: !values['no-bounds-checks'], debug: values.debug });
+  try {
+    return await run(ctx);
+  } finally {
+    await ctx.dispose();
+  }
+}
+
+export function adapterJson(a: AdapterSummary): Record<string, unknown> {
+  return { vendor: a.vendor, architecture: a.architecture, device: a.device, description: a.description, fallback: a.fallback, backend: a.backend };
+}
+
+export function describeAdapter(a: AdapterSummary): string {
+  return `${a.vendor || 'unknown vendor'} ${a.architecture} (${a.description || a.device})${a.fallback ? ', fallback adapter' : ''}, ${a.backend}`;
+}
+
+/** The command's summary on stdout: the text, or with --json exactly one JSON object. */
+export function print(values: Values, json: Record<string, unknown>, text: string): void {
+  process.stdout.write(values.json ? `${JSON.stringify(json)}\n` : `${text}\n`);
+}
+
+/** A float checkpoint folder, or a quantized-model file. */
+export async function loadModel(path: string): Promise<{ config: VitConfig; quantized: QuantizedVit | null; float: VitCheckpoint | null }> {
+  if (!existsSync(path)) throw new FimaqError(`model ${path} does not exist (expected a checkpoint folder or a quantized-model file)`);
+  if (statSync(path).isFile()) {
+    const q = await readQuantizedVit(path);
+    return { config: q.config, quantized: q, float: null };
+  }
+  const ckpt = await loadCheckpoint(path);
+  return { config: ckpt.config, quantized: null, float: ckpt };
+}
+
+/** Evaluation data: labels must name the model's classes (folder names are matched to them). */
+export const labelled = (cfg: VitConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'required' });
+/** Calibration images: labels are not used, so class folders may be named anything. */
+export const unlabelled = (cfg: VitConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'ignore' });
