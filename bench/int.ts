@@ -68,7 +68,7 @@ const skipped = (model: string, batch: number, browser: boolean) => quick && bro
 
 async function quantizeRtn(ctx: GpuContext, ckpt: VitCheckpoint, pixels: Float32Array, count: number, bits: number): Promise<{ model: QuantizedVit; bytes: Uint8Array }> {
   const r = await calibrate(ctx, ckpt, pixels, count, { method: 'rtn', wbits: bits, abits: bits });
-  const info = { method: 'rtn', wbits: bits, abits: bits, seed: 0, calibSize: count, calibData: 'bench', toolVersion: 'bench', created: new Date().toISOString() };
+  const info = { method: 'rtn', wbits: bits, abits: bits, seed: 0, calibSize: count, calibData: 'bench', toolVersion: 'bench' };
   const model: QuantizedVit = { ...r.quantized, configText: ckpt.configText, info };
   return { model, bytes: serializeQuantizedVit(model) };
 }

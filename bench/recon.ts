@@ -33,7 +33,7 @@ const settings = { ...PRESETS.paper, iters, calibSize: images, reportEvery: iter
 
 async function run(ctx: GpuContext, steps: number, onUnitDone?: () => Promise<void>) {
   const cal = await calibrate(ctx, ckpt, batch.pixels, images, { method: 'rtn', wbits: 4, abits: 4 });
-  const info = { method: 'rtn', wbits: 4, abits: 4, seed: 0, calibSize: images, calibData: data.description, toolVersion: 'bench', created: '' };
+  const info = { method: 'rtn', wbits: 4, abits: 4, seed: 0, calibSize: images, calibData: data.description, toolVersion: 'bench' };
   return reconstruct(ctx, { ...ckpt, weights: cal.reparameterized }, { ...cal.quantized, configText: ckpt.configText, info }, batch.pixels, images, {
     settings: { ...settings, iters: steps, reportEvery: steps },
     seed: 1,

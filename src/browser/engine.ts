@@ -10,7 +10,7 @@ import { parseQuantizedVit } from '../io/quantized-file.js';
 import { checkpointFromBytes } from '../io/checkpoint-file.js';
 import { VitModel } from '../model/vit.js';
 import { FakeQuantVit } from '../quant/fake-quant-model.js';
-import type { AdapterSummary, GpuContext } from '../runtime/context.js';
+import type { AdapterSummary, ContextOptions, GpuContext } from '../runtime/context.js';
 import { createContext } from '../runtime/device.js';
 
 const sources = import.meta.glob('../../shaders/*.wgsl', { query: '?raw', import: 'default', eager: true }) as Record<string, string>;
@@ -21,9 +21,11 @@ function shaderSource(name: string): string {
   return code;
 }
 
-export async function createBrowserContext(): Promise<GpuContext> {
+/** A context on `navigator.gpu` (in a page or a worker); options as for Node's (profile, debug, ...). */
+export async function createBrowserContext(options: ContextOptions = {}): Promise<GpuContext> {
   if (!('gpu' in navigator)) throw new Error('this browser has no WebGPU (navigator.gpu is missing)');
   return createContext(navigator.gpu, shaderSource, {
+    ...options,
     backend: 'browser',
     noAdapterHint: 'enable WebGPU in this browser (Chrome: chrome://flags/#enable-unsafe-webgpu)',
   });

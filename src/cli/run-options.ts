@@ -2,7 +2,7 @@
  * The options that set a quantize or ablate run: the reconstruction preset and each setting, the
  * Fisher settings, and which of them a method uses (any other is refused).
  */
-import type { FisherSettings } from '../recon/losses.js';
+import { DEFAULT_FISHER, type FisherSettings } from '../recon/losses.js';
 import { PRESETS, type PresetName, type ReconSettings } from '../recon/settings.js';
 import { zeroPointCount } from '../quant/candidates.js';
 import { FISHER_METHODS, type Method, RECON_METHODS } from '../pipeline/quantize.js';
@@ -42,16 +42,17 @@ export function reconSettings(values: Values): ReconSettings {
 
 /** Fisher settings of the fimaq, diag-fim and lr-fim methods (the official defaults). */
 export function fisherSettings(values: Values): FisherSettings {
-  const disMode = values['dis-mode'] ?? 'q';
+  const disMode = values['dis-mode'] ?? DEFAULT_FISHER.disMode;
   if (disMode !== 'q' && disMode !== 'qf') throw new FimaqError(`--dis-mode must be q or qf, got '${disMode}'`);
   const nonNegative = (n: number) => n >= 0;
+  const d = DEFAULT_FISHER;
   return {
-    k: positiveInt(values.k, 'k', 5),
-    p1: numberOption(values.p1, 'p1', 1, nonNegative, 'a non-negative number'),
-    p2: numberOption(values.p2, 'p2', 1, nonNegative, 'a non-negative number'),
-    temperature: numberOption(values.temperature, 'temperature', 20, (n) => n > 0, 'a positive number'),
+    k: positiveInt(values.k, 'k', d.k),
+    p1: numberOption(values.p1, 'p1', d.p1, nonNegative, 'a non-negative number'),
+    p2: numberOption(values.p2, 'p2', d.p2, nonNegative, 'a non-negative number'),
+    temperature: numberOption(values.temperature, 'temperature', d.temperature, (n) => n > 0, 'a positive number'),
     disMode,
-    damping: numberOption(values.damping, 'damping', 1e-4, nonNegative, 'a non-negative number'),
+    damping: numberOption(values.damping, 'damping', d.damping, nonNegative, 'a non-negative number'),
   };
 }
 

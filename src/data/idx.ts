@@ -4,7 +4,7 @@
  * followed by the elements in row-major order. Only unsigned bytes (type 0x08) are supported,
  * which is what image (0x00000803) and label (0x00000801) files use.
  *
- * Pure: gzip is undone by the caller (node:zlib on the Node side).
+ * Pure: gzip is undone by the caller (src/data/gzip.ts, in Node and in the browser).
  */
 import { FimaqError } from '../util/errors.js';
 

@@ -13,17 +13,15 @@
 import { existsSync, statSync } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
-import { gunzipSync } from 'node:zlib';
 import { FimaqError } from '../util/errors.js';
-import { FASHION_MNIST_CLASSES, idxDataset, imageListDataset, type Dataset, type IdxSource, type ImageSample } from './dataset.js';
+import type { Dataset, IdxSource } from './dataset.js';
 import { decodeImage } from './decode.js';
-import { classFolderLabels, type LabelOptions } from './folder-labels.js';
-import { parseIdx } from './idx.js';
+import type { LabelOptions } from './folder-labels.js';
+import { imageFolderDataset, type FolderFile } from './image-folder.js';
+import { fashionMnistDataset, idxSource, labelledIdxDataset, type Split } from './idx-dataset.js';
 import { validatePreprocessConfig, type PreprocessConfig } from './preprocess.js';
 
 export const FASHION_MNIST_DIR = '/usr/share/datasets/fashion-mnist';
-
-type Split = 'train' | 'test';
 
 const SPEC_HELP = 'expected fashion-mnist[:test|:train], mnist:<dir>[:test|:train], or a folder of IDX files or images';
 
@@ -43,13 +41,14 @@ export async function openDataset(spec: string, cfg: PreprocessConfig, labels?: 
       );
     }
     const split = (fashion[1] as Split | undefined) ?? 'test';
-    return openIdxFolder(dir, split, cfg, `fashion-mnist ${split}`, labels, { name: `fashion-mnist:${split}`, classNames: FASHION_MNIST_CLASSES });
+    const files = await readIdxFolder(dir, split);
+    return fashionMnistDataset(split, files.images, files.labels, cfg, labels);
   }
 
   const mnist = /^mnist:(.+?)(?::(train|test))?$/.exec(spec);
   if (mnist) {
     const dir = requireFolder(mnist[1]);
-    return openIdxFolder(dir, mnist[2] as Split | undefined, cfg, `IDX folder ${dir}`, labels);
+    return openIdxFolder(dir, mnist[2] as Split | undefined, cfg, labels);
   }
 
   // A plain path, possibly with a split suffix (only meaningful for IDX folders).
@@ -61,7 +60,7 @@ export async function openDataset(spec: string, cfg: PreprocessConfig, labels?: 
   }
   const dir = requireFolder(path);
   const names = await readdir(dir);
-  if (names.some((n) => IDX_IMAGES.test(n))) return openIdxFolder(dir, split, cfg, `IDX folder ${dir}`, labels);
+  if (names.some((n) => IDX_IMAGES.test(n))) return openIdxFolder(dir, split, cfg, labels);
   if (split) throw new FimaqError(`${dir}: holds no IDX files, so the :${split} suffix does not apply`);
   return openImageFolder(dir, cfg, labels);
 }
@@ -74,18 +73,17 @@ function requireFolder(path: string): string {
 
 const IDX_IMAGES = /images[-.]idx3-ubyte(\.gz)?$/;
 
+async function openIdxFolder(dir: string, split: Split | undefined, cfg: PreprocessConfig, options: LabelOptions | undefined): Promise<Dataset> {
+  const { images, labels, imagesName } = await readIdxFolder(dir, split);
+  const classNames = options?.labels === 'required' ? options.labelNames : undefined;
+  return labelledIdxDataset(`IDX folder ${dir}`, `${basename(dir)}/${imagesName}`, images, labels, cfg, options, classNames);
+}
+
 /**
- * Picks `<prefix>images-idx3-ubyte[.gz]` and the matching labels file. With no split and several
+ * Reads `<prefix>images-idx3-ubyte[.gz]` and the matching labels file. With no split and several
  * image files, the test split (t10k-*) is used, as for fashion-mnist.
  */
-async function openIdxFolder(
-  dir: string,
-  split: Split | undefined,
-  cfg: PreprocessConfig,
-  what: string,
-  options: LabelOptions | undefined,
-  known: { name: string; classNames: string[] } | null = null,
-): Promise<Dataset> {
+async function readIdxFolder(dir: string, split: Split | undefined): Promise<{ images: IdxSource; labels: IdxSource; imagesName: string }> {
   const names = (await readdir(dir)).sort();
   const candidates = names.filter((n) => IDX_IMAGES.test(n));
   const prefix = split === 'train' ? 'train' : 't10k';
@@ -100,81 +98,23 @@ async function openIdxFolder(
   const labelsName = names.find((n) => n === stem || n === `${stem}.gz`);
   if (!labelsName) throw new FimaqError(`${dir}: no labels file ${stem}[.gz] next to ${imagesName}`);
 
-  const images = await readIdx(join(dir, imagesName));
-  const labels = await readIdx(join(dir, labelsName));
-  const count = images.array.dims[0];
-  const labelNames = known?.classNames ?? (options?.labels === 'required' ? options.labelNames : undefined);
-  const id = { description: `${what} (${count} images, ${images.name})`, name: known?.name ?? `${basename(dir)}/${imagesName}` };
-  const dataset = idxDataset(id, images, labels, cfg, labelNames);
-  if (options?.labels === 'required') {
-    // Labels are one byte each, so checking them all now is cheap and fails before any GPU work.
-    const n = options.numClasses;
-    const bad = labels.array.data.findIndex((l) => l >= n);
-    if (bad >= 0) {
-      throw new FimaqError(`${labels.name}: label ${labels.array.data[bad]} of image ${bad} is outside the model's ${n} classes (0..${n - 1})`);
-    }
-  }
-  return dataset;
+  const imagesPath = join(dir, imagesName);
+  const labelsPath = join(dir, labelsName);
+  return { images: await idxSource(await readFile(imagesPath), imagesPath), labels: await idxSource(await readFile(labelsPath), labelsPath), imagesName };
 }
 
-async function readIdx(path: string): Promise<IdxSource> {
-  let bytes: Uint8Array = await readFile(path);
-  if (bytes[0] === 0x1f && bytes[1] === 0x8b) {
-    try {
-      bytes = gunzipSync(bytes);
-    } catch (e) {
-      throw new FimaqError(`${path}: corrupt gzip data (${(e as Error).message})`);
-    }
-  }
-  return { name: path, array: parseIdx(bytes, path) };
-}
-
-const SUPPORTED = /\.(jpe?g|png)$/i;
-// torchvision's other IMG_EXTENSIONS: ImageFolder would load these, so skipping them would shift labels.
-const UNSUPPORTED = /\.(ppm|bmp|pgm|tif|tiff|webp)$/i;
-
-/**
- * torchvision ImageFolder: class folders sorted, samples sorted by folder path, then file name.
- * Labels: each folder's sorted position without `options`, the model class it names with
- * 'required' (see folder-labels.ts), -1 with 'ignore'.
- */
+/** Lists `dir` for imageFolderDataset: its sub-folders (links followed) and every file in it or below them. */
 async function openImageFolder(dir: string, cfg: PreprocessConfig, options?: LabelOptions): Promise<Dataset> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const folders: string[] = [];
-  for (const e of entries) if (await isFolder(join(dir, e.name), e.isDirectory(), e.isSymbolicLink())) folders.push(e.name);
-  folders.sort(byCodePoint);
-
-  const read = async (path: string) => decodeImage(await readFile(path), path);
-  if (folders.length === 0) {
-    if (options?.labels === 'required') {
-      throw new FimaqError(`${dir}: has no class folders, so its images have no labels; evaluation needs labelled images in ${dir}/<class>/<image>`);
-    }
-    // No class folders: unlabeled images (e.g. a calibration set).
-    const files = (await imageFiles(dir, false)).map(([, path]) => path);
-    if (files.length === 0) throw new FimaqError(`${dir}: no .jpg/.jpeg/.png images and no class subfolders found`);
-    const samples = files.map((source) => ({ source, label: -1 }));
-    return imageListDataset({ description: `image folder ${dir} (${samples.length} unlabeled images)`, name: basename(dir) }, samples, read, cfg);
+  const folders: { name: string; path: string }[] = [];
+  const files: FolderFile[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
+    const path = join(dir, e.name);
+    if (await isFolder(path, e.isDirectory(), e.isSymbolicLink())) folders.push({ name: e.name, path });
+    else files.push({ parts: [e.name], source: path });
   }
-
-  let labels = folders.map((_, i) => i);
-  let classNames: string[] | undefined = folders;
-  if (options?.labels === 'required') {
-    labels = classFolderLabels(dir, folders, options.numClasses, options.labelNames);
-    classNames = options.labelNames;
-  } else if (options?.labels === 'ignore') {
-    labels = folders.map(() => -1);
-    classNames = undefined;
-  }
-  const samples: ImageSample[] = [];
-  for (const [i, name] of folders.entries()) {
-    const files = await imageFiles(join(dir, name), true);
-    if (files.length === 0) throw new FimaqError(`${join(dir, name)}: class folder has no .jpg/.jpeg/.png images`);
-    // sorted(os.walk(...)) orders by folder path, then sorted file names within each folder.
-    files.sort(([a, pa], [b, pb]) => byCodePoint(a, b) || byCodePoint(pa, pb));
-    for (const [, source] of files) samples.push({ source, label: labels[i] });
-  }
-  const description = `image folder ${dir} (${samples.length} images, ${folders.length} classes)`;
-  return imageListDataset({ description, name: basename(dir) }, samples, read, cfg, classNames);
+  for (const folder of folders) files.push(...(await filesBelow(folder.path, [folder.name])));
+  const read = async (path: string) => await decodeImage(await readFile(path), path);
+  return imageFolderDataset({ root: dir, name: basename(dir), folders, files }, read, cfg, options);
 }
 
 async function isFolder(path: string, isDir: boolean, isLink: boolean): Promise<boolean> {
@@ -187,24 +127,13 @@ async function isFolder(path: string, isDir: boolean, isLink: boolean): Promise<
   }
 }
 
-/** Image files under `dir` as [folder, path] pairs, recursing into subfolders when asked. */
-async function imageFiles(dir: string, recursive: boolean): Promise<[string, string][]> {
-  const out: [string, string][] = [];
-  const entries = await readdir(dir, { withFileTypes: true });
-  for (const e of entries.sort((a, b) => byCodePoint(a.name, b.name))) {
+/** Every file under `dir`, whose path below the root is `parts`, recursing into sub-folders. */
+async function filesBelow(dir: string, parts: string[]): Promise<FolderFile[]> {
+  const out: FolderFile[] = [];
+  for (const e of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, e.name);
-    if (await isFolder(path, e.isDirectory(), e.isSymbolicLink())) {
-      if (recursive) out.push(...(await imageFiles(path, true)));
-    } else if (SUPPORTED.test(e.name)) {
-      out.push([dir, path]);
-    } else if (UNSUPPORTED.test(e.name)) {
-      throw new FimaqError(`${path}: unsupported image format; only JPEG and PNG are supported`);
-    }
+    if (await isFolder(path, e.isDirectory(), e.isSymbolicLink())) out.push(...(await filesBelow(path, [...parts, e.name])));
+    else out.push({ parts: [...parts, e.name], source: path });
   }
   return out;
-}
-
-/** Plain `<` order, as Python's sorted() uses (localeCompare would differ). */
-function byCodePoint(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

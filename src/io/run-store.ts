@@ -4,8 +4,12 @@
  * system in the browser (src/browser/opfs-store.ts). The pipeline only sees this interface.
  */
 
-/** The two files of a checkpoint: the float weights the run started from, and the model so far. */
-export type CheckpointFile = 'float' | 'state';
+/**
+ * The files of a checkpoint: the float weights the run started from, the model so far, and the
+ * calibration-only model (so that a resumed run can still compare with it).
+ */
+export const CHECKPOINT_FILES = ['float', 'state', 'calibrated'] as const;
+export type CheckpointFile = (typeof CHECKPOINT_FILES)[number];
 
 export interface RunStore {
   /** Where the checkpoint lives, for messages (a folder, an OPFS directory). */

@@ -8,7 +8,7 @@
  * fingerprint, the float file's digest) and every float tensor are checked before use.
  */
 import { parseQuantizedVit, checkMatchesModel, serializeQuantizedVit } from '../io/quantized-file.js';
-import type { RunStore } from '../io/run-store.js';
+import { CHECKPOINT_FILES, type RunStore } from '../io/run-store.js';
 import { parseSafetensors, serializeSafetensors, toFloat32 } from '../io/safetensors.js';
 import { expectedVitTensors } from '../model/checkpoint.js';
 import type { VitConfig } from '../model/config.js';
@@ -86,7 +86,23 @@ export async function checkpointProgress(store: RunStore): Promise<{ done: numbe
 
 /** Whether the store holds (part of) a checkpoint that a plain rerun would overwrite. */
 export async function hasCheckpoint(store: RunStore): Promise<boolean> {
-  return (await store.read('state')) !== null || (await store.read('float')) !== null;
+  for (const file of CHECKPOINT_FILES) if ((await store.read(file)) !== null) return true;
+  return false;
+}
+
+/** Keeps the calibration-only model beside the checkpoint. */
+export async function saveCalibrated(store: RunStore, calibrated: QuantizedVit): Promise<void> {
+  await store.write('calibrated', serializeQuantizedVit(calibrated, `${store.where}/calibrated.safetensors`));
+}
+
+/** The calibration-only model of the checkpoint, or null when it was not kept. */
+export async function loadCalibrated(store: RunStore, config: VitConfig): Promise<QuantizedVit | null> {
+  const bytes = await store.read('calibrated');
+  if (!bytes) return null;
+  const path = `${store.where}/calibrated.safetensors`;
+  const q = parseQuantizedVit(bytes, path);
+  checkMatchesModel(q, config, path);
+  return q;
 }
 
 /**

@@ -8,10 +8,12 @@
  * The file records everything needed to repeat the run and nothing that changes between repeats
  * (no dates, no timings): the same settings, seed, data and adapter give the same bytes.
  */
+import type { Dataset } from '../data/dataset.js';
 import { checkMatchesModel, parseQuantizedVit, serializeQuantizedVit } from '../io/quantized-file.js';
 import type { RunStore } from '../io/run-store.js';
 import type { VitCheckpoint } from '../model/checkpoint.js';
 import { type CalibrationMethod, calibrate } from '../quant/calibrate.js';
+import { seededIndices } from '../quant/calibration-set.js';
 import type { QuantizationInfo, QuantizedVit } from '../quant/quantized-model.js';
 import type { FisherSettings } from '../recon/losses.js';
 import { type ReconMethod, type UnitReport, reconstruct, unitNames } from '../recon/reconstruct.js';
@@ -19,7 +21,7 @@ import type { ReconSettings } from '../recon/settings.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { floatBytes, sha256Hex, tensorsDigest } from '../util/digest.js';
 import { FimaqError } from '../util/errors.js';
-import { type UnitDetails, checkpointProgress, hasCheckpoint, loadCheckpoint, saveFloatWeights, saveState } from './checkpoint.js';
+import { type UnitDetails, checkpointProgress, hasCheckpoint, loadCalibrated, loadCheckpoint, saveCalibrated, saveFloatWeights, saveState } from './checkpoint.js';
 
 export const METHODS = ['fimaq', 'diag-fim', 'lr-fim', 'brecq-fim', 'mse', 'calib', 'rtn'] as const;
 export type Method = (typeof METHODS)[number];
@@ -86,7 +88,7 @@ export interface QuantizeResult {
   quantized: QuantizedVit;
   /** The file's bytes, as written to the store's output. */
   bytes: Uint8Array;
-  /** The calibration-only model, when this run computed it (not after a resume past calibration). */
+  /** The calibration-only model (after a resume, the one the checkpoint kept; null if it kept none). */
   calibrated: QuantizedVit | null;
   reports: UnitReport[];
   /** Units that were already done in the checkpoint this run resumed from (0 for a fresh run). */
@@ -94,6 +96,17 @@ export interface QuantizeResult {
   searchSize: number;
   calibSeconds: number;
   reconSeconds: number;
+}
+
+/**
+ * The calibration images of a run: `indices` when given (an index list), else the first `size`
+ * of a permutation drawn from `seed`, as the official code takes them. The CLI and the web app
+ * both choose them here, so the same data, size and seed give the same images and the same file.
+ */
+export async function calibrationImages(data: Dataset, size: number, seed: number, indices?: number[]): Promise<CalibrationImages> {
+  const chosen = indices ?? seededIndices(data.count, size, seed);
+  const batch = await data.batch(chosen);
+  return { pixels: batch.pixels, count: chosen.length, name: data.name, selection: indices ? 'file' : 'seeded', indices: chosen };
 }
 
 /** The adapter as recorded in files: what decides the arithmetic, not how the driver was reached. */
@@ -162,6 +175,7 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
     calibrated = { ...result.quantized, configText: ckpt.configText, info: info('calib', { search_size: searchSize }) };
     float = result.reparameterized;
     floatDigest = await saveFloatWeights(store, float);
+    await saveCalibrated(store, calibrated);
     await saveState(store, calibrated, 0, [], { method, fingerprint, floatDigest });
   }
   // What every finished unit reported, those before a resume included: the file does not depend
@@ -189,9 +203,11 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
   const reconSeconds = (performance.now() - started) / 1000 - calibSeconds;
   const details = { preset: req.preset ?? 'custom', settings: s, fisher: req.fisher ?? null, search_size: searchSize, units: unitDetails };
   const quantized = { ...result.quantized, info: info(method, details) };
+  // Read before the checkpoint goes: after a resume the state was no longer calibration-only.
+  const calibratedModel = resumed ? await loadCalibrated(store, ckpt.config) : calibrated;
   const bytes = await writeOutput(store, quantized);
   await store.clear();
-  return { quantized, bytes, calibrated: resumed && resumed.done > 0 ? null : calibrated, reports: result.reports, resumedAt: resumed?.done ?? 0, searchSize, calibSeconds, reconSeconds };
+  return { quantized, bytes, calibrated: calibratedModel, reports: result.reports, resumedAt: resumed?.done ?? 0, searchSize, calibSeconds, reconSeconds };
 }
 
 /** Serialises, reads back (the file must parse as what it claims) and writes the output. */

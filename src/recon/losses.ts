@@ -183,6 +183,9 @@ export interface FisherSettings {
   damping: number;
 }
 
+/** The official defaults: 5 snapshots spread over the unit, both terms weighted 1, T = 20. */
+export const DEFAULT_FISHER: FisherSettings = { k: 5, p1: 1, p2: 1, temperature: 20, disMode: 'q', damping: 1e-4 };
+
 /** The loss weights of each Fisher method (diag-FIM and LR-FIM normalise as 2 L / L⁰). */
 export function fisherWeights(method: FisherMethod, f: FisherSettings): { p1: number; p2: number } {
   if (method === 'diag-fim') return { p1: 0, p2: 2 };

@@ -15,9 +15,16 @@ export async function sha256Hex(data: Uint8Array | string): Promise<string> {
 /** The bytes of a float array, as they are in memory (little-endian on every supported host). */
 export const floatBytes = (a: Float32Array): Uint8Array => new Uint8Array(a.buffer, a.byteOffset, a.byteLength);
 
-/** A digest of named float tensors: each tensor's digest, then one over the names and digests in order. */
+/**
+ * A digest of named float tensors: each tensor's digest, then one over the names and digests in
+ * name order, so that the same weights give the same digest however they were loaded.
+ */
 export async function tensorsDigest(tensors: Map<string, Float32Array>): Promise<string> {
   const parts: string[] = [];
-  for (const [name, data] of tensors) parts.push(`${name}:${data.length}:${await sha256Hex(floatBytes(data))}`);
+  const names = [...tensors.keys()].sort();
+  for (const name of names) {
+    const data = tensors.get(name) as Float32Array;
+    parts.push(`${name}:${data.length}:${await sha256Hex(floatBytes(data))}`);
+  }
   return sha256Hex(parts.join('\n'));
 }

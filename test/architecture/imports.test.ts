@@ -24,6 +24,7 @@ export const LAYERS: Record<string, number> = {
   pipeline: 8,
   cli: 9,
   browser: 9,
+  node: 9,
 };
 
 function sourceFiles(dir: string): string[] {

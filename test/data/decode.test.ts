@@ -7,23 +7,29 @@ import { decode as jpegDecode, encode as jpegEncode } from 'jpeg-js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { decodeImage } from '../../src/data/decode.js';
 import { MAX_IMAGE_PIXELS } from '../../src/data/image-size.js';
+import { decodePng } from '../../src/data/png.js';
 import { crc32 } from '../../src/io/crc32.js';
 import { FimaqError } from '../../src/util/errors.js';
 
-// Wraps jpeg-js's decoder in a spy, to show that a refused file never reaches it.
+// Wraps the JPEG and PNG decoders in spies, to show that a refused file never reaches them.
 vi.mock('jpeg-js', async (importOriginal) => {
   const mod = await importOriginal<typeof import('jpeg-js')>();
   return { ...mod, decode: vi.fn(mod.decode) };
+});
+vi.mock('../../src/data/png.js', async (importOriginal) => {
+  const mod = await importOriginal<typeof import('../../src/data/png.js')>();
+  return { ...mod, decodePng: vi.fn(mod.decodePng) };
 });
 
 afterEach(() => {
   vi.restoreAllMocks();
   vi.mocked(jpegDecode).mockClear();
+  vi.mocked(decodePng).mockClear();
 });
 
-function errorOf(fn: () => unknown): string {
+async function errorOf(result: Promise<unknown>): Promise<string> {
   try {
-    fn();
+    await result;
   } catch (e) {
     expect(e).toBeInstanceOf(FimaqError);
     return (e as FimaqError).message;
@@ -74,56 +80,54 @@ describe('decodeImage pixel limit', () => {
     expect(MAX_IMAGE_PIXELS).toBe(Math.floor((1024 * 1024 * 1024) / 4 / 3));
   });
 
-  it('decodes the small files the tests patch', () => {
-    expect(decodeImage(withPngSize(smallPng(), 4, 3), 'small.png')).toMatchObject({ width: 4, height: 3, channels: 1 });
-    expect(decodeImage(withJpegSize(smallJpeg(), 16, 8), 'small.jpg')).toMatchObject({ width: 16, height: 8, channels: 3 });
+  it('decodes the small files the tests patch', async () => {
+    expect(await decodeImage(withPngSize(smallPng(), 4, 3), 'small.png')).toMatchObject({ width: 4, height: 3, channels: 1 });
+    expect(await decodeImage(withJpegSize(smallJpeg(), 16, 8), 'small.jpg')).toMatchObject({ width: 16, height: 8, channels: 3 });
   });
 
-  it('refuses a PNG whose header claims 20000x20000 without decoding it', () => {
-    const read = vi.spyOn(PNG.sync, 'read');
+  it('refuses a PNG whose header claims 20000x20000 without decoding it', async () => {
     const bomb = withPngSize(smallPng(), 20000, 20000);
     expect(bomb.length).toBeLessThan(100);
-    expect(errorOf(() => decodeImage(bomb, 'bomb.png'))).toBe(
+    expect(await errorOf(decodeImage(bomb, 'bomb.png'))).toBe(
       "bomb.png: image is 20000x20000 = 400000000 pixels, above the limit of 89478485 (PIL's MAX_IMAGE_PIXELS)",
     );
-    expect(read).not.toHaveBeenCalled();
+    expect(decodePng).not.toHaveBeenCalled();
   });
 
-  it('refuses a JPEG whose frame header claims 30000x30000 without decoding it', () => {
+  it('refuses a JPEG whose frame header claims 30000x30000 without decoding it', async () => {
     const bomb = withJpegSize(smallJpeg(), 30000, 30000);
-    expect(errorOf(() => decodeImage(bomb, 'bomb.jpg'))).toBe(
+    expect(await errorOf(decodeImage(bomb, 'bomb.jpg'))).toBe(
       "bomb.jpg: image is 30000x30000 = 900000000 pixels, above the limit of 89478485 (PIL's MAX_IMAGE_PIXELS)",
     );
     expect(jpegDecode).not.toHaveBeenCalled();
   });
 
-  it('accepts the limit itself and refuses one pixel more', () => {
-    // 9451 x 9467 = 89472617 <= limit; 9452 x 9467 = 89482084 > limit. A stub decoder stands in
-    // for pngjs, which would allocate for the size the header claims.
-    vi.spyOn(PNG.sync, 'read').mockImplementation(() => {
-      throw new Error('decoder reached');
-    });
-    expect(errorOf(() => decodeImage(withPngSize(smallPng(), 9451, 9467), 'ok.png'))).toBe('ok.png: corrupt or unsupported PNG file (decoder reached)');
-    expect(errorOf(() => decodeImage(withPngSize(smallPng(), 9452, 9467), 'big.png'))).toContain('9452x9467 = 89482084 pixels, above the limit');
+  it('accepts the limit itself and refuses one pixel more', async () => {
+    // 9451 x 9467 = 89472617 <= limit; 9452 x 9467 = 89482084 > limit.
+    vi.mocked(decodePng).mockRejectedValueOnce(new Error('decoder reached'));
+    expect(await errorOf(decodeImage(withPngSize(smallPng(), 9451, 9467), 'ok.png'))).toBe('ok.png: corrupt or unsupported PNG file (decoder reached)');
+    expect(await errorOf(decodeImage(withPngSize(smallPng(), 9452, 9467), 'big.png'))).toContain('9452x9467 = 89482084 pixels, above the limit');
+    expect(decodePng).toHaveBeenCalledTimes(1);
   });
 
-  it('refuses a zero width or height', () => {
-    expect(errorOf(() => decodeImage(withPngSize(smallPng(), 0, 3), 'empty.png'))).toBe('empty.png: image is 0x3, which has no pixels');
-    expect(errorOf(() => decodeImage(withJpegSize(smallJpeg(), 16, 0), 'empty.jpg'))).toBe('empty.jpg: image is 16x0, which has no pixels');
+  it('refuses a zero width or height', async () => {
+    expect(await errorOf(decodeImage(withPngSize(smallPng(), 0, 3), 'empty.png'))).toBe('empty.png: image is 0x3, which has no pixels');
+    expect(await errorOf(decodeImage(withJpegSize(smallJpeg(), 16, 0), 'empty.jpg'))).toBe('empty.jpg: image is 16x0, which has no pixels');
     expect(jpegDecode).not.toHaveBeenCalled();
+    expect(decodePng).not.toHaveBeenCalled();
   });
 
-  it('refuses a JPEG with a second frame header, whose size would go unchecked', () => {
+  it('refuses a JPEG with a second frame header, whose size would go unchecked', async () => {
     const jpeg = smallJpeg();
     const at = sofAt(jpeg);
     const sofLen = (jpeg[at + 2]! << 8) | jpeg[at + 3]!;
     const sof = withJpegSize(jpeg, 30000, 30000).subarray(at, at + 2 + sofLen);
     const twice = new Uint8Array([...jpeg.subarray(0, at + 2 + sofLen), ...sof, ...jpeg.subarray(at + 2 + sofLen)]);
-    expect(errorOf(() => decodeImage(twice, 'two.jpg'))).toBe('two.jpg: corrupt or unsupported JPEG file (more than one frame header)');
+    expect(await errorOf(decodeImage(twice, 'two.jpg'))).toBe('two.jpg: corrupt or unsupported JPEG file (more than one frame header)');
   });
 
-  it('names the file when the PNG header is cut short', () => {
-    expect(errorOf(() => decodeImage(smallPng().subarray(0, 20), 'cut.png'))).toBe(
+  it('names the file when the PNG header is cut short', async () => {
+    expect(await errorOf(decodeImage(smallPng().subarray(0, 20), 'cut.png'))).toBe(
       'cut.png: corrupt or unsupported PNG file (no IHDR chunk after the signature)',
     );
   });

@@ -34,9 +34,9 @@ const summary: string[] = [];
 afterAll(() => console.info(`preprocess vs PIL, fraction of bit-identical values:\n  ${summary.join('\n  ')}`));
 
 describe('preprocess matches PIL + torchvision', () => {
-  it.each(cases)('$image with $config', ({ image, config, offset, length }) => {
+  it.each(cases)('$image with $config', async ({ image, config, offset, length }) => {
     const cfg = configs[config];
-    const img = decodeImage(readFileSync(join(FIXTURES, image)), image);
+    const img = await decodeImage(readFileSync(join(FIXTURES, image)), image);
     const got = preprocess(img, cfg);
     expect(got.length).toBe(length);
     const want = expected.subarray(offset, offset + length);
@@ -110,18 +110,18 @@ describe('preprocess details', () => {
 });
 
 describe('decodeImage', () => {
-  it('names the file when a JPEG is truncated', () => {
+  it('names the file when a JPEG is truncated', async () => {
     const bytes = readFileSync(join(FIXTURES, 'rgb300x200.jpg'));
-    expect(() => decodeImage(bytes.subarray(0, bytes.length >> 1), 'cut.jpg')).toThrow(/^cut\.jpg: corrupt or unsupported JPEG file \(truncated/);
+    await expect(decodeImage(bytes.subarray(0, bytes.length >> 1), 'cut.jpg')).rejects.toThrow(/^cut\.jpg: corrupt or unsupported JPEG file \(truncated/);
   });
 
-  it('names the file when a PNG is corrupt', () => {
+  it('names the file when a PNG is corrupt', async () => {
     const bytes = Uint8Array.from(readFileSync(join(FIXTURES, 'rgb37x23.png')));
     bytes.fill(7, 40, 80);
-    expect(() => decodeImage(bytes, 'bad.png')).toThrow(/^bad\.png: corrupt or unsupported PNG file \(/);
+    await expect(decodeImage(bytes, 'bad.png')).rejects.toThrow(/^bad\.png: corrupt or unsupported PNG file \(/);
   });
 
-  it('rejects other formats', () => {
-    expect(() => decodeImage(new TextEncoder().encode('GIF89a....'), 'x.gif')).toThrow('x.gif: not a JPEG or PNG file');
+  it('rejects other formats', async () => {
+    await expect(decodeImage(new TextEncoder().encode('GIF89a....'), 'x.gif')).rejects.toThrow('x.gif: not a JPEG or PNG file');
   });
 });

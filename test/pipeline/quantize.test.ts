@@ -4,7 +4,7 @@
  * too; a checkpoint is never overwritten unless asked; progress and unit reports arrive.
  */
 import { describe, expect, it } from 'vitest';
-import { parseQuantizedVit } from '../../src/io/quantized-file.js';
+import { parseQuantizedVit, serializeQuantizedVit } from '../../src/io/quantized-file.js';
 import { MemoryStore } from '../../src/io/run-store.js';
 import { type PipelineProgress, type QuantizeRequest, quantizeModel } from '../../src/pipeline/quantize.js';
 import { PRESETS } from '../../src/recon/settings.js';
@@ -58,7 +58,7 @@ describe('quantizeModel', () => {
     const abort = new AbortController();
     await expect(quantizeModel(ctx, request('mse'), { store, signal: abort.signal, onUnitDone: (u) => u.unit === 'blocks.0' && abort.abort() })).rejects.toThrow(/abort/i);
     expect(store.output).toBeNull();
-    expect([...store.files.keys()].sort()).toEqual(['float', 'state']);
+    expect([...store.files.keys()].sort()).toEqual(['calibrated', 'float', 'state']);
     // A plain rerun refuses to overwrite the checkpoint; resume continues after the two finished units.
     await expect(quantizeModel(ctx, request('mse'), { store })).rejects.toThrow(/ckpt: holds the checkpoint of an unfinished run \(mse, 2 units done\)/);
     const notices: string[] = [];
@@ -67,6 +67,8 @@ describe('quantizeModel', () => {
     expect(resumed.resumedAt).toBe(2);
     expect(resumed.reports.map((r) => r.unit)).toEqual(['blocks.1', 'head']);
     expect(resumed.bytes).toEqual(whole.bytes);
+    // The calibration-only model the checkpoint kept, for the comparison after a resume.
+    expect(serializeQuantizedVit(resumed.calibrated!)).toEqual(serializeQuantizedVit(whole.calibrated!));
   });
 
   it('fresh discards a checkpoint; a changed request cannot resume one', async () => {

@@ -53,7 +53,7 @@ export async function commandInfer(values: Values, given: Set<OptionName>, extra
       const batch = files.slice(from, from + batchSize);
       const pixels = new Float32Array(batch.length * size);
       for (let i = 0; i < batch.length; i++) {
-        preprocessInto(decodeImage(new Uint8Array(await readFile(batch[i])), batch[i]), cfg.preprocess, pixels, i * size);
+        preprocessInto(await decodeImage(new Uint8Array(await readFile(batch[i])), batch[i]), cfg.preprocess, pixels, i * size);
       }
       const images = ctx.upload(pixels, [batch.length, c, h, w], 'images');
       const logitsT = model.forward(images);

@@ -5,8 +5,8 @@ import { openDataset } from '../../data/open.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
 import { FolderStore } from '../../io/run-store-node.js';
 import { type Comparison, compareTop1 } from '../../pipeline/compare.js';
-import { type CalibrationImages, type CheckpointPolicy, METHODS, type Method, type PipelineProgress, isReconMethod, quantizeModel } from '../../pipeline/quantize.js';
-import { checkIndices, seededIndices } from '../../quant/calibration-set.js';
+import { type CheckpointPolicy, METHODS, type Method, type PipelineProgress, calibrationImages, isReconMethod, quantizeModel } from '../../pipeline/quantize.js';
+import { checkIndices } from '../../quant/calibration-set.js';
 import { checkBits } from '../../util/pack.js';
 import { FimaqError } from '../../util/errors.js';
 import { TOOL_VERSION, adapterJson, calibSpecOf, describeAdapter, labelled, print, resolveModelPath, unlabelled, withContext } from '../common.js';
@@ -28,9 +28,9 @@ function progressPrinter(method: Method, wbits: number, abits: number): (p: Pipe
   };
 }
 
-async function calibrationIndices(values: Values, count: number, size: number, seed: number): Promise<number[]> {
-  const file = values['calib-indices'];
-  if (!file) return seededIndices(count, size, seed);
+/** The --calib-indices list, checked against the data, or undefined for seeded images. */
+async function indexList(file: string | undefined, count: number): Promise<number[] | undefined> {
+  if (!file) return undefined;
   let parsed: unknown;
   try {
     parsed = JSON.parse(await readFile(file, 'utf8'));
@@ -71,10 +71,9 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
   try {
     const ckpt = await loadCheckpoint(modelPath);
     const data = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
-    const indices = await calibrationIndices(values, data.count, settings?.calibSize ?? positiveInt(values['calib-size'], 'calib-size', 128), seed);
-    const batch = await data.batch(indices);
+    const size = settings?.calibSize ?? positiveInt(values['calib-size'], 'calib-size', 128);
+    const calibration = await calibrationImages(data, size, seed, await indexList(values['calib-indices'], data.count));
     const evalData = values.eval ? await openDataset(values.eval, ckpt.config.preprocess, labelled(ckpt.config)) : null;
-    const calibration: CalibrationImages = { pixels: batch.pixels, count: indices.length, name: data.name, selection: values['calib-indices'] ? 'file' : 'seeded', indices };
     const checkpoints: CheckpointPolicy = values.resume ? 'resume' : values.fresh ? 'fresh' : 'refuse';
     const onProgress = progressPrinter(method, wbits, abits);
     await withContext(values, async (ctx) => {
@@ -92,9 +91,9 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
             .map(([name, v]) => `  ${String(name).padEnd(16)} ${(100 * (v as number)).toFixed(2)} %`)
             .join('\n')}`
         : '';
-      const common = { command: 'quantize', method, wbits, abits, seed, calib_size: indices.length, calib_data: data.description, seconds, output: out, eval: evaluation, adapter: adapterJson(ctx.adapter) };
+      const common = { command: 'quantize', method, wbits, abits, seed, calib_size: calibration.count, calib_data: data.description, seconds, output: out, eval: evaluation, adapter: adapterJson(ctx.adapter) };
       if (!settings) {
-        print(values, common, `${method} W${wbits}A${abits}: calibrated on ${indices.length} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}${evalText}\nadapter: ${describeAdapter(ctx.adapter)}`);
+        print(values, common, `${method} W${wbits}A${abits}: calibrated on ${calibration.count} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}${evalText}\nadapter: ${describeAdapter(ctx.adapter)}`);
         return;
       }
       const units = r.reports.map((u) => ({
@@ -109,7 +108,7 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
         ...common, preset: values.preset ?? 'paper', settings, fisher: fisher ?? null, search_size: r.searchSize, resumed_at_unit: r.resumedAt,
         calib_seconds: r.calibSeconds, recon_seconds: r.reconSeconds, units,
       };
-      print(values, json, `${method} W${wbits}A${abits}: ${settings.iters} iterations per unit on ${indices.length} images in ${seconds.toFixed(1)} s\n${lines.join('\n')}\nwrote ${out}${evalText}\nadapter: ${describeAdapter(ctx.adapter)}`);
+      print(values, json, `${method} W${wbits}A${abits}: ${settings.iters} iterations per unit on ${calibration.count} images in ${seconds.toFixed(1)} s\n${lines.join('\n')}\nwrote ${out}${evalText}\nadapter: ${describeAdapter(ctx.adapter)}`);
     });
   } finally {
     await lock.release();
