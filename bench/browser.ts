@@ -10,6 +10,7 @@
  * markdown table (bench/results/browser-<adapter>.md) that the README quotes.
  *
  * Run: npm run bench:browser [-- --eval-images 10000] [--profile-iters 20] [--screenshot docs/web-app.png]
+ *      (--iters N shortens the run to try the benchmark out)
  * On SwiftShader the seconds describe this CPU, not a GPU: compare the two engines by their ratio.
  */
 import { execSync } from 'node:child_process';
@@ -38,6 +39,8 @@ const arg = (name: string, fallback: string) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const evalImages = Number(arg('eval-images', '10000'));
+/** The quick preset's 300 by default; fewer only to try the benchmark out. */
+const iters = Number(arg('iters', String(PRESETS.quick.iters)));
 const profileIters = Number(arg('profile-iters', '20'));
 const screenshot = arg('screenshot', '');
 const VERSION: string = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')).version;
@@ -82,6 +85,7 @@ await (await page.createCDPSession()).send('Browser.setDownloadBehavior', { beha
 await page.goto(`${server.url}/index.html`);
 await page.waitForFunction(() => /Ready/.test(document.getElementById('status')?.textContent ?? ''), { timeout: 120_000 });
 await page.$eval('#eval-images', (el, v) => ((el as HTMLInputElement).value = v), String(evalImages));
+if (iters !== PRESETS.quick.iters) await page.$eval('#iters', (el, v) => ((el as HTMLInputElement).value = v), String(iters));
 process.stderr.write(`bench:browser: the app runs quick-preset FIMA-Q W4A4 and evaluates ${evalImages} test images...\n`);
 await page.click('#start');
 await page.waitForFunction(() => !document.getElementById('results-section')?.hidden || document.querySelector('.warning'), { timeout: 0, polling: 1000 });
@@ -104,7 +108,7 @@ for (const d of [site, downloads, profile]) rmSync(d, { recursive: true, force: 
 process.stderr.write('bench:browser: the same run in Node...\n');
 const ctx = await createNodeContext();
 const started = performance.now();
-const nodeRun = await quantizeModel(ctx, request(PRESETS.quick.iters), { store: new MemoryStore() });
+const nodeRun = await quantizeModel(ctx, request(iters), { store: new MemoryStore() });
 const comparison = await compareTop1(ctx, { float: ckpt, calibrated: nodeRun.calibrated, quantized: nodeRun.quantized }, test, { limit: evalImages });
 // As the app's: quantization and the evaluation of the three models.
 const nodeSeconds = (performance.now() - started) / 1000;
@@ -121,13 +125,14 @@ await profiled.dispose();
 const session = await openEnginePage();
 const browserKernels = await session.page.evaluate(
   async (pixels: number[], iters: number, version: string) => {
-    const lib = await import('/src/browser/index.ts' as string);
+    const lib = (window as unknown as { fimaqLib: typeof import('../src/browser/index.js') }).fimaqLib;
     const bytes = async (path: string) => new Uint8Array(await (await fetch(path)).arrayBuffer());
+    // The whole run's shares, calibration included, as in the Node run.
     const checkpoint = lib.checkpointFromBytes(new TextDecoder().decode(await bytes('/demo/fashion-vit/config.json')), await bytes('/demo/fashion-vit/model.safetensors'), 'demo');
     const c = await lib.createBrowserContext({ profile: true });
     await c.kernelTimings();
     const count = pixels.length / 784;
-    const calibrationImages = { pixels: new Float32Array(pixels), count, name: 'fashion-mnist:train', selection: 'seeded', indices: Array.from({ length: count }, (_, i) => i) };
+    const calibrationImages = { pixels: new Float32Array(pixels), count, name: 'fashion-mnist:train', selection: 'seeded' as const, indices: Array.from({ length: count }, (_, i) => i) };
     await lib.quantizeModel(c, { checkpoint, calibration: calibrationImages, method: 'fimaq', wbits: 4, abits: 4, seed: 3407, settings: { ...lib.PRESETS.quick, iters }, preset: 'quick', fisher: lib.DEFAULT_FISHER, toolVersion: version }, { store: new lib.MemoryStore() });
     const timings = await c.kernelTimings();
     const source = c.timingSource;
@@ -157,10 +162,10 @@ const identical = chromium.file_sha256 === node.file_sha256;
 const commit = execSync('git rev-parse --short HEAD', { cwd: PACKAGE_ROOT }).toString().trim();
 const record = {
   bench: 'browser',
-  command: `npm run bench:browser -- --eval-images ${evalImages} --profile-iters ${profileIters}`,
+  command: `npm run bench:browser -- --eval-images ${evalImages} --profile-iters ${profileIters}${iters !== PRESETS.quick.iters ? ` --iters ${iters}` : ''}`,
   commit,
   date: new Date().toISOString(),
-  run: 'quick-preset FIMA-Q of the demo model, W4A4, seed 3407, 256 calibration images (search on 8), 300 iterations per unit',
+  run: `quick-preset FIMA-Q of the demo model, W4A4, seed 3407, 256 calibration images (search on 8), ${iters} iterations per unit`,
   chromium,
   node,
   files_byte_identical: identical,

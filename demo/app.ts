@@ -314,7 +314,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       if (a.fallback) warn('This adapter is a software fallback (the GPU runs on the CPU): quantization works but is slow; the quick preset is the one to try.', 'notice');
       showUnfinished(m.unfinished);
       if (m.finished) showResult(m.finished);
-      loadModel({ kind: 'demo' });
+      if (!modelInfo) loadModel({ kind: 'demo' });
       return;
     }
     case 'no-webgpu':
@@ -358,7 +358,11 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       return;
     case 'error':
       setBusy(false);
-      warn(m.message);
+      if (m.resumable) {
+        // The GPU was lost: a new device is acquired and the run can continue after its finished units.
+        warn(`${m.message}. Resume continues the run on a new GPU device.`, 'notice');
+        send({ type: 'hello', base: document.baseURI });
+      } else warn(m.message);
       text($('status'), 'Stopped by an error (see above).');
       return;
   }

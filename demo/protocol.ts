@@ -76,4 +76,5 @@ export type FromWorker =
   | { type: 'cancelled'; resumable: boolean }
   | { type: 'fim'; width: number; height: number; rgba: Uint8Array; panels: string[]; errors: { diag: number; lowRank: number; dplr: number } }
   | { type: 'infer'; results: { image: string; top: { label: string; probability: number }[] }[]; msPerImage: number }
-  | { type: 'error'; message: string };
+  /** `resumable`: the GPU device was lost and the checkpoint kept the finished units. */
+  | { type: 'error'; message: string; resumable?: boolean };

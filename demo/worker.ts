@@ -23,6 +23,7 @@ import { type CalibrationImages, type QuantizeRequest, calibrationImages, isReco
 import { DEFAULT_FISHER } from '../src/recon/losses.js';
 import { PRESETS } from '../src/recon/settings.js';
 import type { GpuContext } from '../src/runtime/context.js';
+import { DeviceLostError } from '../src/util/errors.js';
 import packageJson from '../package.json';
 import type { DataSource, FromWorker, ModelSource, RunDescription, RunResult, RunSettings, ToWorker, UnitSummary } from './protocol.js';
 
@@ -288,5 +289,9 @@ self.onmessage = (event: MessageEvent<ToWorker>) => {
     running?.abort();
     return;
   }
-  queue = queue.then(() => handle(msg)).catch((e: unknown) => post({ type: 'error', message: e instanceof Error ? e.message : String(e) }));
+  queue = queue.then(() => handle(msg)).catch((e: unknown) => {
+    // A lost device cannot be used again: the next request gets a new one.
+    if (e instanceof DeviceLostError) ctx = null;
+    post({ type: 'error', message: e instanceof Error ? e.message : String(e), resumable: e instanceof DeviceLostError && e.resumable });
+  });
 };

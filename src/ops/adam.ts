@@ -1,5 +1,6 @@
 /** adam: one in-place step of torch.optim.Adam (no weight decay, no amsgrad). */
 import type { GpuContext, Tensor } from '../runtime/context.js';
+import { powInt } from '../util/det-math.js';
 import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
 
 export const adamKernel: KernelDescriptor = {
@@ -46,8 +47,9 @@ export function adamStep(ctx: GpuContext, param: Tensor, grad: Tensor, m: Tensor
       one_minus_beta1: 1 - beta1,
       beta2,
       one_minus_beta2: 1 - beta2,
-      step_size: lr / (1 - beta1 ** step),
-      bc2_sqrt: Math.sqrt(1 - beta2 ** step),
+      // powInt: the same bits in every JavaScript engine (`**` differs between V8 versions).
+      step_size: lr / (1 - powInt(beta1, step)),
+      bc2_sqrt: Math.sqrt(1 - powInt(beta2, step)),
       eps,
     },
     [param, grad, m, v],

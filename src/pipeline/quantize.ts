@@ -20,7 +20,7 @@ import { type ReconMethod, type UnitReport, reconstruct, unitNames } from '../re
 import type { ReconSettings } from '../recon/settings.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { floatBytes, sha256Hex, tensorsDigest } from '../util/digest.js';
-import { FimaqError } from '../util/errors.js';
+import { DeviceLostError, FimaqError } from '../util/errors.js';
 import { type UnitDetails, checkpointProgress, hasCheckpoint, loadCalibrated, loadCheckpoint, saveCalibrated, saveFloatWeights, saveState } from './checkpoint.js';
 
 export const METHODS = ['fimaq', 'diag-fim', 'lr-fim', 'brecq-fim', 'mse', 'calib', 'rtn'] as const;
@@ -183,7 +183,7 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
   const unitDetails: UnitDetails[] = [...(resumed?.units ?? [])];
   const calibSeconds = (performance.now() - started) / 1000;
   const record = { method, fingerprint, floatDigest };
-  const result = await reconstruct(ctx, { ...ckpt, weights: float }, calibrated, cal.pixels, cal.count, {
+  const result = await keepingCheckpoint(store, () => unitDetails.length, () => reconstruct(ctx, { ...ckpt, weights: float }, calibrated, cal.pixels, cal.count, {
     settings: s,
     seed,
     method,
@@ -199,7 +199,7 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
       await saveState(store, q, done, unitDetails, record);
       opts.onUnitDone?.(r);
     },
-  });
+  }));
   const reconSeconds = (performance.now() - started) / 1000 - calibSeconds;
   const details = { preset: req.preset ?? 'custom', settings: s, fisher: req.fisher ?? null, search_size: searchSize, units: unitDetails };
   const quantized = { ...result.quantized, info: info(method, details) };
@@ -208,6 +208,19 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
   const bytes = await writeOutput(store, quantized);
   await store.clear();
   return { quantized, bytes, calibrated: calibratedModel, reports: result.reports, resumedAt: resumed?.done ?? 0, searchSize, calibSeconds, reconSeconds };
+}
+
+/**
+ * Runs reconstruction; a lost device stops it with an error that says the checkpoint keeps the
+ * finished units (`done()` of them), so that the run can be resumed on a new device.
+ */
+async function keepingCheckpoint<T>(store: RunStore, done: () => number, run: () => Promise<T>): Promise<T> {
+  try {
+    return await run();
+  } catch (e) {
+    if (!(e instanceof DeviceLostError)) throw e;
+    throw new DeviceLostError(`${e.message}; the checkpoint in ${store.where} keeps ${done()} finished units, and resuming continues after them`, true);
+  }
 }
 
 /** Serialises, reads back (the file must parse as what it claims) and writes the output. */

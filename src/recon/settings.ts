@@ -2,6 +2,7 @@
  * Stage B settings (../shared/docs/fimaq-method.md §5.3-§5.4, §8) and their schedules: the rounding
  * regulariser's warm-up and beta decay, and the cosine learning rate of the activation scales.
  */
+import { detCos } from '../util/det-math.js';
 
 export interface ReconSettings {
   /** Optimisation steps per unit (official 20000). */
@@ -87,7 +88,8 @@ export function betaAt(s: ReconSettings, cnt: number): number {
 
 /** CosineAnnealingLR(T_max = iters, eta_min = 0) after `step` scheduler steps. */
 export function scaleLrAt(s: ReconSettings, step: number): number {
-  return (s.lrScale * (1 + Math.cos((Math.PI * step) / s.iters))) / 2;
+  // detCos: the same bits in every JavaScript engine, so the CLI and the web app train alike.
+  return (s.lrScale * (1 + detCos((Math.PI * step) / s.iters))) / 2;
 }
 
 /**

@@ -11,6 +11,9 @@ export class BufferPool {
   private readonly destroyAfterSubmit: GPUBuffer[] = [];
   private liveBytes = 0;
   peakBytes = 0;
+  /** Bytes of every buffer that exists, in use or pooled: what the device holds. */
+  allocatedBytes = 0;
+  peakAllocatedBytes = 0;
   /** GPU buffers created so far: a planned forward that allocates nothing leaves it unchanged. */
   created = 0;
 
@@ -24,7 +27,12 @@ export class BufferPool {
     return Math.ceil(b / step) * step;
   }
 
-  acquire(bytes: number, label: string): GPUBuffer {
+  /**
+   * A buffer of at least `bytes`. A new buffer is created inside an out-of-memory error scope;
+   * `onAllocationError` receives the scope's verdict (null when it worked), since WebGPU reports a
+   * failed allocation asynchronously.
+   */
+  acquire(bytes: number, label: string, onAllocationError?: (verdict: Promise<string | null>) => void): GPUBuffer {
     const size = BufferPool.bucket(bytes);
     const list = this.free.get(size);
     const reused = this.reuse ? list?.pop() : undefined;
@@ -34,9 +42,14 @@ export class BufferPool {
       return reused;
     }
     const usage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST;
+    this.device.pushErrorScope('out-of-memory');
     const buffer = this.device.createBuffer({ size, usage, label });
+    const allocated = this.allocatedBytes;
+    onAllocationError?.(this.device.popErrorScope().then((e) => (e ? `allocating ${label} (${size} bytes, with ${allocated} bytes already allocated) failed: ${e.message}` : null)));
     this.created++;
     this.all.add(buffer);
+    this.allocatedBytes += size;
+    this.peakAllocatedBytes = Math.max(this.peakAllocatedBytes, this.allocatedBytes);
     this.track(size);
     return buffer;
   }
@@ -55,7 +68,10 @@ export class BufferPool {
 
   /** Called by the context once the work recorded so far has been submitted. */
   afterSubmit(): void {
-    for (const b of this.destroyAfterSubmit.splice(0)) b.destroy();
+    for (const b of this.destroyAfterSubmit.splice(0)) {
+      this.allocatedBytes -= b.size;
+      b.destroy();
+    }
   }
 
   get bytesInUse(): number {
@@ -67,6 +83,7 @@ export class BufferPool {
     this.all.clear();
     this.free.clear();
     this.liveBytes = 0;
+    this.allocatedBytes = 0;
   }
 
   private track(size: number): void {

@@ -4,6 +4,7 @@
  */
 import { BufferPool } from './buffer-pool.js';
 import { type KernelDescriptor, type OverrideValues, type UniformValues, packUniforms, pipelineKey, shaderCodeFor, uniformByteSize } from './kernel.js';
+import { DeviceLostError, GpuMemoryError } from '../util/errors.js';
 import { Profiler, type KernelTiming } from './profiler.js';
 
 export type ShaderSource = (name: string) => string;
@@ -88,6 +89,8 @@ export class GpuContext {
   private pass: GPUComputePassEncoder | null = null;
   private readonly profiler: Profiler | null;
   private lost: string | null = null;
+  /** Errors the device reported outside any scope (the first few), thrown at the next sync or read. */
+  private readonly uncaptured: string[] = [];
   private placeholderTensor: Tensor | null = null;
   private readonly pendingErrors: Promise<string | null>[] = [];
 
@@ -112,7 +115,10 @@ export class GpuContext {
     this.uniformBuffer = this.createUniformBuffer();
     this.profiler = options.profile ? new Profiler(device, timestamps) : null;
     void device.lost.then((info) => {
-      this.lost = `${info.reason}: ${info.message}`;
+      this.lost = info.message ? `${info.reason}: ${info.message}` : String(info.reason);
+    });
+    device.addEventListener('uncapturederror', (e) => {
+      if (this.uncaptured.length < 8) this.uncaptured.push((e as GPUUncapturedErrorEvent).error.message);
     });
   }
 
@@ -123,12 +129,13 @@ export class GpuContext {
     const size = shape.reduce((a, b) => a * b, 1);
     if (!Number.isInteger(size) || size < 0) throw new Error(`${label}: bad shape [${shape}]`);
     const bytes = size * 4;
-    if (bytes > this.limits.maxStorageBufferBindingSize) {
-      throw new Error(
-        `${label}: ${bytes} bytes exceeds this adapter's maxStorageBufferBindingSize (${this.limits.maxStorageBufferBindingSize}); use a smaller batch`,
-      );
+    this.checkLost();
+    const limit = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    if (bytes > limit) {
+      const which = limit === this.limits.maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize';
+      throw new GpuMemoryError(`${label}: needs a ${bytes}-byte buffer, above this adapter's ${which} (${limit} bytes); use fewer images or a smaller batch`);
     }
-    const t = new Tensor(this, this.pool.acquire(bytes, label), shape, dtype);
+    const t = new Tensor(this, this.pool.acquire(bytes, label, (verdict) => this.pendingErrors.push(verdict.then((m) => m && `out of memory: ${m}`))), shape, dtype);
     if (this.options.poison) this.write(t, new Uint32Array(size).fill(0x7fc00000));
     return t;
   }
@@ -164,6 +171,15 @@ export class GpuContext {
 
   get peakBytes(): number {
     return this.pool.peakBytes;
+  }
+
+  /** Bytes of every storage buffer the context holds (in use or pooled for reuse), and their peak. */
+  get allocatedBytes(): number {
+    return this.pool.allocatedBytes;
+  }
+
+  get peakAllocatedBytes(): number {
+    return this.pool.peakAllocatedBytes;
   }
 
   /** Storage buffers created so far (pool misses). */
@@ -243,9 +259,29 @@ export class GpuContext {
     return entry;
   }
 
+  /**
+   * Throws what the device reported since the last check: a lost device, a failed allocation (as
+   * GpuMemoryError with the size against the adapter's limits), any other error (a bug).
+   */
   private async throwPendingErrors(): Promise<void> {
     const messages = (await Promise.all(this.pendingErrors.splice(0))).filter((m): m is string => m !== null);
-    if (messages.length > 0) throw new Error(messages.join('\n'));
+    messages.push(...this.uncaptured.splice(0));
+    this.checkLost();
+    if (messages.length === 0) return;
+    const memory = messages.find((m) => /out of memory/i.test(m));
+    if (memory) {
+      throw new GpuMemoryError(`${memory.replace(/\s*\n\s*/g, ' ')} (the adapter allows buffers of up to ${this.limits.maxBufferSize} bytes; the context holds ${this.allocatedBytes})`);
+    }
+    throw new Error(messages.join('\n'));
+  }
+
+  private checkLost(): void {
+    if (this.lost) throw new DeviceLostError(`the GPU device was lost (${this.lost}); the work in progress is gone`);
+  }
+
+  /** Whether the device has been lost (a reset driver, a destroyed device). */
+  get isLost(): boolean {
+    return this.lost !== null;
   }
 
   // ---- recording -----------------------------------------------------------------------------
@@ -258,7 +294,7 @@ export class GpuContext {
     grid: [number, number, number],
     overrides: OverrideValues = {},
   ): void {
-    if (this.lost) throw new Error(`GPU device lost (${this.lost})`);
+    this.checkLost();
     const entry = this.pipelineFor(desc, overrides);
     if (buffers.length !== desc.storage.length) {
       throw new Error(`${desc.name}: ${buffers.length} buffers for ${desc.storage.length} bindings`);
@@ -359,8 +395,14 @@ export class GpuContext {
       if (bytes > 0) this.encoder.copyBufferToBuffer(t.buffer, 0, staging, 0, bytes);
       this.flush();
       this.stats.readbacks++;
-      await staging.mapAsync(GPUMapMode.READ);
-      if (this.lost) throw new Error(`GPU device lost (${this.lost})`);
+      try {
+        await staging.mapAsync(GPUMapMode.READ);
+      } catch (e) {
+        // A lost device fails the mapping; its lost promise may settle a moment later.
+        await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 200))]);
+        this.checkLost();
+        throw e;
+      }
       await this.throwPendingErrors();
       const copy = staging.getMappedRange(0, bytes).slice(0);
       staging.unmap();
@@ -394,8 +436,10 @@ export class GpuContext {
 
   /** Waits for submitted work, then frees every buffer and destroys the device. */
   async dispose(): Promise<void> {
-    this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    if (!this.lost) {
+      this.flush();
+      await this.device.queue.onSubmittedWorkDone();
+    }
     this.pool.dispose();
     this.uniformBuffer.destroy();
     this.placeholderTensor = null;

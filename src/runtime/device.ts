@@ -47,8 +47,5 @@ export async function createContext(gpu: GPU, shaderSource: ShaderSource, option
   const requiredLimits: Record<string, number> = {};
   for (const name of RAISED_LIMITS) requiredLimits[name] = adapter.limits[name];
   const device = await adapter.requestDevice({ label: 'fimaq', requiredFeatures, requiredLimits });
-  device.addEventListener('uncapturederror', (e) => {
-    console.error(`fimaq: uncaptured WebGPU error: ${(e as GPUUncapturedErrorEvent).error.message}`);
-  });
   return new GpuContext(gpu, device, summarizeAdapter(adapter, options.backend ?? 'webgpu'), shaderSource, options);
 }

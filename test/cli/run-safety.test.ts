@@ -142,6 +142,30 @@ describe('checkpoints of an interrupted run', () => {
     expectOneLineError(await runCli(['quantize', ...args, '--out', out, '--resume']), /the checkpoint is of a run with other settings, inputs or data/);
   });
 
+  it('a GPU device lost mid-run stops with one line saying --resume continues, and it does', async () => {
+    const out = join(tempDir(), 'lost.safetensors');
+    const child = spawn(join(PACKAGE_ROOT, 'node_modules', '.bin', 'vite-node'), [join(PACKAGE_ROOT, 'test', 'helpers', 'cli-entry.ts'), 'quantize', ...TINY, '--out', out], {
+      cwd: PACKAGE_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, FIMAQ_LOSE_DEVICE_AFTER_UNITS: '2' },
+    });
+    let stderr = '';
+    let stdout = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code, stderr).toBe(1);
+    expect(stdout).toBe('');
+    const errors = stderr.split('\n').filter((l) => l.startsWith('fimaq: '));
+    expect(errors).toHaveLength(1);
+    expect(errors[0]).toMatch(/^fimaq: the GPU device was lost .*; the checkpoint in .*lost\.safetensors\.partial keeps 2 finished units, and resuming continues after them: run the same command with --resume$/);
+    expect(existsSync(out)).toBe(false);
+    expect(existsSync(`${out}.lock`)).toBe(false);
+    const resumed = await runCli(['quantize', ...TINY, '--out', out, '--resume', '--json']);
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({ resumed_at_unit: 2 });
+  }, 300_000);
+
   it('--fresh discards the checkpoint and starts over', async () => {
     const out = await variant(() => undefined);
     const r = await runCli(['quantize', ...TINY, '--out', out, '--fresh', '--json']);

@@ -36,7 +36,8 @@ export async function openEnginePage(): Promise<BrowserSession> {
     configFile: false,
     logLevel: 'error',
     server: { host: '127.0.0.1', port: 0, strictPort: false, hmr: false, watch: null },
-    optimizeDeps: { noDiscovery: true, include: [] },
+    // jpeg-js is CommonJS: pre-bundled, as a build bundles it.
+    optimizeDeps: { noDiscovery: true, include: ['jpeg-js'] },
   });
   await server.listen();
   const address = server.httpServer?.address();

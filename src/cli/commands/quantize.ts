@@ -8,7 +8,8 @@ import { type Comparison, compareTop1 } from '../../pipeline/compare.js';
 import { type CheckpointPolicy, METHODS, type Method, type PipelineProgress, calibrationImages, isReconMethod, quantizeModel } from '../../pipeline/quantize.js';
 import { checkIndices } from '../../quant/calibration-set.js';
 import { checkBits } from '../../util/pack.js';
-import { FimaqError } from '../../util/errors.js';
+import type { GpuContext } from '../../runtime/context.js';
+import { DeviceLostError, FimaqError } from '../../util/errors.js';
 import { TOOL_VERSION, adapterJson, calibSpecOf, describeAdapter, labelled, print, resolveModelPath, unlabelled, withContext } from '../common.js';
 import { type OptionName, type Values, checkApplicable, optionalPositiveInt, positiveInt, seedOption } from '../options.js';
 import { dataInput, fileInput, guardOutputs, modelInputs } from '../output-guard.js';
@@ -38,6 +39,19 @@ async function indexList(file: string | undefined, count: number): Promise<numbe
     throw new FimaqError(`${file}: cannot read a JSON index list (${(e as Error).message.split('\n')[0]})`);
   }
   return checkIndices(parsed, count, file);
+}
+
+/**
+ * FIMAQ_LOSE_DEVICE_AFTER_UNITS=n destroys the GPU device once n units are reconstructed: the way
+ * the tests lose a device in the middle of a CLI run, as a driver reset would.
+ */
+function faultInjection(ctx: GpuContext): (() => void) | undefined {
+  const after = Number(process.env.FIMAQ_LOSE_DEVICE_AFTER_UNITS);
+  if (!(after > 0)) return undefined;
+  let units = 0;
+  return () => {
+    if (++units === after) ctx.device.destroy();
+  };
 }
 
 export async function commandQuantize(values: Values, given: Set<OptionName>): Promise<void> {
@@ -82,6 +96,10 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
         checkpoints,
         onProgress,
         onNotice: (m) => process.stderr.write(`fimaq: ${m}\n`),
+        onUnitDone: faultInjection(ctx),
+      }).catch((e: unknown) => {
+        if (e instanceof DeviceLostError && e.resumable) throw new DeviceLostError(`${e.message}: run the same command with --resume`, true);
+        throw e;
       });
       const evaluation: Comparison | null = evalData ? await compareTop1(ctx, { float: ckpt, calibrated: recon ? r.calibrated : null, quantized: r.quantized }, evalData, { limit, onProgress }) : null;
       const seconds = r.calibSeconds + r.reconSeconds;
