@@ -51,6 +51,11 @@ Usage:
                                it is checked against the run before use)
         --fresh                discard such a checkpoint and start over (without --resume or
                                --fresh, a run refuses to overwrite a resumable checkpoint)
+      --reproduce <file>       rerun the quantization a file records (its method, bits, seed and
+                               every setting; --model and, unless the file names Fashion-MNIST,
+                               --calib [--calib-indices] give the same inputs, checked against
+                               the file's digests) and report whether the result is
+                               byte-identical (exit code 1 when it is not); --out keeps it
       --out must end in .safetensors and may not be one of the inputs; while a run writes it,
       <out>.lock names the process, and a second run with the same --out is refused.
       Options the chosen method does not use (e.g. --iters with --method calib) are errors.

@@ -30,6 +30,7 @@ export const OPTIONS = {
   'round-weight': { type: 'string' },
   'report-every': { type: 'string' },
   resume: { type: 'boolean', default: false },
+  reproduce: { type: 'string' },
   fresh: { type: 'boolean', default: false },
   record: { type: 'string' },
   eval: { type: 'string' },

@@ -131,6 +131,8 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   let step = 0;
   const progress = (stage: string) => {
     opts.signal?.throwIfAborted();
+    // Each stage's search works on tensors of its own sizes: pooled leftovers would only add up.
+    ctx.trimPool();
     opts.onProgress?.(stage, step++, totalSteps);
   };
 

@@ -149,6 +149,8 @@ export async function searchLinear(ctx: GpuContext, s: LinearSearchInput): Promi
     wq.release();
   }
   for (const t of [wScale, wZero, aScale, aZero, y]) t.release();
+  // The next search's candidate chunks have other sizes: keep the pool to what is in use.
+  ctx.trimPool();
   return { weight: weightQuantizer(), input: inputQuantizer() };
 }
 
@@ -250,6 +252,7 @@ export async function searchMatmul(ctx: GpuContext, s: MatmulSearchInput): Promi
       }
     }
   }
+  ctx.trimPool();
   return { a: fixed('a'), b: fixed('b') };
 }
 

@@ -174,6 +174,8 @@ export async function reconstruct(
   let fq = FakeQuantVit.upload(ctx, quantized);
   for (let u = 0; u < names.length; u++) {
     const name = names[u];
+    // A unit's tensors differ in size from the last one's: free what the pool kept of those.
+    ctx.trimPool();
     if (u >= (opts.done ?? 0)) {
       const started = performance.now();
       const hardError = () => hardUnitError(ctx, name, fq, name === 'patch_embed' ? { images: imageT, fp } : { xQ: xQ ?? xFp, yFp }, batch);

@@ -34,8 +34,7 @@ export class BufferPool {
    */
   acquire(bytes: number, label: string, onAllocationError?: (verdict: Promise<string | null>) => void): GPUBuffer {
     const size = BufferPool.bucket(bytes);
-    const list = this.free.get(size);
-    const reused = this.reuse ? list?.pop() : undefined;
+    const reused = this.reuse ? this.free.get(size)?.pop() : undefined;
     if (reused) {
       reused.label = label;
       this.track(size);
@@ -72,6 +71,21 @@ export class BufferPool {
       this.allocatedBytes -= b.size;
       b.destroy();
     }
+  }
+
+  /**
+   * Destroys the pooled buffers nobody uses. Between phases whose tensors differ in size (the
+   * calibration search of one block, the reconstruction of a unit), pooled buffers of the old
+   * sizes would otherwise stay allocated for nothing.
+   */
+  trim(): void {
+    for (const list of this.free.values()) {
+      for (const b of list) {
+        this.all.delete(b);
+        this.destroyAfterSubmit.push(b);
+      }
+    }
+    this.free.clear();
   }
 
   get bytesInUse(): number {

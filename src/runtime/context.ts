@@ -173,6 +173,13 @@ export class GpuContext {
     return this.pool.peakBytes;
   }
 
+  /** Frees the pooled buffers no tensor uses (after the work recorded so far), e.g. between phases. */
+  trimPool(): void {
+    this.flush();
+    this.pool.trim();
+    this.pool.afterSubmit();
+  }
+
   /** Bytes of every storage buffer the context holds (in use or pooled for reuse), and their peak. */
   get allocatedBytes(): number {
     return this.pool.allocatedBytes;

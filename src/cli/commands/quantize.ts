@@ -14,6 +14,7 @@ import { TOOL_VERSION, adapterJson, calibSpecOf, describeAdapter, labelled, prin
 import { type OptionName, type Values, checkApplicable, optionalPositiveInt, positiveInt, seedOption } from '../options.js';
 import { dataInput, fileInput, guardOutputs, modelInputs } from '../output-guard.js';
 import { Progress } from '../progress.js';
+import { commandReproduce } from './reproduce.js';
 import { checkSearchCandidates, fisherSettings, quantizeOptions, reconSettings, unusedBy } from '../run-options.js';
 
 /** Progress lines on stderr, one bar per phase. */
@@ -55,6 +56,7 @@ function faultInjection(ctx: GpuContext): (() => void) | undefined {
 }
 
 export async function commandQuantize(values: Values, given: Set<OptionName>): Promise<void> {
+  if (values.reproduce !== undefined) return commandReproduce(values, given);
   const method = (values.method ?? 'fimaq') as Method;
   if (!METHODS.includes(method)) throw new FimaqError(`--method must be one of ${METHODS.join(', ')}, got '${values.method}'`);
   checkApplicable(given, quantizeOptions(method), unusedBy(method));
