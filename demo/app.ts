@@ -4,7 +4,7 @@
  * chart per unit, the top-1 table, each unit's error before and after, the Fisher heat maps, and
  * the integer pipeline's answers for dropped images.
  */
-import type { ModelInfo } from '../src/pipeline/model-info.js';
+import { type ModelInfo, memoryPeakPhase } from '../src/pipeline/model-info.js';
 import type { PipelineProgress } from '../src/pipeline/quantize.js';
 import type { DataSource, FromWorker, ModelSource, RunDescription, RunResult, RunSettings, ToWorker, UnitSummary } from './protocol.js';
 
@@ -127,7 +127,7 @@ function showModel(info: ModelInfo): void {
     row(['size', `${info.depth} blocks, width ${info.embed_dim}, ${info.num_heads} heads, MLP ${info.mlp_hidden}, ${info.num_classes} classes`]),
     row(['parameters', info.parameters.toLocaleString('en-US')]),
     row(['forward', `${(info.flops_per_image / 1e6).toFixed(1)} MFLOP per image`]),
-    row(['GPU memory', `${mib(info.reconstruction_memory.peak_bytes)} of caches for ${info.reconstruction_memory.images} images, largest buffer ${mib(info.reconstruction_memory.largest_buffer_bytes)}`]),
+    row(['GPU memory', `${mib(info.memory.peak_bytes)} at the peak of a ${info.memory.method} run on ${info.memory.calibration_images} images (${memoryPeakPhase(info.memory)}), largest buffer ${mib(info.memory.largest_buffer_bytes)}`]),
     row(['classes', info.label_names ? info.label_names.join(', ') : 'numbered (no label names)']),
   );
   for (const r of t.rows) r.cells[0].outerHTML = `<th>${r.cells[0].textContent}</th>`;

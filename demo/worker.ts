@@ -18,7 +18,7 @@ import type { VitCheckpoint } from '../src/model/checkpoint.js';
 import type { VitConfig } from '../src/model/config.js';
 import { compareTop1 } from '../src/pipeline/compare.js';
 import { fisherPicture } from '../src/pipeline/fim.js';
-import { adapterFitProblems, modelInfo } from '../src/pipeline/model-info.js';
+import { memoryFitProblems, modelInfo } from '../src/pipeline/model-info.js';
 import { type CalibrationImages, type QuantizeRequest, calibrationImages, isReconMethod, quantizeModel } from '../src/pipeline/quantize.js';
 import { DEFAULT_FISHER } from '../src/recon/losses.js';
 import { PRESETS } from '../src/recon/settings.js';
@@ -178,9 +178,15 @@ async function resume(evalSource: DataSource | null): Promise<void> {
 
 function postModel(ckpt: VitCheckpoint, settings?: RunSettings): void {
   const preset = PRESETS[settings?.preset ?? 'quick'];
-  const info = modelInfo(ckpt.config, settings?.calibSize ?? preset.calibSize, settings?.searchSize ?? preset.searchSize);
   const c = ctx as GpuContext;
-  const fitProblems = adapterFitProblems(info, { maxBufferSize: c.limits.maxBufferSize, maxStorageBufferBindingSize: c.limits.maxStorageBufferBindingSize });
+  // The page's settings, or a quick-preset FIMA-Q run before any are chosen.
+  const s: RunSettings = settings ?? { method: 'fimaq', wbits: 4, abits: 4, preset: 'quick', seed: 0, evalImages: 0 };
+  const request = pipelineRequest(ckpt, s, { count: s.calibSize ?? preset.calibSize } as CalibrationImages);
+  const info = modelInfo(ckpt.config, {
+    method: s.method, wbits: s.wbits, abits: s.abits, images: request.calibration.count, settings: request.settings, fisher: request.fisher,
+    chunkBytes: c.limits.maxStorageBufferBindingSize,
+  });
+  const fitProblems = memoryFitProblems(info.memory, c.limits);
   const labelNames = ckpt.config.labelNames ?? Array.from({ length: ckpt.config.numClasses }, (_, i) => String(i));
   post({ type: 'model', info, fitProblems, labelNames });
 }

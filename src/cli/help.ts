@@ -56,6 +56,9 @@ Usage:
                                --calib [--calib-indices] give the same inputs, checked against
                                the file's digests) and report whether the result is
                                byte-identical (exit code 1 when it is not); --out keeps it
+      --gpu-memory MiB         refuse to start when the run's estimated peak of GPU memory
+                               (as fimaq info prints it) is larger; a run always refuses when
+                               one of its buffers exceeds the adapter's largest storage binding
       --out must end in .safetensors and may not be one of the inputs; while a run writes it,
       <out>.lock names the process, and a second run with the same --out is refused.
       Options the chosen method does not use (e.g. --iters with --method calib) are errors.
@@ -81,8 +84,12 @@ Usage:
       from the mean absolute gradient ḡ: diag(ḡ), ḡḡᵀ and their sum, at their best scales),
       |cos| of ḡ with the Fisher matrix's top eigenvectors, and for the class token's gradient
       its largest mean over channels relative to its rms and its share of all tokens' Σ|g|.
-  fimaq info --model <dir|demo> [--json]
-      Architecture, parameter count, FLOPs per image and preprocessing of a model.
+  fimaq info --model <dir|demo> [--method fimaq] [--preset paper|quick] [--calib-size N]
+             [--search-size N] [--search-candidates N] [--batch N] [--k 5] [--wbits 4] [--abits 4]
+             [--gpu-memory MiB] [--json]
+      Architecture, parameter count, FLOPs per image and preprocessing of a model, and the GPU
+      memory a quantize run with those settings allocates at its peak (calibration search and
+      reconstruction apart, and where each peaks); with --gpu-memory, whether it fits.
   fimaq adapter [--json]
       The WebGPU adapter the engine would use.
 

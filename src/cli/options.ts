@@ -33,6 +33,7 @@ export const OPTIONS = {
   reproduce: { type: 'string' },
   fresh: { type: 'boolean', default: false },
   record: { type: 'string' },
+  'gpu-memory': { type: 'string' },
   eval: { type: 'string' },
   engine: { type: 'string' },
   images: { type: 'string', multiple: true },

@@ -72,7 +72,7 @@ export function unusedBy(method: Method): (o: OptionName) => string {
 
 /** The options a quantize run with `method` uses. */
 export function quantizeOptions(method: Method): OptionName[] {
-  const base: OptionName[] = ['model', 'calib', 'out', 'method', 'wbits', 'abits', 'calib-size', 'seed', 'calib-indices', 'eval', 'limit'];
+  const base: OptionName[] = ['model', 'calib', 'out', 'method', 'wbits', 'abits', 'calib-size', 'seed', 'calib-indices', 'eval', 'limit', 'gpu-memory'];
   if (!RECON_METHODS.includes(method)) return base;
   const fisher: OptionName[] = FISHER_METHODS.includes(method) ? [...FISHER_OPTIONS] : method === 'brecq-fim' ? ['temperature'] : [];
   return [...base, ...RECON_OPTIONS, 'resume', 'fresh', ...fisher];

@@ -30,6 +30,8 @@ export async function calibLinearInputLoss(ctx: GpuContext, x: Tensor, wq: Tenso
   const losses = new Float32Array(C);
   for (let first = 0; first < C; first += chunk) {
     const count = Math.min(chunk, C - first);
+    // A shorter last chunk needs buffers of other sizes: free the full chunks' first.
+    if (count !== chunk) ctx.trimPool();
     const deltas = calibCandidateErrors(ctx, x, { rows: 1, len: N * K, rowStride: 0, elementStride: 1 }, candScale, candZeroPoint, C, first, count, bits);
     const moved = ctx.empty([count * N, O], 'calib.input.moved');
     matmul(ctx, { M: count * N, N: O, K, a: { tensor: deltas, rowStride: K, colStride: 1 }, b: { tensor: wq, rowStride: 1, colStride: K }, c: { tensor: moved, rowStride: O } });

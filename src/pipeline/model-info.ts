@@ -4,7 +4,10 @@
  */
 import type { VitConfig } from '../model/config.js';
 import { forwardFlops, parameterCount } from '../model/vit.js';
+import { calibrationMemory, type PhasePeak } from '../quant/memory.js';
+import type { FisherSettings } from '../recon/losses.js';
 import { reconMemory } from '../recon/memory.js';
+import type { ReconSettings } from '../recon/settings.js';
 
 export interface ModelInfo {
   architecture: string;
@@ -20,15 +23,65 @@ export interface ModelInfo {
   tokens: number;
   parameters: number;
   flops_per_image: number;
-  reconstruction_memory: { images: number; peak_bytes: number; largest_buffer_bytes: number };
-  /** The largest single tensor calibration keeps (captures are one binding each): [images, tokens, mlp] or the attention map. */
-  calibration_largest_binding_bytes: number;
+  /** GPU memory of a paper-preset FIMA-Q run. */
+  memory: RunMemory;
   preprocess: VitConfig['preprocess'];
   label_names: string[] | null;
 }
 
-export function modelInfo(c: VitConfig, images: number, calibImages: number): ModelInfo {
-  const recon = reconMemory(c, images);
+/** GPU memory of a quantize run, per phase; the run's peak is the larger. */
+export interface RunMemory {
+  method: string;
+  search_images: number;
+  calibration_images: number;
+  batch: number;
+  peak_bytes: number;
+  /** The largest single buffer, which must fit maxStorageBufferBindingSize. */
+  largest_buffer_bytes: number;
+  calibration: PhasePeak;
+  reconstruction: PhasePeak | null;
+}
+
+export interface RunShape {
+  method: string;
+  wbits: number;
+  abits: number;
+  /** Calibration images (for reconstruction methods; calibration methods search on all of them). */
+  images: number;
+  settings?: ReconSettings;
+  fisher?: FisherSettings;
+  /** The adapter's largest storage binding, which splits reconstruction caches. */
+  chunkBytes?: number;
+}
+
+const RECON_METHODS = ['mse', 'brecq-fim', 'fimaq', 'diag-fim', 'lr-fim'] as const;
+
+/**
+ * The GPU memory a quantize run of `shape` allocates at its peak (buffers in use and pooled), as
+ * the runtime's allocation counter measures it (src/runtime/buffer-pool.ts).
+ */
+export function runMemory(c: VitConfig, shape: RunShape): RunMemory {
+  const recon = (RECON_METHODS as readonly string[]).includes(shape.method) ? shape.settings : undefined;
+  if ((RECON_METHODS as readonly string[]).includes(shape.method) && !recon) throw new Error(`runMemory: ${shape.method} needs reconstruction settings`);
+  const searchImages = recon ? Math.min(recon.searchSize, shape.images) : shape.images;
+  const search = shape.method !== 'rtn';
+  const calibration = calibrationMemory(c, { images: searchImages, eqN: recon?.searchCandidates ?? 128, search, reparam: search && shape.wbits === shape.abits });
+  const reconstruction = recon
+    ? reconMemory(c, { images: shape.images, batch: recon.batch, method: shape.method as (typeof RECON_METHODS)[number], rank: shape.fisher?.k ?? 0, chunkBytes: shape.chunkBytes })
+    : null;
+  return {
+    method: shape.method,
+    search_images: searchImages,
+    calibration_images: shape.images,
+    batch: recon?.batch ?? 0,
+    peak_bytes: Math.max(calibration.peakBytes, reconstruction?.peakBytes ?? 0),
+    largest_buffer_bytes: Math.max(calibration.largestBufferBytes, reconstruction?.largestBufferBytes ?? 0),
+    calibration,
+    reconstruction,
+  };
+}
+
+export function modelInfo(c: VitConfig, memory: RunShape): ModelInfo {
   return {
     architecture: c.architecture,
     family: c.family,
@@ -43,26 +96,33 @@ export function modelInfo(c: VitConfig, images: number, calibImages: number): Mo
     tokens: c.numTokens,
     parameters: parameterCount(c),
     flops_per_image: forwardFlops(c),
-    reconstruction_memory: { images, peak_bytes: recon.peakBytes, largest_buffer_bytes: recon.largestTensorBytes },
-    calibration_largest_binding_bytes: calibImages * Math.max(c.numTokens * c.mlpHidden, c.numHeads * c.numTokens * c.numTokens) * 4,
+    memory: runMemory(c, memory),
     preprocess: c.preprocess,
     label_names: c.labelNames ?? null,
   };
 }
 
 /**
- * Why the model will not run on an adapter with these limits, one reason per line; empty when it
- * fits. Reconstruction caches are split into chunks, so only their total counts against the
- * buffer size; calibration captures are single bindings.
+ * Why a run of this memory will not fit an adapter with these limits, one reason per line; empty
+ * when it fits. WebGPU does not tell how much memory an adapter has, so the total is checked
+ * against `budgetBytes` when the user gives one (--gpu-memory); a single buffer must fit both
+ * maxBufferSize and maxStorageBufferBindingSize.
  */
-export function adapterFitProblems(info: ModelInfo, limits: { maxBufferSize: number; maxStorageBufferBindingSize: number }): string[] {
+/** Where a run's memory peaks, e.g. "reconstruction, blocks.0 Fisher pass". */
+export function memoryPeakPhase(m: RunMemory): string {
+  return m.reconstruction && m.reconstruction.peakBytes >= m.calibration.peakBytes ? `reconstruction, ${m.reconstruction.peakAt}` : `calibration, ${m.calibration.peakAt}`;
+}
+
+export function memoryFitProblems(m: RunMemory, limits: { maxBufferSize: number; maxStorageBufferBindingSize: number }, budgetBytes?: number): string[] {
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   const problems: string[] = [];
-  if (info.calibration_largest_binding_bytes > limits.maxStorageBufferBindingSize) {
-    problems.push(`calibration keeps a ${mib(info.calibration_largest_binding_bytes)} tensor, above this adapter's largest storage binding (${mib(limits.maxStorageBufferBindingSize)}): use fewer calibration images`);
+  const phase = m.reconstruction && m.reconstruction.largestBufferBytes >= m.calibration.largestBufferBytes ? m.reconstruction : m.calibration;
+  const binding = Math.min(limits.maxBufferSize, limits.maxStorageBufferBindingSize);
+  if (m.largest_buffer_bytes > binding) {
+    problems.push(`the run needs a ${mib(m.largest_buffer_bytes)} buffer (${phase === m.calibration ? 'calibration search' : 'reconstruction'}), above this adapter's largest storage binding (${mib(binding)}): use fewer search images or a smaller batch`);
   }
-  if (info.reconstruction_memory.largest_buffer_bytes > limits.maxBufferSize) {
-    problems.push(`reconstruction keeps a ${mib(info.reconstruction_memory.largest_buffer_bytes)} cache, above this adapter's largest buffer (${mib(limits.maxBufferSize)}): use fewer images`);
+  if (budgetBytes !== undefined && m.peak_bytes > budgetBytes) {
+    problems.push(`the run needs about ${mib(m.peak_bytes)} of GPU memory at its peak (${memoryPeakPhase(m)}), above the ${mib(budgetBytes)} given: use fewer calibration or search images, or a smaller batch`);
   }
   return problems;
 }

@@ -19,7 +19,7 @@ export { VitModel, forwardFlops, parameterCount } from '../model/vit.js';
 export { type AblationOptions, type AblationRequest, type AblationRun, ablationTable, runAblation } from './ablate.js';
 export { type CompareOptions, type Comparison, compareTop1 } from './compare.js';
 export { type FisherPicture, type FisherPictureRequest, fisherPicture } from './fim.js';
-export { type ModelInfo, adapterFitProblems, modelInfo } from './model-info.js';
+export { type ModelInfo, type RunMemory, type RunShape, memoryFitProblems, memoryPeakPhase, modelInfo, runMemory } from './model-info.js';
 export {
   type CalibrationImages,
   type CheckpointPolicy,

@@ -22,6 +22,7 @@ import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { floatBytes, sha256Hex, tensorsDigest } from '../util/digest.js';
 import { DeviceLostError, FimaqError } from '../util/errors.js';
 import { type UnitDetails, checkpointProgress, hasCheckpoint, loadCalibrated, loadCheckpoint, saveCalibrated, saveFloatWeights, saveState } from './checkpoint.js';
+import { type RunMemory, memoryFitProblems, runMemory } from './model-info.js';
 
 export const METHODS = ['fimaq', 'diag-fim', 'lr-fim', 'brecq-fim', 'mse', 'calib', 'rtn'] as const;
 export type Method = (typeof METHODS)[number];
@@ -82,6 +83,12 @@ export interface QuantizeOptions {
   /** Things a person should know that are not errors ("resuming after 3 units"). */
   onNotice?: (message: string) => void;
   signal?: AbortSignal;
+  /**
+   * GPU memory the run may use, in bytes: a run whose estimate (runMemory) is larger refuses to
+   * start. WebGPU does not say how much memory an adapter has; without a budget only the
+   * adapter's buffer limits are checked.
+   */
+  memoryBudgetBytes?: number;
 }
 
 export interface QuantizeResult {
@@ -120,9 +127,20 @@ function checkRequest(req: QuantizeRequest): void {
   if (req.calibration.count < 1) throw new FimaqError('calibration needs at least one image');
 }
 
+/** The GPU memory estimate of a request on this context's adapter (its binding limit splits caches). */
+export function requestMemory(ctx: GpuContext, req: QuantizeRequest): RunMemory {
+  return runMemory(req.checkpoint.config, {
+    method: req.method, wbits: req.wbits, abits: req.abits, images: req.calibration.count, settings: req.settings, fisher: req.fisher,
+    chunkBytes: ctx.limits.maxStorageBufferBindingSize,
+  });
+}
+
 /** Runs the quantize flow and writes the file to the store's output. */
 export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts: QuantizeOptions): Promise<QuantizeResult> {
   checkRequest(req);
+  const memory = requestMemory(ctx, req);
+  const problems = memoryFitProblems(memory, ctx.limits, opts.memoryBudgetBytes);
+  if (problems.length > 0) throw new FimaqError(`the run does not fit the GPU: ${problems.join('; ')}`);
   const { checkpoint: ckpt, calibration: cal, method, wbits, abits, seed } = req;
   const { store } = opts;
   const started = performance.now();

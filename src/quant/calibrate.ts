@@ -184,6 +184,8 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
       out.release();
       xb.release();
     });
+    // The forward's batch temporaries are not needed by the searches.
+    ctx.trimPool();
     const take = (point: string) => capture.take(`${p}.${point}`);
     const linears = {
       qkv: { name: `${p}.attn.qkv`, input: take('attn.qkv.input'), norm: `${p}.norm1`, out: 3 * D, in: D },

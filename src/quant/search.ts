@@ -140,13 +140,18 @@ export async function searchLinear(ctx: GpuContext, s: LinearSearchInput): Promi
     matmul(ctx, { M: K, N: O, K: N, a: { tensor: xq, rowStride: 1, colStride: K }, b: { tensor: residual, rowStride: O, colStride: 1 }, c: { tensor: cross, rowStride: O } });
     residual.release();
     xq.release();
+    // Each loss below materialises candidate errors of its own sizes: pooling what came before
+    // would hold both (the memory estimate, src/quant/memory.ts, counts the larger).
+    ctx.trimPool();
     wBest = argminPerGroup(await readAndRelease(ctx, calibLinearWeightLoss(ctx, s.w, gram, cross, wScale, wZero, wc.count, s.wbits)), O, wc.count);
     gram.release();
     cross.release();
+    ctx.trimPool();
     // The input, with the weights quantized: every candidate's output error in one fused pass.
     const wq = fakeQuant(ctx, s.w, weightQuantizer(), s.wbits, perOutputChannel(O, K), 'calib.wq');
     aBest = argminPerGroup(await calibLinearInputLoss(ctx, s.x, wq, s.bias, y, aScale, aZero, s.abits), 1, ac.count);
     wq.release();
+    ctx.trimPool();
   }
   for (const t of [wScale, wZero, aScale, aZero, y]) t.release();
   // The next search's candidate chunks have other sizes: keep the pool to what is in use.

@@ -143,6 +143,8 @@ export class BrecqLoss implements UnitLoss {
       this.grads.put(g, from);
       g.release();
     }
+    // The tail's forward and backward buffers are not needed by the steps.
+    this.ctx.trimPool();
   }
 
   grad(y: Tensor, target: Tensor, it: number, indices: Tensor): Tensor {
@@ -320,6 +322,8 @@ export class FisherLoss implements UnitLoss {
     sums.errorSum.release();
     this.upload();
     this.setNorm = true;
+    // The snapshot's buffers (the tail's forward and backward) are not needed by the steps.
+    ctx.trimPool();
   }
 
   /** G, ḡ and inv(Δ̄Δ̄ᵀ + damping) from the snapshots so far. */
@@ -354,6 +358,13 @@ export class FisherLoss implements UnitLoss {
     const g = dplrLossAndGrad(this.ctx, y, target, this.state, this.weights, this.losses, this.norm, this.setNorm, 'recon.fisher');
     this.setNorm = false;
     return g;
+  }
+
+  /** G [rank, D], ḡ [D] and Binv [rank, rank] as the loss uses them, read back (tests, inspection). */
+  async readState(): Promise<{ g: Float32Array; gbar: Float32Array; binv: Float32Array; rank: number } | null> {
+    if (!this.state) return null;
+    const { g, gbar, binv, rank } = this.state;
+    return { g: await this.ctx.read(g), gbar: await this.ctx.read(gbar), binv: await this.ctx.read(binv), rank };
   }
 
   snapshotSummary(): SnapshotSummary {

@@ -180,6 +180,8 @@ export async function reconstruct(
       const started = performance.now();
       const hardError = () => hardUnitError(ctx, name, fq, name === 'patch_embed' ? { images: imageT, fp } : { xQ: xQ ?? xFp, yFp }, batch);
       const before = await hardError();
+      // Its fake-quant forward's buffers are not needed by the steps.
+      ctx.trimPool();
       const unit = buildUnit(ctx, name, float, quantized, keepThreshold(s));
       const loss = unitLoss(ctx, unit, u, fp, { xFp, xQ, yFp, logitsFp }, opts);
       const { losses, secondsPerStep } = await trainUnit(ctx, unit, u, names.length, xFp, xQ, yFp, loss, opts);
@@ -188,6 +190,8 @@ export async function reconstruct(
       await storeUnit(unit, name, quantized);
       unit.release();
       fq.release();
+      // The unit's state and step buffers are not needed while the next unit's data is made.
+      ctx.trimPool();
       fq = FakeQuantVit.upload(ctx, quantized);
       const report: UnitReport = { unit: name, seconds: 0, secondsPerStep, losses, hardError: { before, after: await hardError() }, ...(snapshots && { snapshots }) };
       report.seconds = (performance.now() - started) / 1000;

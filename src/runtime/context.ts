@@ -189,6 +189,12 @@ export class GpuContext {
     return this.pool.peakAllocatedBytes;
   }
 
+  /** Starts the peaks over from what is held now, to measure one phase of a run. */
+  resetPeaks(): void {
+    this.pool.peakAllocatedBytes = this.pool.allocatedBytes;
+    this.pool.peakBytes = this.pool.bytesInUse;
+  }
+
   /** Storage buffers created so far (pool misses). */
   get buffersCreated(): number {
     return this.pool.created;

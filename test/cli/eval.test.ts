@@ -50,4 +50,18 @@ describe('demo model evaluation', () => {
     expect(j.parameters).toBeGreaterThan(200_000);
     expect(j.flops_per_image).toBeLessThan(50e6);
   });
+
+  it('fimaq info prints the memory estimate of the run the options describe, and checks --gpu-memory', async () => {
+    const paper = JSON.parse((await runCli(['info', '--model', 'demo', '--json'])).stdout);
+    const quick = JSON.parse((await runCli(['info', '--model', 'demo', '--preset', 'quick', '--json'])).stdout);
+    expect(paper.memory).toMatchObject({ method: 'fimaq', calibration_images: 1024, search_images: 128, batch: 32 });
+    expect(quick.memory).toMatchObject({ method: 'fimaq', calibration_images: 256, search_images: 8, batch: 8 });
+    expect(quick.memory.peak_bytes).toBeLessThan(paper.memory.peak_bytes);
+    const mib = Math.ceil(quick.memory.peak_bytes / 2 ** 20);
+    const fits = await runCli(['info', '--model', 'demo', '--preset', 'quick', '--gpu-memory', String(mib), '--json']);
+    expect(JSON.parse(fits.stdout)).toMatchObject({ fits: true });
+    const small = await runCli(['info', '--model', 'demo', '--preset', 'quick', '--gpu-memory', '1']);
+    expect(small.stdout).toMatch(/does not fit: the run needs about \d+ MiB of GPU memory at its peak \((calibration|reconstruction), /);
+    expect((await runCli(['info', '--model', 'demo', '--method', 'rtn', '--iters', '5'])).stderr).toMatch(/--iters does not apply to fimaq info --method rtn/);
+  });
 });

@@ -1,27 +1,48 @@
-/** `fimaq info`: architecture, size, cost and GPU memory of a model (pipeline/model-info.ts). */
-import { modelInfo } from '../../pipeline/model-info.js';
-import { PRESETS } from '../../recon/settings.js';
+/**
+ * `fimaq info`: architecture, size, cost of a model, and the GPU memory a quantize run with the
+ * given method and settings needs (pipeline/model-info.ts; the same estimate quantize checks).
+ */
+import { memoryFitProblems, memoryPeakPhase, modelInfo } from '../../pipeline/model-info.js';
+import { METHODS, type Method, isReconMethod } from '../../pipeline/quantize.js';
+import { FimaqError } from '../../util/errors.js';
 import { loadModel, print, resolveModelPath } from '../common.js';
-import { type OptionName, type Values, checkApplicable } from '../options.js';
+import { type OptionName, type Values, checkApplicable, optionalPositiveInt, positiveInt } from '../options.js';
+import { fisherSettings, quantizeOptions, reconSettings } from '../run-options.js';
+
+/** The quantize options that change how much memory a run needs. */
+const MEMORY_OPTIONS: OptionName[] = ['method', 'wbits', 'abits', 'calib-size', 'preset', 'batch', 'search-size', 'search-candidates', 'k', 'gpu-memory'];
 
 export async function commandInfo(values: Values, given: Set<OptionName>): Promise<void> {
-  checkApplicable(given, ['model'], () => 'does not apply to fimaq info (see fimaq --help)');
+  const method = (values.method ?? 'fimaq') as Method;
+  if (!METHODS.includes(method)) throw new FimaqError(`--method must be one of ${METHODS.join(', ')}, got '${values.method}'`);
+  const usable = new Set(quantizeOptions(method));
+  checkApplicable(given, ['model', ...MEMORY_OPTIONS.filter((o) => usable.has(o))], () => `does not apply to fimaq info --method ${method} (see fimaq --help)`);
   const modelPath = resolveModelPath(values.model);
   const { config: c } = await loadModel(modelPath);
-  // The method's setting: reconstruction on 1,024 images, the search on 128.
-  const info = modelInfo(c, PRESETS.paper.calibSize, PRESETS.paper.searchSize);
+  const recon = isReconMethod(method);
+  const settings = recon ? reconSettings(values) : undefined;
+  const images = settings?.calibSize ?? positiveInt(values['calib-size'], 'calib-size', 128);
+  const budget = optionalPositiveInt(values['gpu-memory'], 'gpu-memory');
+  const wbits = positiveInt(values.wbits, 'wbits', 4);
+  const abits = positiveInt(values.abits, 'abits', 4);
+  const info = modelInfo(c, { method, wbits, abits, images, settings, fisher: recon && method !== 'mse' ? fisherSettings(values) : undefined });
+  const m = info.memory;
+  // Buffer limits are the adapter's; only the budget is checked here (quantize checks both).
+  const problems = budget === undefined ? [] : memoryFitProblems(m, { maxBufferSize: Infinity, maxStorageBufferBindingSize: Infinity }, budget * 2 ** 20);
   const p = c.preprocess;
-  const mib = (b: number) => (b / 2 ** 20).toFixed(0);
-  const recon = info.reconstruction_memory;
+  const mib = (b: number) => (b / 2 ** 20).toFixed(1);
+  const recText = m.reconstruction ? `; reconstruction on ${m.calibration_images} images, batch ${m.batch}: ${mib(m.reconstruction.peakBytes)} MiB (${m.reconstruction.peakAt})` : '';
   print(
     values,
-    { command: 'info', model: modelPath, ...info },
+    { command: 'info', model: modelPath, ...info, ...(budget !== undefined && { gpu_memory_bytes: budget * 2 ** 20, fits: problems.length === 0 }) },
     [
       `${modelPath}`,
       `architecture: ${c.architecture} (${c.family}), ${c.depth} blocks, width ${c.embedDim}, ${c.numHeads} heads, MLP ${c.mlpHidden}`,
       `input: ${c.inChans}x${c.imgSize}x${c.imgSize}, patch ${c.patchSize} (${c.numPatches} patches + class token), ${c.numClasses} classes`,
       `parameters: ${info.parameters.toLocaleString('en-US')}; forward: ${(info.flops_per_image / 1e6).toFixed(1)} MFLOP per image`,
-      `reconstruction on ${recon.images} images: ${mib(recon.peak_bytes)} MiB of GPU caches, largest buffer ${mib(recon.largest_buffer_bytes)} MiB; calibration on ${PRESETS.paper.searchSize}: largest binding ${mib(info.calibration_largest_binding_bytes)} MiB`,
+      `GPU memory of quantize --method ${method}${settings ? ` --preset ${values.preset ?? 'paper'}` : ''}: peak ${mib(m.peak_bytes)} MiB (${memoryPeakPhase(m)}), largest buffer ${mib(m.largest_buffer_bytes)} MiB`,
+      `  calibration search on ${m.search_images} images: ${mib(m.calibration.peakBytes)} MiB (${m.calibration.peakAt})${recText}`,
+      ...(budget === undefined ? [] : [problems.length === 0 ? `  fits --gpu-memory ${budget} MiB` : `  does not fit: ${problems.join('; ')}`]),
       `preprocessing: resize ${p.interpolation} to ${Math.floor(p.inputSize[1] / p.cropPct)}, centre crop ${p.inputSize[1]} (crop_pct ${p.cropPct}), mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`,
     ].join('\n'),
   );

@@ -5,7 +5,8 @@ import { openDataset } from '../../data/open.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
 import { FolderStore } from '../../io/run-store-node.js';
 import { type Comparison, compareTop1 } from '../../pipeline/compare.js';
-import { type CheckpointPolicy, METHODS, type Method, type PipelineProgress, calibrationImages, isReconMethod, quantizeModel } from '../../pipeline/quantize.js';
+import { memoryPeakPhase } from '../../pipeline/model-info.js';
+import { type CheckpointPolicy, METHODS, type Method, type PipelineProgress, type QuantizeRequest, calibrationImages, isReconMethod, quantizeModel, requestMemory } from '../../pipeline/quantize.js';
 import { checkIndices } from '../../quant/calibration-set.js';
 import { checkBits } from '../../util/pack.js';
 import type { GpuContext } from '../../runtime/context.js';
@@ -76,6 +77,7 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
   const fisher = recon && method !== 'mse' ? fisherSettings(values) : undefined;
   const calibSpec = calibSpecOf(values, 'the calibration images, e.g. an image folder');
   const limit = optionalPositiveInt(values.limit, 'limit');
+  const gpuMemory = optionalPositiveInt(values['gpu-memory'], 'gpu-memory');
   const out = resolve(values.out);
   const store = new FolderStore(out);
   const lock = await guardOutputs(
@@ -93,12 +95,16 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
     const checkpoints: CheckpointPolicy = values.resume ? 'resume' : values.fresh ? 'fresh' : 'refuse';
     const onProgress = progressPrinter(method, wbits, abits);
     await withContext(values, async (ctx) => {
-      const r = await quantizeModel(ctx, { checkpoint: ckpt, calibration, method, wbits, abits, seed, settings, preset: values.preset ?? 'paper', fisher, toolVersion: TOOL_VERSION }, {
+      const request: QuantizeRequest = { checkpoint: ckpt, calibration, method, wbits, abits, seed, settings, preset: values.preset ?? 'paper', fisher, toolVersion: TOOL_VERSION };
+      const memory = requestMemory(ctx, request);
+      process.stderr.write(`GPU memory: estimated peak ${(memory.peak_bytes / 2 ** 20).toFixed(1)} MiB (${memoryPeakPhase(memory)})\n`);
+      const r = await quantizeModel(ctx, request, {
         store,
         checkpoints,
         onProgress,
         onNotice: (m) => process.stderr.write(`fimaq: ${m}\n`),
         onUnitDone: faultInjection(ctx),
+        memoryBudgetBytes: gpuMemory === undefined ? undefined : gpuMemory * 2 ** 20,
       }).catch((e: unknown) => {
         if (e instanceof DeviceLostError && e.resumable) throw new DeviceLostError(`${e.message}: run the same command with --resume`, true);
         throw e;
@@ -111,7 +117,10 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
             .map(([name, v]) => `  ${String(name).padEnd(16)} ${(100 * (v as number)).toFixed(2)} %`)
             .join('\n')}`
         : '';
-      const common = { command: 'quantize', method, wbits, abits, seed, calib_size: calibration.count, calib_data: data.description, seconds, output: out, eval: evaluation, adapter: adapterJson(ctx.adapter) };
+      const common = {
+        command: 'quantize', method, wbits, abits, seed, calib_size: calibration.count, calib_data: data.description, seconds, output: out, eval: evaluation, adapter: adapterJson(ctx.adapter),
+        memory_estimate: { peak_bytes: memory.peak_bytes, peak_at: memoryPeakPhase(memory) },
+      };
       if (!settings) {
         print(values, common, `${method} W${wbits}A${abits}: calibrated on ${calibration.count} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}${evalText}\nadapter: ${describeAdapter(ctx.adapter)}`);
         return;
