@@ -26,27 +26,31 @@ const T = 20;
 const images = uniformTensor(8, 11, count * c.imgSize * c.imgSize, 0, 1.5);
 const INFO = { method: 'calib', wbits: 4, abits: 4, seed: 1, calibSize: count, calibData: 'random', toolVersion: 'test' };
 
+/** Block 0 of the calibrated model as a unit (QDrop off: keepProb 2), its float tail and the caches of the calibration set. */
+async function blockZero() {
+  const ctx = await testContext();
+  const cal = await calibrate(ctx, ckpt, images, count, { method: 'calib', wbits: 4, abits: 4, eqN: 16, rounds: 1 });
+  const float = { ...ckpt, weights: cal.reparameterized };
+  const fp = VitModel.upload(ctx, float);
+  const imageT = ctx.upload(images, [count, 1, c.imgSize, c.imgSize], 'images');
+  const cache = (t: Tensor, label: string) => {
+    const r = new RowCache(ctx, count, t.shape.slice(1), label);
+    r.put(t, 0);
+    t.release();
+    return r;
+  };
+  const tokens = fp.embed(imageT);
+  const yFp = cache(fp.block(0, tokens), 'y_fp');
+  const logitsFp = cache(fp.forward(imageT), 'logits_fp');
+  const xFp = cache(tokens, 'x_fp');
+  imageT.release();
+  const unit = buildUnit(ctx, 'blocks.0', float, { ...cal.quantized, configText: CONFIG, info: INFO }, 2);
+  return { ctx, fp, xFp, yFp, logitsFp, unit, tail: new VitTail(fp, 1) };
+}
+
 describe('fisherSnapshot', () => {
   it('equals the mean of per-image |gradients| and |errors| (batchmean scaling as the method)', async () => {
-    const ctx = await testContext();
-    const cal = await calibrate(ctx, ckpt, images, count, { method: 'calib', wbits: 4, abits: 4, eqN: 16, rounds: 1 });
-    const float = { ...ckpt, weights: cal.reparameterized };
-    const fp = VitModel.upload(ctx, float);
-    const imageT = ctx.upload(images, [count, 1, c.imgSize, c.imgSize], 'images');
-    const cache = (t: Tensor, label: string) => {
-      const r = new RowCache(ctx, count, t.shape.slice(1), label);
-      r.put(t, 0);
-      t.release();
-      return r;
-    };
-    const tokens = fp.embed(imageT);
-    const yFp = cache(fp.block(0, tokens), 'y_fp');
-    const logitsFp = cache(fp.forward(imageT), 'logits_fp');
-    const xFp = cache(tokens, 'x_fp');
-    imageT.release();
-    // keepProb 2: QDrop off, every element quantized.
-    const unit = buildUnit(ctx, 'blocks.0', float, { ...cal.quantized, configText: CONFIG, info: INFO }, 2);
-    const tail = new VitTail(fp, 1);
+    const { ctx, fp, xFp, yFp, logitsFp, unit, tail } = await blockZero();
     const noise = () => (_slot: number, n: number) => ctx.upload(new Float32Array(n).fill(0.5), [n], 'noise');
     const sums = fisherSnapshot(ctx, unit, tail, { xFp, yFp, logitsFp, batch, temperature: T, noise });
     const D = yFp.rowSize;
@@ -83,24 +87,7 @@ describe('fisherSnapshot', () => {
   });
 
   it('FisherLoss: G, ḡ and inv(Δ̄Δ̄ᵀ + damping) after two snapshots equal a float64 recomputation from the snapshot sums', async () => {
-    const ctx = await testContext();
-    const cal = await calibrate(ctx, ckpt, images, count, { method: 'calib', wbits: 4, abits: 4, eqN: 16, rounds: 1 });
-    const float = { ...ckpt, weights: cal.reparameterized };
-    const fp = VitModel.upload(ctx, float);
-    const imageT = ctx.upload(images, [count, 1, c.imgSize, c.imgSize], 'images');
-    const cache = (t: Tensor, label: string) => {
-      const r = new RowCache(ctx, count, t.shape.slice(1), label);
-      r.put(t, 0);
-      t.release();
-      return r;
-    };
-    const tokens = fp.embed(imageT);
-    const yFp = cache(fp.block(0, tokens), 'y_fp');
-    const logitsFp = cache(fp.forward(imageT), 'logits_fp');
-    const xFp = cache(tokens, 'x_fp');
-    imageT.release();
-    const unit = buildUnit(ctx, 'blocks.0', float, { ...cal.quantized, configText: CONFIG, info: INFO }, 2);
-    const tail = new VitTail(fp, 1);
+    const { ctx, fp, xFp, yFp, logitsFp, unit, tail } = await blockZero();
     const constant = (_slot: number, n: number) => ctx.upload(new Float32Array(n).fill(0.5), [n], 'noise');
     const f = { ...DEFAULT_FISHER, k: 2, disMode: 'qf' as const, damping: 1e-3 };
     const loss = new FisherLoss(ctx, 'fimaq', f, { unit, tail, xFp, yFp, logitsFp, iters: 10, batch, noise: () => constant });
