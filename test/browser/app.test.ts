@@ -67,6 +67,12 @@ describe('web app in headless Chromium', () => {
     return page;
   }
 
+  /** Clicks a button once it is shown and enabled (the page enables its buttons as the worker reports). */
+  async function press(page: Page, selector: string): Promise<void> {
+    await page.waitForSelector(`${selector}:not([disabled])`, { visible: true, timeout: 120_000 });
+    await page.click(selector);
+  }
+
   async function fill(page: Page, fields: Record<string, string>, evalImages: string): Promise<void> {
     for (const [id, value] of Object.entries({ ...fields, 'eval-images': evalImages })) {
       await page.$eval(`#${id}`, (el, v) => ((el as HTMLInputElement).value = v), value);
@@ -93,7 +99,7 @@ describe('web app in headless Chromium', () => {
   it('quantizes the demo model at W4A4 and downloads the same bytes as the CLI', async () => {
     const page = await openApp();
     await fill(page, TINY, '40');
-    await page.click('#start');
+    await press(page, '#start');
     await waitForResult(page);
     const values = await page.$$eval('#top1-table tr[data-value]', (rows) => rows.map((r) => Number((r as HTMLElement).dataset.value)));
     expect(await page.$$eval('#units-table tr', (rows) => rows.length)).toBe(7);
@@ -101,7 +107,7 @@ describe('web app in headless Chromium', () => {
 
     // The Fisher heat maps of a block, and the integer pipeline on two dropped test images.
     await page.$eval('#fim-images', (el) => ((el as HTMLInputElement).value = '16'));
-    await page.click('#fim-draw');
+    await press(page, '#fim-draw');
     await page.waitForFunction(() => !(document.getElementById('fim-canvas') as HTMLCanvasElement).hidden, { timeout: 300_000 });
     expect(await page.$eval('#fim-errors', (el) => el.textContent)).toMatch(/DPLR \d\.\d{3}/);
     const images = writeTestImages(mkdtempSync(join(tmpdir(), 'fimaq-app-images-')), [0, 1]);
@@ -125,12 +131,12 @@ describe('web app in headless Chromium', () => {
     const fields = { ...TINY, iters: '6' };
     let page = await openApp();
     await fill(page, fields, '0');
-    await page.click('#start');
+    await press(page, '#start');
     // Reload once two units are done, so the checkpoint holds finished units.
     await page.waitForFunction(() => /Reconstructing blocks\.1/.test(document.getElementById('status')?.textContent ?? ''), { timeout: 600_000 });
     await page.reload();
     await page.waitForFunction(() => !document.getElementById('resume')?.hidden, { timeout: 120_000 });
-    await page.click('#resume');
+    await press(page, '#resume');
     await waitForResult(page);
     // It continued after the units finished before the reload, rather than starting over.
     expect(await page.$eval('#run-notes', (el) => el.textContent)).toMatch(/after [2-5] finished units/);
