@@ -32,5 +32,7 @@ export function sampleIndices(ctx: GpuContext, noise: Tensor, perm: Tensor, out:
   if (out.dtype !== 'u32') throw new Error('sample-indices: out must be u32');
   // Population sizes above 2^24 would not be exact in float32.
   if (population > 2 ** 24) throw new Error(`sample-indices: population ${population} exceeds 2^24`);
+  // One workgroup on purpose: the swaps are sequential, and a step touches only `population`
+  // (the calibration images, ~1024) plus `count` (the batch) values, a few microseconds of work.
   ctx.dispatch(sampleIndicesKernel, { population, count }, [noise, perm, out], [1, 1, 1]);
 }
