@@ -14,15 +14,14 @@
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { MemoryStore } from '../src/io/run-store.js';
 import { loadCheckpoint } from '../src/io/checkpoint-node.js';
 import type { VitCheckpoint } from '../src/model/checkpoint.js';
-import { runMemory } from '../src/pipeline/model-info.js';
-import { type CalibrationImages, type Method, quantizeModel } from '../src/pipeline/quantize.js';
+import type { CalibrationImages, Method } from '../src/pipeline/quantize.js';
 import { DEFAULT_FISHER } from '../src/recon/losses.js';
 import { PRESETS, type ReconSettings } from '../src/recon/settings.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
 import { uniformTensor } from '../src/util/prng.js';
+import { phasePeaks } from '../test/helpers/phase-peaks.js';
 import { randomVitCheckpoint } from '../test/helpers/random-vit.js';
 
 const arg = (name: string, fallback: string) => {
@@ -50,22 +49,8 @@ interface Row {
 
 async function measure(model: string, ckpt: VitCheckpoint, method: Method, settings: ReconSettings): Promise<Row> {
   const calibration = randomImages(ckpt, settings.calibSize);
-  const estimate = runMemory(ckpt.config, { method, wbits: 4, abits: 4, images: calibration.count, settings, fisher, chunkBytes: ctx.limits.maxStorageBufferBindingSize });
-  ctx.trimPool();
-  ctx.resetPeaks();
-  let calib = 0;
   const started = performance.now();
-  await quantizeModel(ctx, { checkpoint: ckpt, calibration, method, wbits: 4, abits: 4, seed: 1, settings, fisher, toolVersion: 'bench' }, {
-    store: new MemoryStore(),
-    onProgress: (p) => {
-      // Calibration's last progress report: what follows is reconstruction.
-      if (p.phase === 'calibrate' && p.stage === 'done') {
-        calib = ctx.peakAllocatedBytes;
-        ctx.resetPeaks();
-      }
-    },
-  });
-  const recon = ctx.peakAllocatedBytes;
+  const { calibration: calib, reconstruction: recon, estimate } = await phasePeaks(ctx, { checkpoint: ckpt, calibration, method, wbits: 4, abits: 4, seed: 1, settings, fisher, toolVersion: 'bench' });
   const r = estimate.reconstruction;
   if (!r) throw new Error('bench:memory: a reconstruction method has a reconstruction estimate');
   const row: Row = {

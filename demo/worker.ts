@@ -64,10 +64,23 @@ function openData(source: DataSource, cfg: VitConfig, labels: LabelOptions): Pro
 
 const describeData = (d: DataSource) => (d.kind === 'fashion-mnist' ? `fashion-mnist:${d.split}` : `folder ${d.name} (${d.files.length} files)`);
 
-/** The pipeline's request from the page's settings: the preset, then each setting given. */
-function pipelineRequest(ckpt: VitCheckpoint, s: RunSettings, calibration: CalibrationImages): QuantizeRequest {
+/** Calibration images of a run: the page's number, else the preset's (reconstruction) or 128, as the CLI. */
+function calibCount(s: RunSettings): number {
+  return s.calibSize ?? (isReconMethod(s.method) ? PRESETS[s.preset].calibSize : 128);
+}
+
+/** Reconstruction and Fisher settings from the page's: the preset, then each setting given. */
+function methodSettings(s: RunSettings, images: number): Pick<QuantizeRequest, 'settings' | 'fisher'> {
   const preset = PRESETS[s.preset];
   const recon = isReconMethod(s.method);
+  return {
+    settings: recon ? { ...preset, iters: s.iters ?? preset.iters, batch: s.batch ?? preset.batch, calibSize: images, searchSize: s.searchSize ?? preset.searchSize } : undefined,
+    fisher: recon && s.method !== 'mse' ? { ...DEFAULT_FISHER, k: s.k ?? DEFAULT_FISHER.k } : undefined,
+  };
+}
+
+/** The pipeline's request from the page's settings. */
+function pipelineRequest(ckpt: VitCheckpoint, s: RunSettings, calibration: CalibrationImages): QuantizeRequest {
   return {
     checkpoint: ckpt,
     calibration,
@@ -75,9 +88,8 @@ function pipelineRequest(ckpt: VitCheckpoint, s: RunSettings, calibration: Calib
     wbits: s.wbits,
     abits: s.abits,
     seed: s.seed,
-    settings: recon ? { ...preset, iters: s.iters ?? preset.iters, batch: s.batch ?? preset.batch, calibSize: calibration.count, searchSize: s.searchSize ?? preset.searchSize } : undefined,
+    ...methodSettings(s, calibration.count),
     preset: s.preset,
-    fisher: recon && s.method !== 'mse' ? { ...DEFAULT_FISHER, k: s.k ?? DEFAULT_FISHER.k } : undefined,
     toolVersion: packageJson.version,
   };
 }
@@ -139,8 +151,7 @@ async function quantize(settings: RunSettings, calibSource: DataSource, evalSour
   if (!model) throw new Error('load a model first');
   const { ckpt } = model;
   const calibData = await openData(calibSource, ckpt.config, unlabelled(ckpt.config));
-  const size = settings.calibSize ?? (isReconMethod(settings.method) ? PRESETS[settings.preset].calibSize : 128);
-  const calibration = await calibrationImages(calibData, size, settings.seed);
+  const calibration = await calibrationImages(calibData, calibCount(settings), settings.seed);
   // A new run replaces the last one: everything a reload needs to resume this one is stored first.
   await OpfsStore.remove(RUN);
   const store = await OpfsStore.open(RUN);
@@ -177,15 +188,11 @@ async function resume(evalSource: DataSource | null): Promise<void> {
 }
 
 function postModel(ckpt: VitCheckpoint, settings?: RunSettings): void {
-  const preset = PRESETS[settings?.preset ?? 'quick'];
   const c = ctx as GpuContext;
   // The page's settings, or a quick-preset FIMA-Q run before any are chosen.
   const s: RunSettings = settings ?? { method: 'fimaq', wbits: 4, abits: 4, preset: 'quick', seed: 0, evalImages: 0 };
-  const request = pipelineRequest(ckpt, s, { count: s.calibSize ?? preset.calibSize } as CalibrationImages);
-  const info = modelInfo(ckpt.config, {
-    method: s.method, wbits: s.wbits, abits: s.abits, images: request.calibration.count, settings: request.settings, fisher: request.fisher,
-    chunkBytes: c.limits.maxStorageBufferBindingSize,
-  });
+  const images = calibCount(s);
+  const info = modelInfo(ckpt.config, { method: s.method, wbits: s.wbits, abits: s.abits, images, ...methodSettings(s, images), chunkBytes: c.limits.maxStorageBufferBindingSize });
   const fitProblems = memoryFitProblems(info.memory, c.limits);
   const labelNames = ckpt.config.labelNames ?? Array.from({ length: ckpt.config.numClasses }, (_, i) => String(i));
   post({ type: 'model', info, fitProblems, labelNames });

@@ -3,12 +3,14 @@
  * adapter, loading a model of either kind, and printing one summary (text, or one JSON object).
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LabelOptions } from '../data/folder-labels.js';
 import { loadCheckpoint } from '../io/checkpoint-node.js';
 import { readQuantizedVit } from '../io/quantized-file-node.js';
 import type { VitCheckpoint } from '../model/checkpoint.js';
 import type { VitConfig } from '../model/config.js';
+import { checkIndices } from '../quant/calibration-set.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../runtime/node-gpu.js';
@@ -77,3 +79,15 @@ export async function loadModel(path: string): Promise<{ config: VitConfig; quan
 export const labelled = (cfg: VitConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'required' });
 /** Calibration images: labels are not used, so class folders may be named anything. */
 export const unlabelled = (cfg: VitConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'ignore' });
+
+/** The --calib-indices list, checked against the data, or undefined for seeded images. */
+export async function indexList(file: string | undefined, count: number): Promise<number[] | undefined> {
+  if (!file) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'));
+  } catch (e) {
+    throw new FimaqError(`${file}: cannot read a JSON index list (${(e as Error).message.split('\n')[0]})`);
+  }
+  return checkIndices(parsed, count, file);
+}

@@ -10,15 +10,18 @@ export async function writeQuantizedVit(path: string, m: QuantizedVit): Promise<
   await writeFileAtomic(path, serializeQuantizedVit(m, path));
 }
 
-/** Reads and validates a quantized-model file; every error names `path`. */
-export async function readQuantizedVit(path: string): Promise<QuantizedVit> {
-  let bytes: Uint8Array;
+/** The bytes of a quantized-model file; a file that cannot be read is an error naming `path`. */
+export async function readQuantizedBytes(path: string): Promise<Uint8Array> {
   try {
-    bytes = await readFile(path);
+    return await readFile(path);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     const why = code === 'ENOENT' ? 'file does not exist' : code === 'EISDIR' ? 'is a folder, not a file' : `cannot read file (${code ?? (e as Error).message.replace(/\s*\n\s*/g, ' ')})`;
     throw new FimaqError(`${path}: ${why}`);
   }
-  return parseQuantizedVit(bytes, path);
+}
+
+/** Reads and validates a quantized-model file; every error names `path`. */
+export async function readQuantizedVit(path: string): Promise<QuantizedVit> {
+  return parseQuantizedVit(await readQuantizedBytes(path), path);
 }

@@ -8,6 +8,7 @@ import { calibrationMemory, type PhasePeak } from '../quant/memory.js';
 import type { FisherSettings } from '../recon/losses.js';
 import { reconMemory } from '../recon/memory.js';
 import type { ReconSettings } from '../recon/settings.js';
+import { type Method, isReconMethod } from './methods.js';
 
 export interface ModelInfo {
   architecture: string;
@@ -23,7 +24,7 @@ export interface ModelInfo {
   tokens: number;
   parameters: number;
   flops_per_image: number;
-  /** GPU memory of a paper-preset FIMA-Q run. */
+  /** GPU memory of the quantize run modelInfo was asked about. */
   memory: RunMemory;
   preprocess: VitConfig['preprocess'];
   label_names: string[] | null;
@@ -31,7 +32,7 @@ export interface ModelInfo {
 
 /** GPU memory of a quantize run, per phase; the run's peak is the larger. */
 export interface RunMemory {
-  method: string;
+  method: Method;
   search_images: number;
   calibration_images: number;
   batch: number;
@@ -43,7 +44,7 @@ export interface RunMemory {
 }
 
 export interface RunShape {
-  method: string;
+  method: Method;
   wbits: number;
   abits: number;
   /** Calibration images (for reconstruction methods; calibration methods search on all of them). */
@@ -54,26 +55,25 @@ export interface RunShape {
   chunkBytes?: number;
 }
 
-const RECON_METHODS = ['mse', 'brecq-fim', 'fimaq', 'diag-fim', 'lr-fim'] as const;
-
 /**
  * The GPU memory a quantize run of `shape` allocates at its peak (buffers in use and pooled), as
  * the runtime's allocation counter measures it (src/runtime/buffer-pool.ts).
  */
 export function runMemory(c: VitConfig, shape: RunShape): RunMemory {
-  const recon = (RECON_METHODS as readonly string[]).includes(shape.method) ? shape.settings : undefined;
-  if ((RECON_METHODS as readonly string[]).includes(shape.method) && !recon) throw new Error(`runMemory: ${shape.method} needs reconstruction settings`);
-  const searchImages = recon ? Math.min(recon.searchSize, shape.images) : shape.images;
-  const search = shape.method !== 'rtn';
-  const calibration = calibrationMemory(c, { images: searchImages, eqN: recon?.searchCandidates ?? 128, search, reparam: search && shape.wbits === shape.abits });
-  const reconstruction = recon
-    ? reconMemory(c, { images: shape.images, batch: recon.batch, method: shape.method as (typeof RECON_METHODS)[number], rank: shape.fisher?.k ?? 0, chunkBytes: shape.chunkBytes })
-    : null;
+  const { method } = shape;
+  // Calibration-only methods search with their own defaults, whatever settings come along.
+  const settings = isReconMethod(method) ? shape.settings : undefined;
+  if (isReconMethod(method) && !settings) throw new Error(`runMemory: ${method} needs reconstruction settings`);
+  const searchImages = settings ? Math.min(settings.searchSize, shape.images) : shape.images;
+  const search = method !== 'rtn';
+  const calibration = calibrationMemory(c, { images: searchImages, eqN: settings?.searchCandidates ?? 128, search, reparam: search && shape.wbits === shape.abits });
+  const reconstruction =
+    settings && isReconMethod(method) ? reconMemory(c, { images: shape.images, batch: settings.batch, method, rank: shape.fisher?.k ?? 0, chunkBytes: shape.chunkBytes }) : null;
   return {
-    method: shape.method,
+    method,
     search_images: searchImages,
     calibration_images: shape.images,
-    batch: recon?.batch ?? 0,
+    batch: settings?.batch ?? 0,
     peak_bytes: Math.max(calibration.peakBytes, reconstruction?.peakBytes ?? 0),
     largest_buffer_bytes: Math.max(calibration.largestBufferBytes, reconstruction?.largestBufferBytes ?? 0),
     calibration,
@@ -102,17 +102,17 @@ export function modelInfo(c: VitConfig, memory: RunShape): ModelInfo {
   };
 }
 
+/** Where a run's memory peaks, e.g. "reconstruction, blocks.0 Fisher pass". */
+export function memoryPeakPhase(m: RunMemory): string {
+  return m.reconstruction && m.reconstruction.peakBytes >= m.calibration.peakBytes ? `reconstruction, ${m.reconstruction.peakAt}` : `calibration, ${m.calibration.peakAt}`;
+}
+
 /**
  * Why a run of this memory will not fit an adapter with these limits, one reason per line; empty
  * when it fits. WebGPU does not tell how much memory an adapter has, so the total is checked
  * against `budgetBytes` when the user gives one (--gpu-memory); a single buffer must fit both
  * maxBufferSize and maxStorageBufferBindingSize.
  */
-/** Where a run's memory peaks, e.g. "reconstruction, blocks.0 Fisher pass". */
-export function memoryPeakPhase(m: RunMemory): string {
-  return m.reconstruction && m.reconstruction.peakBytes >= m.calibration.peakBytes ? `reconstruction, ${m.reconstruction.peakAt}` : `calibration, ${m.calibration.peakAt}`;
-}
-
 export function memoryFitProblems(m: RunMemory, limits: { maxBufferSize: number; maxStorageBufferBindingSize: number }, budgetBytes?: number): string[] {
   const mib = (b: number) => `${(b / 2 ** 20).toFixed(0)} MiB`;
   const problems: string[] = [];

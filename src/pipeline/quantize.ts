@@ -16,21 +16,16 @@ import { type CalibrationMethod, calibrate } from '../quant/calibrate.js';
 import { seededIndices } from '../quant/calibration-set.js';
 import type { QuantizationInfo, QuantizedVit } from '../quant/quantized-model.js';
 import type { FisherSettings } from '../recon/losses.js';
-import { type ReconMethod, type UnitReport, reconstruct, unitNames } from '../recon/reconstruct.js';
+import { type UnitReport, reconstruct, unitNames } from '../recon/reconstruct.js';
 import type { ReconSettings } from '../recon/settings.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { floatBytes, sha256Hex, tensorsDigest } from '../util/digest.js';
 import { DeviceLostError, FimaqError } from '../util/errors.js';
 import { type UnitDetails, checkpointProgress, hasCheckpoint, loadCalibrated, loadCheckpoint, saveCalibrated, saveFloatWeights, saveState } from './checkpoint.js';
+import { METHODS, type Method, isReconMethod } from './methods.js';
 import { type RunMemory, memoryFitProblems, runMemory } from './model-info.js';
 
-export const METHODS = ['fimaq', 'diag-fim', 'lr-fim', 'brecq-fim', 'mse', 'calib', 'rtn'] as const;
-export type Method = (typeof METHODS)[number];
-export const RECON_METHODS: readonly Method[] = ['fimaq', 'diag-fim', 'lr-fim', 'brecq-fim', 'mse'];
-/** The methods whose loss is built from Fisher snapshots (k, p1, p2, dis-mode, damping apply). */
-export const FISHER_METHODS: readonly Method[] = ['fimaq', 'diag-fim', 'lr-fim'];
-
-export const isReconMethod = (m: Method): m is ReconMethod => RECON_METHODS.includes(m);
+export { FISHER_METHODS, METHODS, type Method, RECON_METHODS, isReconMethod } from './methods.js';
 
 /** The calibration images, preprocessed, and what identifies them in the file. */
 export interface CalibrationImages {
@@ -89,10 +84,14 @@ export interface QuantizeOptions {
    * adapter's buffer limits are checked.
    */
   memoryBudgetBytes?: number;
+  /** The run's memory estimate, once it is known to fit (before any work). */
+  onMemoryEstimate?: (memory: RunMemory) => void;
 }
 
 export interface QuantizeResult {
   quantized: QuantizedVit;
+  /** The memory estimate the run was checked against before it started. */
+  memory: RunMemory;
   /** The file's bytes, as written to the store's output. */
   bytes: Uint8Array;
   /** The calibration-only model (after a resume, the one the checkpoint kept; null if it kept none). */
@@ -127,20 +126,17 @@ function checkRequest(req: QuantizeRequest): void {
   if (req.calibration.count < 1) throw new FimaqError('calibration needs at least one image');
 }
 
-/** The GPU memory estimate of a request on this context's adapter (its binding limit splits caches). */
-export function requestMemory(ctx: GpuContext, req: QuantizeRequest): RunMemory {
-  return runMemory(req.checkpoint.config, {
-    method: req.method, wbits: req.wbits, abits: req.abits, images: req.calibration.count, settings: req.settings, fisher: req.fisher,
-    chunkBytes: ctx.limits.maxStorageBufferBindingSize,
-  });
-}
-
 /** Runs the quantize flow and writes the file to the store's output. */
 export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts: QuantizeOptions): Promise<QuantizeResult> {
   checkRequest(req);
-  const memory = requestMemory(ctx, req);
+  // The adapter's largest binding splits reconstruction caches into chunks.
+  const memory = runMemory(req.checkpoint.config, {
+    method: req.method, wbits: req.wbits, abits: req.abits, images: req.calibration.count, settings: req.settings, fisher: req.fisher,
+    chunkBytes: ctx.limits.maxStorageBufferBindingSize,
+  });
   const problems = memoryFitProblems(memory, ctx.limits, opts.memoryBudgetBytes);
   if (problems.length > 0) throw new FimaqError(`the run does not fit the GPU: ${problems.join('; ')}`);
+  opts.onMemoryEstimate?.(memory);
   const { checkpoint: ckpt, calibration: cal, method, wbits, abits, seed } = req;
   const { store } = opts;
   const started = performance.now();
@@ -159,7 +155,7 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
     const result = await calibrate(ctx, ckpt, cal.pixels, cal.count, { method: method as CalibrationMethod, wbits, abits, onProgress: progress('calibrate'), signal: opts.signal });
     const quantized: QuantizedVit = { ...result.quantized, configText: ckpt.configText, info: info(method, {}) };
     const bytes = await writeOutput(store, quantized);
-    return { quantized, bytes, calibrated: null, reports: [], resumedAt: 0, searchSize: cal.count, calibSeconds: (performance.now() - started) / 1000, reconSeconds: 0 };
+    return { quantized, memory, bytes, calibrated: null, reports: [], resumedAt: 0, searchSize: cal.count, calibSeconds: (performance.now() - started) / 1000, reconSeconds: 0 };
   }
 
   const s = req.settings as ReconSettings;
@@ -225,7 +221,7 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
   const calibratedModel = resumed ? await loadCalibrated(store, ckpt.config) : calibrated;
   const bytes = await writeOutput(store, quantized);
   await store.clear();
-  return { quantized, bytes, calibrated: calibratedModel, reports: result.reports, resumedAt: resumed?.done ?? 0, searchSize, calibSeconds, reconSeconds };
+  return { quantized, memory, bytes, calibrated: calibratedModel, reports: result.reports, resumedAt: resumed?.done ?? 0, searchSize, calibSeconds, reconSeconds };
 }
 
 /**

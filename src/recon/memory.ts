@@ -10,13 +10,14 @@
 import type { VitConfig } from '../model/config.js';
 import { BufferPool } from '../runtime/buffer-pool.js';
 import { modelBytes, type PhasePeak, PeakTracker, pooledBytes } from '../quant/memory.js';
+import type { ReconMethod } from './reconstruct.js';
 
 export interface ReconShape {
   /** Calibration images cached on the GPU. */
   images: number;
   /** Minibatch size (also the batch of snapshots and cache building). */
   batch: number;
-  method: 'mse' | 'brecq-fim' | 'fimaq' | 'diag-fim' | 'lr-fim';
+  method: ReconMethod;
   /** Fisher snapshots per unit (the rank of the low-rank term). */
   rank: number;
   /** Largest cache chunk (the adapter's largest storage binding). */

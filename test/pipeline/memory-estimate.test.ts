@@ -15,6 +15,7 @@ import type { GpuContext } from '../../src/runtime/context.js';
 import { createNodeContext } from '../../src/runtime/node-gpu.js';
 import { loadCheckpoint } from '../../src/io/checkpoint-node.js';
 import { uniformTensor } from '../../src/util/prng.js';
+import { phasePeaks } from '../helpers/phase-peaks.js';
 import { randomVitCheckpoint } from '../helpers/random-vit.js';
 
 let ctx: GpuContext;
@@ -28,25 +29,11 @@ function images(ckpt: VitCheckpoint, count: number, seed: number): CalibrationIm
   return { pixels: uniformTensor(seed, 1, count * c.inChans * c.imgSize ** 2, 0, 1.5), count, name: 'random', selection: 'seeded', indices: [] };
 }
 
-/** Runs quantizeModel and returns the measured peak of calibration and of reconstruction, and the estimate. */
+/** The measured peak of calibration and of reconstruction of a run, and its estimate. */
 async function measure(ckpt: VitCheckpoint, method: Method, wbits: number, settings: ReconSettings) {
   const calibration = images(ckpt, settings.calibSize, 5);
-  const fisher = { ...DEFAULT_FISHER, k: 2 };
-  const estimate = runMemory(ckpt.config, { method, wbits, abits: wbits, images: calibration.count, settings, fisher, chunkBytes: ctx.limits.maxStorageBufferBindingSize });
-  ctx.trimPool();
-  ctx.resetPeaks();
-  let calib = 0;
-  await quantizeModel(ctx, { checkpoint: ckpt, calibration, method, wbits, abits: wbits, seed: 1, settings, fisher, toolVersion: 'test' }, {
-    store: new MemoryStore(),
-    onProgress: (p) => {
-      // Calibration's last progress report: what follows is reconstruction.
-      if (p.phase === 'calibrate' && p.stage === 'done') {
-        calib = ctx.peakAllocatedBytes;
-        ctx.resetPeaks();
-      }
-    },
-  });
-  return { estimate, calib, recon: ctx.peakAllocatedBytes };
+  const peaks = await phasePeaks(ctx, { checkpoint: ckpt, calibration, method, wbits, abits: wbits, seed: 1, settings, fisher: { ...DEFAULT_FISHER, k: 2 }, toolVersion: 'test' });
+  return { estimate: peaks.estimate, calib: peaks.calibration, recon: peaks.reconstruction };
 }
 
 function expectWithin(estimate: number, measured: number, what: string) {

@@ -1,17 +1,15 @@
 /** `fimaq quantize`: the pipeline's quantize flow on files, with a lock, checkpoints and a summary. */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { openDataset } from '../../data/open.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
 import { FolderStore } from '../../io/run-store-node.js';
 import { type Comparison, compareTop1 } from '../../pipeline/compare.js';
 import { memoryPeakPhase } from '../../pipeline/model-info.js';
-import { type CheckpointPolicy, METHODS, type Method, type PipelineProgress, type QuantizeRequest, calibrationImages, isReconMethod, quantizeModel, requestMemory } from '../../pipeline/quantize.js';
-import { checkIndices } from '../../quant/calibration-set.js';
+import { type CheckpointPolicy, METHODS, type Method, type PipelineProgress, calibrationImages, isReconMethod, quantizeModel } from '../../pipeline/quantize.js';
 import { checkBits } from '../../util/pack.js';
 import type { GpuContext } from '../../runtime/context.js';
 import { DeviceLostError, FimaqError } from '../../util/errors.js';
-import { TOOL_VERSION, adapterJson, calibSpecOf, describeAdapter, labelled, print, resolveModelPath, unlabelled, withContext } from '../common.js';
+import { TOOL_VERSION, adapterJson, calibSpecOf, describeAdapter, indexList, labelled, print, resolveModelPath, unlabelled, withContext } from '../common.js';
 import { type OptionName, type Values, checkApplicable, optionalPositiveInt, positiveInt, seedOption } from '../options.js';
 import { dataInput, fileInput, guardOutputs, modelInputs } from '../output-guard.js';
 import { Progress } from '../progress.js';
@@ -29,18 +27,6 @@ function progressPrinter(method: Method, wbits: number, abits: number): (p: Pipe
     const r = p.recon;
     bar.update(p.done, p.total, r ? `${p.stage} ${r.iteration}/${r.iters} loss ${r.loss.toPrecision(4)}` : p.stage);
   };
-}
-
-/** The --calib-indices list, checked against the data, or undefined for seeded images. */
-async function indexList(file: string | undefined, count: number): Promise<number[] | undefined> {
-  if (!file) return undefined;
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(await readFile(file, 'utf8'));
-  } catch (e) {
-    throw new FimaqError(`${file}: cannot read a JSON index list (${(e as Error).message.split('\n')[0]})`);
-  }
-  return checkIndices(parsed, count, file);
 }
 
 /**
@@ -95,16 +81,14 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
     const checkpoints: CheckpointPolicy = values.resume ? 'resume' : values.fresh ? 'fresh' : 'refuse';
     const onProgress = progressPrinter(method, wbits, abits);
     await withContext(values, async (ctx) => {
-      const request: QuantizeRequest = { checkpoint: ckpt, calibration, method, wbits, abits, seed, settings, preset: values.preset ?? 'paper', fisher, toolVersion: TOOL_VERSION };
-      const memory = requestMemory(ctx, request);
-      process.stderr.write(`GPU memory: estimated peak ${(memory.peak_bytes / 2 ** 20).toFixed(1)} MiB (${memoryPeakPhase(memory)})\n`);
-      const r = await quantizeModel(ctx, request, {
+      const r = await quantizeModel(ctx, { checkpoint: ckpt, calibration, method, wbits, abits, seed, settings, preset: values.preset ?? 'paper', fisher, toolVersion: TOOL_VERSION }, {
         store,
         checkpoints,
         onProgress,
         onNotice: (m) => process.stderr.write(`fimaq: ${m}\n`),
         onUnitDone: faultInjection(ctx),
         memoryBudgetBytes: gpuMemory === undefined ? undefined : gpuMemory * 2 ** 20,
+        onMemoryEstimate: (m) => process.stderr.write(`GPU memory: estimated peak ${(m.peak_bytes / 2 ** 20).toFixed(1)} MiB (${memoryPeakPhase(m)})\n`),
       }).catch((e: unknown) => {
         if (e instanceof DeviceLostError && e.resumable) throw new DeviceLostError(`${e.message}: run the same command with --resume`, true);
         throw e;
@@ -119,7 +103,7 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
         : '';
       const common = {
         command: 'quantize', method, wbits, abits, seed, calib_size: calibration.count, calib_data: data.description, seconds, output: out, eval: evaluation, adapter: adapterJson(ctx.adapter),
-        memory_estimate: { peak_bytes: memory.peak_bytes, peak_at: memoryPeakPhase(memory) },
+        memory_estimate: { peak_bytes: r.memory.peak_bytes, peak_at: memoryPeakPhase(r.memory) },
       };
       if (!settings) {
         print(values, common, `${method} W${wbits}A${abits}: calibrated on ${calibration.count} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}${evalText}\nadapter: ${describeAdapter(ctx.adapter)}`);

@@ -2,18 +2,17 @@
  * `fimaq quantize --reproduce <file>`: reruns the quantization a file records (pipeline/reproduce.ts)
  * on the model and images given now, and reports whether the result is byte-identical to the file.
  */
-import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { openDataset } from '../../data/open.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
-import { readQuantizedVit } from '../../io/quantized-file-node.js';
+import { parseQuantizedVit } from '../../io/quantized-file.js';
+import { readQuantizedBytes } from '../../io/quantized-file-node.js';
 import { MemoryStore } from '../../io/run-store.js';
 import { FolderStore } from '../../io/run-store-node.js';
 import { adapterName, calibrationImages, quantizeModel } from '../../pipeline/quantize.js';
 import { fileDifferences, recordedRun, reproductionRequest } from '../../pipeline/reproduce.js';
-import { checkIndices } from '../../quant/calibration-set.js';
 import { FimaqError } from '../../util/errors.js';
-import { TOOL_VERSION, adapterJson, print, resolveModelPath, unlabelled, withContext } from '../common.js';
+import { TOOL_VERSION, adapterJson, indexList, print, resolveModelPath, unlabelled, withContext } from '../common.js';
 import { type OptionName, type Values, checkApplicable } from '../options.js';
 import { dataInput, fileInput, guardOutputs, modelInputs } from '../output-guard.js';
 import { Progress } from '../progress.js';
@@ -21,8 +20,8 @@ import { Progress } from '../progress.js';
 export async function commandReproduce(values: Values, given: Set<OptionName>): Promise<void> {
   checkApplicable(given, ['reproduce', 'model', 'calib', 'calib-indices', 'out'], () => 'does not apply with --reproduce: the file records every setting');
   const file = resolve(values.reproduce as string);
-  const recorded = await readQuantizedVit(file);
-  const run = recordedRun(recorded, file);
+  const original = await readQuantizedBytes(file);
+  const run = recordedRun(parseQuantizedVit(original, file), file);
   const modelPath = resolveModelPath(values.model);
   // The file names its calibration data; a recorded data set name is also a data spec.
   const calibSpec = values.calib ?? (/^fashion-mnist:(train|test)$/.test(run.calibData) ? run.calibData : undefined);
@@ -34,9 +33,7 @@ export async function commandReproduce(values: Values, given: Set<OptionName>): 
   try {
     const ckpt = await loadCheckpoint(modelPath);
     const data = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
-    let indices: number[] | undefined;
-    if (values['calib-indices']) indices = checkIndices(JSON.parse(await readFile(values['calib-indices'], 'utf8')), data.count, values['calib-indices']);
-    const calibration = await calibrationImages(data, run.calibSize, run.seed, indices);
+    const calibration = await calibrationImages(data, run.calibSize, run.seed, await indexList(values['calib-indices'], data.count));
     const request = await reproductionRequest(run, ckpt, calibration, TOOL_VERSION, file);
     await withContext(values, async (ctx) => {
       const notes: string[] = [];
@@ -45,7 +42,6 @@ export async function commandReproduce(values: Values, given: Set<OptionName>): 
       for (const n of notes) process.stderr.write(`fimaq: ${n}\n`);
       const progress = new Progress(`reproduce ${run.method} W${run.wbits}A${run.abits}`);
       const r = await quantizeModel(ctx, request, { store: out ? new FolderStore(out) : new MemoryStore(), checkpoints: out ? 'resume' : 'fresh', onProgress: (p) => progress.update(p.done, p.total, `${p.phase} ${p.stage}`) });
-      const original = new Uint8Array(await readFile(file));
       const identical = original.length === r.bytes.length && original.every((b, i) => b === r.bytes[i]);
       const differences = identical ? [] : fileDifferences(original, r.bytes);
       const json = { command: 'quantize', reproduce: file, identical, differences, method: run.method, wbits: run.wbits, abits: run.abits, seed: run.seed, notes, output: out, adapter: adapterJson(ctx.adapter) };
