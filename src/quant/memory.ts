@@ -16,7 +16,12 @@ export function pooledBytes(...counts: number[]): number {
 
 /** The float model as VitModel uploads it: one buffer per tensor. */
 export function modelBytes(cfg: VitConfig): number {
-  return pooledBytes(...[...expectedVitTensors(cfg).values()].map((shape) => shape.reduce((a, b) => a * b, 1)));
+  return pooledBytes(...modelTensors(cfg));
+}
+
+/** Element counts of the float model's tensors. */
+export function modelTensors(cfg: VitConfig): number[] {
+  return [...expectedVitTensors(cfg).values()].map((shape) => shape.reduce((a, b) => a * b, 1));
 }
 
 export interface PhasePeak {
@@ -42,6 +47,11 @@ export class PeakTracker {
       this.peakBytes = bytes;
       this.peakAt = where;
     }
+  }
+
+  /** Buffers held through the phase (captures, caches, weights): they must fit a binding too. */
+  holds(...tensors: number[]): void {
+    for (const n of tensors) this.largestBufferBytes = Math.max(this.largestBufferBytes, BufferPool.bucket(4 * n));
   }
 
   get result(): PhasePeak {
@@ -100,6 +110,7 @@ export function calibrationMemory(cfg: VitConfig, o: CalibrationShape): PhasePea
   // A block: its input and output, the captured tensors, then one search at a time.
   const captures = [S * T * D, S * T * 3 * D, S * A * T, S * T * D, S * T * D, S * T * M];
   const block = model + pooledBytes(S * T * D, S * T * D, ...captures);
+  peak.holds(...modelTensors(cfg), S * T * D, ...captures);
   peak.at('blocks capture forward', block, [b * T * D, b * T * D, b * T * 3 * D, b * A * T, b * A * T, b * T * D, b * T * D, b * T * D, b * T * D, b * T * M, b * T * M, b * T * D]);
   const reparamOn = search && o.reparam;
   linear('blocks attn.qkv', block, S * T, D, 3 * D, reparamOn);

@@ -9,7 +9,7 @@
  */
 import type { VitConfig } from '../model/config.js';
 import { BufferPool } from '../runtime/buffer-pool.js';
-import { modelBytes, type PhasePeak, PeakTracker, pooledBytes } from '../quant/memory.js';
+import { modelBytes, modelTensors, type PhasePeak, PeakTracker, pooledBytes } from '../quant/memory.js';
 import type { ReconMethod } from './reconstruct.js';
 
 export interface ReconShape {
@@ -24,9 +24,14 @@ export interface ReconShape {
   chunkBytes?: number;
 }
 
-/** Bytes of a RowCache of `rows` rows of `rowSize` floats, chunked as src/recon/cache.ts does. */
+/** Rows per chunk of a RowCache of `rows` rows of `rowSize` floats, as src/recon/cache.ts splits it. */
+function rowsPerChunk(rows: number, rowSize: number, chunkBytes: number): number {
+  return Math.max(1, Math.min(rows, Math.floor(chunkBytes / (4 * rowSize))));
+}
+
+/** Bytes of such a RowCache. */
 export function cacheBytes(rows: number, rowSize: number, chunkBytes = Infinity): number {
-  const perChunk = Math.max(1, Math.min(rows, Math.floor(chunkBytes / (4 * rowSize))));
+  const perChunk = rowsPerChunk(rows, rowSize, chunkBytes);
   let bytes = 0;
   for (let first = 0; first < rows; first += perChunk) bytes += BufferPool.bucket(4 * rowSize * Math.min(perChunk, rows - first));
   return bytes;
@@ -49,6 +54,9 @@ export function reconMemory(cfg: VitConfig, o: ReconShape): PhasePeak {
   const fisher = o.method === 'fimaq' || o.method === 'diag-fim' || o.method === 'lr-fim';
   const cache = (rowSize: number) => cacheBytes(N, rowSize, o.chunkBytes);
   const peak = new PeakTracker();
+  // The largest chunk of each kind of cache, and the weights.
+  const chunk = (rowSize: number) => rowsPerChunk(N, rowSize, o.chunkBytes ?? Infinity) * rowSize;
+  peak.holds(...modelTensors(cfg), chunk(cfg.inChans * cfg.imgSize ** 2), chunk(P * cpp), chunk(T * D), o.method === 'mse' ? 0 : chunk(C));
 
   // The float model, the fake-quant model (dequantized weights and its activation quantizers) and
   // the float logits of the Fisher methods.

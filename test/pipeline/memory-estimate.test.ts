@@ -78,6 +78,18 @@ describe('memory check before a run', () => {
     expect(half.calibration.peakBytes).toBe(paper.calibration.peakBytes);
   });
 
+  it('counts the buffers held through a phase against the binding limit: the largest capture, cache chunks', () => {
+    // The fc2 input captured for 128 search images, [128, 197, 1536] floats, is one buffer (with
+    // 16 candidates, larger than any of the search's own buffers).
+    const few = runMemory(cfg, { method: 'fimaq', wbits: 4, abits: 4, images: 1024, settings: { ...PRESETS.paper, searchCandidates: 16 }, fisher: DEFAULT_FISHER });
+    expect(few.calibration.largestBufferBytes).toBeGreaterThanOrEqual(128 * 197 * 1536 * 4);
+    // Reconstruction caches are split at the binding limit, so their chunks stay below it.
+    const chunked = runMemory(cfg, { method: 'mse', wbits: 4, abits: 4, images: 1024, settings: PRESETS.paper, chunkBytes: 64 * 2 ** 20 });
+    const whole = runMemory(cfg, { method: 'mse', wbits: 4, abits: 4, images: 1024, settings: PRESETS.paper });
+    expect(whole.reconstruction!.largestBufferBytes).toBeGreaterThanOrEqual(1024 * 197 * 384 * 4);
+    expect(chunked.reconstruction!.largestBufferBytes).toBeLessThan(whole.reconstruction!.largestBufferBytes);
+  });
+
   it('reports a budget or a binding limit that is too small, naming the phase', () => {
     expect(memoryFitProblems(paper, { maxBufferSize: 2 ** 40, maxStorageBufferBindingSize: 2 ** 40 }, paper.peak_bytes)).toEqual([]);
     const [budget] = memoryFitProblems(paper, { maxBufferSize: 2 ** 40, maxStorageBufferBindingSize: 2 ** 40 }, paper.peak_bytes - 1);
