@@ -3,23 +3,27 @@
  * share of a step's GPU time spent in each kernel (timestamp queries where the adapter has them,
  * else per-dispatch wall clock), isolated from data preparation by timing runs of 2 and 6 steps.
  * Each step is also timed with bounds checks off (`boundsChecks: false`, Dawn's disable_robustness)
- * and the ratio reported. Writes bench/results/recon-<adapter>.json and prints a table.
- * Run: npx vite-node bench/recon.ts [-- --iters N]
+ * and the ratio reported. FIMA-Q's steps (the DPLR loss) and its Fisher snapshots are timed apart
+ * (bench/timing.ts, fimaqCosts: k = 2 snapshots at the first steps, runs of 2 and 2 + N steps).
+ * Writes bench/results/recon-<adapter>.json and prints a table.
+ * Run: npm run bench:recon [-- --iters N]
  *
  * Quantizers come from round-to-nearest initialisation: the step cost does not depend on them.
  * On SwiftShader the absolute numbers describe this CPU, not a GPU; the shares carry over.
  */
+import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../src/io/checkpoint-node.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { seededIndices } from '../src/quant/calibration-set.js';
 import { openDataset } from '../src/data/open.js';
-import { reconstruct, unitNames } from '../src/recon/reconstruct.js';
+import { unitNames } from '../src/recon/reconstruct.js';
 import { PRESETS } from '../src/recon/settings.js';
 import type { GpuContext } from '../src/runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
 import { configureVulkanEnv } from '../src/runtime/vulkan-env.js';
+import { type ReconSetup, calibratedModel, fimaqCosts, reconstructUnits } from './timing.js';
 
 configureVulkanEnv('auto');
 const itersArg = process.argv.indexOf('--iters');
@@ -31,14 +35,13 @@ const data = await openDataset('fashion-mnist:train', ckpt.config.preprocess);
 const batch = await data.batch(seededIndices(data.count, images, 3407));
 const settings = { ...PRESETS.paper, iters, calibSize: images, reportEvery: iters };
 
-async function run(ctx: GpuContext, steps: number, onUnitDone?: () => Promise<void>) {
+async function setup(ctx: GpuContext): Promise<ReconSetup> {
   const cal = await calibrate(ctx, ckpt, batch.pixels, images, { method: 'rtn', wbits: 4, abits: 4 });
-  const info = { method: 'rtn', wbits: 4, abits: 4, seed: 0, calibSize: images, calibData: data.description, toolVersion: 'bench' };
-  return reconstruct(ctx, { ...ckpt, weights: cal.reparameterized }, { ...cal.quantized, configText: ckpt.configText, info }, batch.pixels, images, {
-    settings: { ...settings, iters: steps, reportEvery: steps },
-    seed: 1,
-    onUnitDone,
-  });
+  return { float: { ...ckpt, weights: cal.reparameterized }, calibrated: calibratedModel(ckpt, cal, 'rtn', 4, 4, images), images: batch.pixels, count: images, settings };
+}
+
+async function run(ctx: GpuContext, steps: number, onUnitDone?: () => Promise<void>) {
+  return reconstructUnits(ctx, await setup(ctx), { method: 'mse', iters: steps, onUnitDone });
 }
 
 /** Per unit, per kernel: GPU milliseconds of one optimisation step. */
@@ -49,7 +52,7 @@ async function kernelMsPerStep(): Promise<{ source: string; perUnit: Record<stri
   const windows: Record<string, number>[][] = [];
   let source = '';
   for (const steps of [a, b]) {
-    const profiled = await createNodeContext({ profile: true });
+    const profiled = await createNodeContext({ profile: true, boundsChecks: true });
     const perUnit: Record<string, number>[] = [];
     await profiled.kernelTimings();
     await run(profiled, steps, async () => {
@@ -70,26 +73,56 @@ async function kernelMsPerStep(): Promise<{ source: string; perUnit: Record<stri
   return { source, perUnit };
 }
 
-const ctx = await createNodeContext({});
+const ctx = await createNodeContext({ boundsChecks: true });
 const adapter = ctx.adapter;
 const timed = await run(ctx, iters);
+// On the context the mse run compiled its pipelines on.
+const fimaqK = 2;
+const fimaq = await fimaqCosts(ctx, await setup(ctx), { k: fimaqK, b: fimaqK + iters });
 await ctx.dispose();
 const unchecked = await createNodeContext({ boundsChecks: false });
 const timedUnchecked = await run(unchecked, iters);
 await unchecked.dispose();
 const { source, perUnit } = await kernelMsPerStep();
 
-const units = timed.reports.map((r, i) => {
+const units = timed.map((r, i) => {
   const ms = perUnit[r.unit];
   const total = Object.values(ms).reduce((x, y) => x + y, 0);
   const share = Object.fromEntries(Object.entries(ms).sort((x, y) => y[1] - x[1]).filter(([, v]) => v > 0).map(([k, v]) => [k, v / total]));
-  const secondsUnchecked = timedUnchecked.reports[i].secondsPerStep;
-  return { unit: r.unit, seconds_per_step: r.secondsPerStep, seconds_per_step_bounds_checks_off: secondsUnchecked, speedup_bounds_checks_off: r.secondsPerStep / secondsUnchecked, gpu_ms_per_step: total, kernel_share: share };
+  const secondsUnchecked = timedUnchecked[i].secondsPerStep;
+  const f = fimaq[i];
+  return {
+    unit: r.unit,
+    seconds_per_step: r.secondsPerStep,
+    seconds_per_step_bounds_checks_off: secondsUnchecked,
+    speedup_bounds_checks_off: r.secondsPerStep / secondsUnchecked,
+    gpu_ms_per_step: total,
+    kernel_share: share,
+    fimaq_seconds_per_step: f.secondsPerStep,
+    fimaq_step_vs_mse: f.secondsPerStep / r.secondsPerStep,
+    fisher_snapshot_seconds: f.snapshotSeconds,
+  };
 });
-const result = { adapter, timing_source: source, model: 'demo (fashion-vit), W4A4, batch 32', iters, units };
+const result = {
+  command: `npm run bench:recon -- --iters ${iters}`,
+  commit: execSync('git describe --always --dirty', { cwd: PACKAGE_ROOT }).toString().trim(),
+  date: new Date().toISOString(),
+  adapter,
+  timing_source: source,
+  model: 'demo (fashion-vit), W4A4, batch 32',
+  iters,
+  fimaq: {
+    note: `fimaq_seconds_per_step: a step of the DPLR loss at rank k = ${fimaqK}; fisher_snapshot_seconds: one snapshot (forward and backward of the float tail) over all ${images} images, from runs of ${fimaqK} and ${fimaqK + iters} steps with the ${fimaqK} snapshots at their first steps; the head has none (KL loss)`,
+    k: fimaqK,
+    images,
+  },
+  units,
+};
 for (const u of units) {
   const top = Object.entries(u.kernel_share).slice(0, 4).map(([k, v]) => `${k} ${(100 * v).toFixed(0)}%`).join(', ');
+  const snap = u.fisher_snapshot_seconds === null ? '' : `, snapshot ${u.fisher_snapshot_seconds.toFixed(2)} s`;
   console.log(`${u.unit.padEnd(12)} ${(1000 * u.seconds_per_step).toFixed(1)} ms/step (bounds checks off: ${u.speedup_bounds_checks_off.toFixed(2)}x faster; GPU ${u.gpu_ms_per_step.toFixed(1)} ms); ${top}`);
+  console.log(`${''.padEnd(12)} fimaq ${(1000 * u.fimaq_seconds_per_step).toFixed(1)} ms/step (${u.fimaq_step_vs_mse.toFixed(2)}x mse)${snap}`);
 }
 console.log(`adapter: ${adapter.vendor} ${adapter.architecture} (${adapter.description}), timing: ${source}`);
 const dir = join(PACKAGE_ROOT, 'bench', 'results');

@@ -6,14 +6,16 @@
 // through strides with an outer (image) and inner (head) index, so q, k and v come straight from
 // the fused qkv tensor. One invocation computes a 4x8 tile of (i, j) for one head and candidate,
 // summed over all images, and writes it to partial[(h * C + c) * tiles + tile]; invocations are
-// numbered flat over (head, candidate, tile), so no invocation idles on narrow products.
+// numbered flat over (head, candidate, tile), so no invocation idles on narrow products. With
+// `resume` the sum continues from partial's value: images that come in chunks (one dispatch per
+// chunk, in order) add up exactly as in one dispatch over all of them.
 
 struct Params {
   M: u32, N: u32, K: u32, images: u32, heads: u32, C: u32, tiles_m: u32, tiles_n: u32,
   a_off: u32, a_rs: u32, a_cs: u32, a_bs: u32, a_is: u32,
   b_off: u32, b_rs: u32, b_cs: u32, b_bs: u32, b_is: u32,
   r_rs: u32, r_cs: u32, r_bs: u32, r_is: u32,
-  qmax: f32,
+  resume: u32, qmax: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -40,6 +42,9 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   let s = cand_scale[hc];
   let z = round(cand_zero_point[hc]);
   var sum = 0.0;
+  if (p.resume != 0u) {
+    sum = partial[idx];
+  }
   for (var img = 0u; img < p.images; img++) {
     var rows: array<u32, 4>;
     var cols: array<u32, 8>;

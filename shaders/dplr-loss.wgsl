@@ -1,12 +1,14 @@
-// dplr-loss: the two terms of the FIMA-Q reconstruction loss (../shared/docs/fimaq-method.md §6.2)
-// for a minibatch of B rows of D outputs, with delta = |yhat - y|, A = delta.G^T and C = A.Binv
-// (both [B, rank], computed by matmul):
-//   out[0] = L_LR   = (1/B) sum_b sum_i A[b, i] C[b, i]          (low-rank term, A Binv A^T per row)
-//   out[1] = L_Diag = (1/(B D)) sum_b sum_d gbar[d] delta[b, d]^2  (diagonal term)
-// Dispatch one workgroup: invocations stride over the elements with Kahan sums, then a fixed-order
-// tree reduction, so the result repeats bit for bit. WG must be a power of two.
+// dplr-loss, first pass: the two terms of the FIMA-Q reconstruction loss (../shared/docs/fimaq-method.md
+// §6.2) for a minibatch of B rows of D outputs, with delta = |yhat - y|, A = delta.G^T and C = A.Binv
+// (both [B, rank], from project-rows and matmul):
+//   L_LR   = (1/B) sum_b sum_i A[b, i] C[b, i]          (low-rank term, A Binv A^T per row)
+//   L_Diag = (1/(B D)) sum_b sum_d gbar[d] delta[b, d]^2  (diagonal term)
+// as `parts` partial sums of each: invocation t Kahan-sums the elements t, t + parts, ... of both
+// (reduction.wgsl) into partial[t] (low-rank) and partial[parts + t] (diagonal); reduce-partials adds
+// them in a fixed order and scales them into out[0], out[1]. The host fixes `parts` from B * D alone,
+// so the result repeats bit for bit on every device.
 
-struct Params { rows: u32, cols: u32, rank: u32 }
+struct Params { rows: u32, cols: u32, rank: u32, parts: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> yhat: array<f32>;
@@ -14,39 +16,24 @@ struct Params { rows: u32, cols: u32, rank: u32 }
 @group(0) @binding(3) var<storage, read> gbar: array<f32>;
 @group(0) @binding(4) var<storage, read> a: array<f32>;
 @group(0) @binding(5) var<storage, read> c: array<f32>;
-@group(0) @binding(6) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> partial: array<f32>;
 
-override WG: u32 = 256u;
-
-var<workgroup> partial: array<vec2<f32>, WG>;
+override WG: u32 = 64u;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32) {
-  var s = vec2<f32>(0.0, 0.0);
-  var comp = vec2<f32>(0.0, 0.0);
-  for (var i = lid; i < p.rows * p.cols; i += WG) {
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  if (t >= p.parts) {
+    return;
+  }
+  var k = Kahan2(vec2<f32>(0.0), vec2<f32>(0.0));
+  for (var i = t; i < p.rows * p.cols; i += p.parts) {
     let e = yhat[i] - y[i];
-    let v = vec2<f32>(0.0, gbar[i % p.cols] * e * e) - comp;
-    let t = s + v;
-    comp = (t - s) - v;
-    s = t;
+    k = kahan_add2(k, vec2<f32>(0.0, gbar[i % p.cols] * e * e));
   }
-  for (var i = lid; i < p.rows * p.rank; i += WG) {
-    let v = vec2<f32>(a[i] * c[i], 0.0) - comp;
-    let t = s + v;
-    comp = (t - s) - v;
-    s = t;
+  for (var i = t; i < p.rows * p.rank; i += p.parts) {
+    k = kahan_add2(k, vec2<f32>(a[i] * c[i], 0.0));
   }
-  partial[lid] = s;
-  workgroupBarrier();
-  for (var width = WG / 2u; width > 0u; width /= 2u) {
-    if (lid < width) {
-      partial[lid] += partial[lid + width];
-    }
-    workgroupBarrier();
-  }
-  if (lid == 0u) {
-    out[0] = partial[0].x / f32(p.rows);
-    out[1] = partial[0].y / (f32(p.rows) * f32(p.cols));
-  }
+  partial[t] = k.sum.x;
+  partial[p.parts + t] = k.sum.y;
 }

@@ -10,8 +10,8 @@
 // the dims with a non-zero scale stride to Σ i_k * s_k is a bijection onto 0..scale_count-1 (a
 // mixed radix; the host checks it), so j fixes those coordinates as (j / s_k) % n_k and the chunk's
 // threads stride over the remaining "free" dims in a fixed order, Kahan-summing their share; a
-// workgroup tree reduction (WG a power of two) then adds the partial sums in a fixed order, so the
-// result is deterministic without atomics.
+// workgroup tree reduction (reduction.wgsl; WG a power of two) then adds the partial sums in a fixed
+// order, so the result is deterministic without atomics.
 
 struct Params {
   n0: u32, n1: u32, n2: u32, n3: u32,
@@ -34,8 +34,6 @@ struct Params {
 
 override WG: u32 = 32u;
 
-var<workgroup> partial: array<f32, WG>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
   let w = wid.x + wid.y * nwg.x;
@@ -50,8 +48,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let pinned = (vec4<u32>(j) / max(sc, vec4<u32>(1u))) % n;
   let free = select(n, vec4<u32>(1u), scaled);
   let s = scale[j];
-  var total = 0.0;
-  var comp = 0.0;
+  var total = Kahan(0.0, 0.0);
   for (var e = chunk * WG + lid; e < free.x * free.y * free.z * free.w; e += WG * p.chunks) {
     let fi = vec4<u32>(e / (free.y * free.z * free.w), (e / (free.z * free.w)) % free.y, (e / free.w) % free.z, e % free.w);
     let i = select(fi, pinned, scaled);
@@ -62,20 +59,10 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let r = round(u);
     let t = r + z;
     let d = select(clamp(t, 0.0, p.qmax) - z, r - u, t >= 0.0 && t <= p.qmax);
-    let term = select(0.0, dy[at] * d, noise[idx] < p.keep_prob) - comp;
-    let sum = total + term;
-    comp = (sum - total) - term;
-    total = sum;
+    total = kahan_add(total, select(0.0, dy[at] * d, noise[idx] < p.keep_prob));
   }
-  partial[lid] = total;
-  workgroupBarrier();
-  for (var width = WG / 2u; width > 0u; width /= 2u) {
-    if (lid < width) {
-      partial[lid] += partial[lid + width];
-    }
-    workgroupBarrier();
-  }
+  let sum = workgroup_sum(lid, total.sum);
   if (lid == 0u) {
-    grad[w] = partial[0];
+    grad[w] = sum;
   }
 }

@@ -1,22 +1,20 @@
-// kl-loss: out[out_index] = (1 / rows) * sum_r KL(softmax(target_logits[r, :] / T) || softmax(yhat[r, :] / T)),
+// kl-loss, first pass: (1 / rows) * sum_r KL(softmax(target_logits[r, :] / T) || softmax(yhat[r, :] / T)),
 // PyTorch's kl_div on log-probabilities with reduction 'batchmean' (T = 1 / inv_t: 1 for the head
-// unit's loss, 20 for the method's Fisher snapshots). Dispatch one workgroup: invocation k
-// computes the KL of rows k, k + WG, ... (rows are few and short, a batch of class logits) and a tree
-// reduction adds the per-invocation sums in a fixed order, so the result is deterministic.
+// unit's loss, 20 for the method's Fisher snapshots), as `parts` partial sums: invocation t computes
+// the KLs of rows t, t + parts, ... (rows are a batch of class logits: few and short) and Kahan-sums
+// them (reduction.wgsl) into partial[t]; reduce-partials adds the partials in a fixed order and divides
+// by rows. The host fixes `parts` from rows alone, so the result is deterministic.
 // Per row, with lse = max + log(sum exp(x - max)) so exp never overflows:
 //   log p - log q = (t - yhat) - (lse_t - lse_yhat),  KL = sum_c p_c (log p_c - log q_c).
-// WG must be a power of two.
 
-struct Params { rows: u32, cols: u32, out_index: u32, inv_t: f32 }
+struct Params { rows: u32, cols: u32, inv_t: f32, parts: u32 }
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> yhat: array<f32>;
 @group(0) @binding(2) var<storage, read> target_logits: array<f32>;
-@group(0) @binding(3) var<storage, read_write> out: array<f32>;
+@group(0) @binding(3) var<storage, read_write> partial: array<f32>;
 
 override WG: u32 = 64u;
-
-var<workgroup> partial: array<f32, WG>;
 
 fn tl(i: u32) -> f32 {
   return target_logits[i] * p.inv_t;
@@ -42,37 +40,23 @@ fn row_kl(r: u32) -> f32 {
   }
   // lse_t - lse_yhat as one difference of maxima plus one log, so near-equal rows keep their precision.
   let shift = (mt - my) + log(st / sy);
-  var acc = 0.0;
-  var comp = 0.0;
+  var k = Kahan(0.0, 0.0);
   for (var c = 0u; c < p.cols; c++) {
     let t = tl(base + c);
-    let v = exp(t - mt) * ((t - yl(base + c)) - shift) - comp;
-    let next = acc + v;
-    comp = (next - acc) - v;
-    acc = next;
+    k = kahan_add(k, exp(t - mt) * ((t - yl(base + c)) - shift));
   }
-  return acc / st;
+  return k.sum / st;
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(local_invocation_index) lid: u32) {
-  var s = 0.0;
-  var comp = 0.0;
-  for (var r = lid; r < p.rows; r += WG) {
-    let v = row_kl(r) - comp;
-    let t = s + v;
-    comp = (t - s) - v;
-    s = t;
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let t = gid.x + gid.y * nwg.x * WG;
+  if (t >= p.parts) {
+    return;
   }
-  partial[lid] = s;
-  workgroupBarrier();
-  for (var width = WG / 2u; width > 0u; width /= 2u) {
-    if (lid < width) {
-      partial[lid] += partial[lid + width];
-    }
-    workgroupBarrier();
+  var k = Kahan(0.0, 0.0);
+  for (var r = t; r < p.rows; r += p.parts) {
+    k = kahan_add(k, row_kl(r));
   }
-  if (lid == 0u) {
-    out[p.out_index] = partial[0] / f32(p.rows);
-  }
+  partial[t] = k.sum;
 }

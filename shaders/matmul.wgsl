@@ -7,10 +7,14 @@
 // SwiftShader, where loads cost far more than arithmetic). Everything is written out with constant
 // indices: a dynamically indexed accumulator array would live in memory. Invocations are numbered
 // flat over (z, tile row, tile column); out-of-range rows/columns are clamped on load and skipped
-// on store.
+// on store. With ACCUMULATE the sums start from C's values instead of zero (alpha 1, no bias), so a
+// product over K split into consecutive ranges, one dispatch each, adds up in the same order as one
+// dispatch over all of K (the calibration's Gram matrices over chunks of rows). The last product of
+// the batch runs over k_last <= K terms: a product split into K-slices (one batch entry each, summed
+// afterwards by sum-slices) has a shorter last slice when the slices do not divide K.
 
 struct Params {
-  M: u32, N: u32, K: u32, batch: u32, inner: u32, tiles_m: u32, tiles_n: u32,
+  M: u32, N: u32, K: u32, k_last: u32, batch: u32, inner: u32, tiles_m: u32, tiles_n: u32,
   a_off: u32, a_rs: u32, a_cs: u32, a_bs: u32, a_is: u32,
   b_off: u32, b_rs: u32, b_cs: u32, b_bs: u32, b_is: u32,
   c_off: u32, c_rs: u32, c_bs: u32, c_is: u32, alpha: f32,
@@ -24,6 +28,7 @@ struct Params {
 
 override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
+override ACCUMULATE: bool = false;
 
 fn store4(base: u32, m: u32, n0: u32, v: vec4<f32>) {
   if (m >= p.M) {
@@ -39,6 +44,18 @@ fn store4(base: u32, m: u32, n0: u32, v: vec4<f32>) {
       c[base + m * p.c_rs + n] = out;
     }
   }
+}
+
+fn load4(base: u32, m: u32, n0: u32) -> vec4<f32> {
+  var v = vec4<f32>();
+  if (m < p.M) {
+    for (var j = 0u; j < 4u; j++) {
+      if (n0 + j < p.N) {
+        v[j] = c[base + m * p.c_rs + n0 + j];
+      }
+    }
+  }
+  return v;
 }
 
 @compute @workgroup_size(WG)
@@ -71,8 +88,28 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   var cb5 = b_base + min(n0 + 5u, p.N - 1u) * p.b_cs;
   var cb6 = b_base + min(n0 + 6u, p.N - 1u) * p.b_cs;
   var cb7 = b_base + min(n0 + 7u, p.N - 1u) * p.b_cs;
+  let c_base = p.c_off + zo * p.c_bs + zi * p.c_is;
   var acc: array<vec4<f32>, 16>;  // row i: acc[2i] columns 0-3, acc[2i+1] columns 4-7
-  for (var k = 0u; k < p.K; k++) {
+  if (ACCUMULATE) {
+    acc[0] = load4(c_base, m0 + 0u, n0);
+    acc[1] = load4(c_base, m0 + 0u, n0 + 4u);
+    acc[2] = load4(c_base, m0 + 1u, n0);
+    acc[3] = load4(c_base, m0 + 1u, n0 + 4u);
+    acc[4] = load4(c_base, m0 + 2u, n0);
+    acc[5] = load4(c_base, m0 + 2u, n0 + 4u);
+    acc[6] = load4(c_base, m0 + 3u, n0);
+    acc[7] = load4(c_base, m0 + 3u, n0 + 4u);
+    acc[8] = load4(c_base, m0 + 4u, n0);
+    acc[9] = load4(c_base, m0 + 4u, n0 + 4u);
+    acc[10] = load4(c_base, m0 + 5u, n0);
+    acc[11] = load4(c_base, m0 + 5u, n0 + 4u);
+    acc[12] = load4(c_base, m0 + 6u, n0);
+    acc[13] = load4(c_base, m0 + 6u, n0 + 4u);
+    acc[14] = load4(c_base, m0 + 7u, n0);
+    acc[15] = load4(c_base, m0 + 7u, n0 + 4u);
+  }
+  let k_count = select(p.K, p.k_last, z == p.batch - 1u);
+  for (var k = 0u; k < k_count; k++) {
     let lo = vec4<f32>(b[cb0], b[cb1], b[cb2], b[cb3]);
     let hi = vec4<f32>(b[cb4], b[cb5], b[cb6], b[cb7]);
     let a0 = a[ra0];
@@ -104,7 +141,6 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     cb0 += p.b_rs; cb1 += p.b_rs; cb2 += p.b_rs; cb3 += p.b_rs;
     cb4 += p.b_rs; cb5 += p.b_rs; cb6 += p.b_rs; cb7 += p.b_rs;
   }
-  let c_base = p.c_off + zo * p.c_bs + zi * p.c_is;
   store4(c_base, m0 + 0u, n0, acc[0]);
   store4(c_base, m0 + 0u, n0 + 4u, acc[1]);
   store4(c_base, m0 + 1u, n0, acc[2]);

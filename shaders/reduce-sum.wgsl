@@ -1,5 +1,6 @@
-// reduce-sum: out[r] = sum_j x[r * cols + j], with Kahan compensation so long rows (tens of thousands of
-// partial losses) keep float32 accuracy, in a fixed order (deterministic). One invocation sums one row.
+// reduce-sum: out[r] = sum_j x[r * cols + j], with Kahan compensation (reduction.wgsl) so long rows (tens
+// of thousands of partial losses) keep float32 accuracy, in a fixed order (deterministic). One
+// invocation sums one row.
 
 struct Params { rows: u32, cols: u32 }
 
@@ -15,14 +16,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
   if (r >= p.rows) {
     return;
   }
-  var s = 0.0;
-  var comp = 0.0;
+  var k = Kahan(0.0, 0.0);
   let base = r * p.cols;
   for (var j = 0u; j < p.cols; j++) {
-    let v = x[base + j] - comp;
-    let t = s + v;
-    comp = (t - s) - v;
-    s = t;
+    k = kahan_add(k, x[base + j]);
   }
-  out[r] = s;
+  out[r] = k.sum;
 }

@@ -42,8 +42,15 @@ function adapterChoice(v: string | undefined): AdapterChoice {
   throw new FimaqError(`--adapter must be auto, swiftshader or system, got '${v}'`);
 }
 
+/** --bounds-checks / --no-bounds-checks; neither: the runtime's default for the adapter. */
+function boundsChecks(values: Values): boolean | undefined {
+  if (values['bounds-checks'] && values['no-bounds-checks']) throw new FimaqError('--bounds-checks and --no-bounds-checks contradict each other');
+  if (values['bounds-checks']) return true;
+  return values['no-bounds-checks'] ? false : undefined;
+}
+
 export async function withContext<T>(values: Values, run: (ctx: GpuContext) => Promise<T>): Promise<T> {
-  const ctx = await createNodeContext({ adapter: adapterChoice(values.adapter), boundsChecks: !values['no-bounds-checks'], debug: values.debug });
+  const ctx = await createNodeContext({ adapter: adapterChoice(values.adapter), boundsChecks: boundsChecks(values), debug: values.debug });
   try {
     return await run(ctx);
   } finally {

@@ -103,7 +103,8 @@ Common options:
                                       driver if one is installed, else SwiftShader on the CPU)
   --no-bounds-checks                  Node only: compile shaders without the bounds clamping Dawn
                                       adds to every buffer access (same results, about 1.5x faster
-                                      on SwiftShader; see README, Speed); reports name it
+                                      on SwiftShader); the default on SwiftShader; reports name it
+  --bounds-checks                     Node only: keep the clamping (the default on other adapters)
   --debug                             submit after every op and report WebGPU errors at once
   --json                              print one JSON object on stdout
   -h, --help                          this text

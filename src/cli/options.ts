@@ -52,6 +52,7 @@ export const OPTIONS = {
   damping: { type: 'string' },
   json: { type: 'boolean', default: false },
   adapter: { type: 'string', default: 'auto' },
+  'bounds-checks': { type: 'boolean', default: false },
   'no-bounds-checks': { type: 'boolean', default: false },
   debug: { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
@@ -98,7 +99,7 @@ export function parseCommandLine(argv: string[]): CommandLine {
 }
 
 /** Options every command takes. */
-export const COMMON_OPTIONS: readonly OptionName[] = ['json', 'adapter', 'no-bounds-checks', 'debug', 'help', 'version'];
+export const COMMON_OPTIONS: readonly OptionName[] = ['json', 'adapter', 'bounds-checks', 'no-bounds-checks', 'debug', 'help', 'version'];
 
 /**
  * Refuses every given option outside `allowed`, so that a setting the run would ignore (`--iters`

@@ -1,6 +1,6 @@
 /** calib-candidate-errors: fq(v; candidate) - v for every (group, candidate, element), materialized. */
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+import { DEFAULT_FLOPS_PER_ELEMENT, gridFor, type KernelDescriptor } from '../runtime/kernel.js';
 import type { RowLayout } from './calib-self-loss.js';
 
 export const calibCandidateErrorsKernel: KernelDescriptor = {
@@ -17,7 +17,15 @@ export const calibCandidateErrorsKernel: KernelDescriptor = {
     { name: 'qmax', type: 'f32' },
   ],
   overrides: { WG: 256 },
+  // The groups' values read once (every candidate of a group reads the same ones), every error written once.
+  cost: ({ uniforms: u, bufferBytes: b }) => ({
+    flops: DEFAULT_FLOPS_PER_ELEMENT * u.groups * u.C * u.len,
+    bytes: 4 * (u.groups * u.len + u.groups * u.C * u.len) + b[1] + b[2],
+  }),
 };
+
+/** Elements of candidate errors the losses materialize at once (64 MiB of float32), within the binding limit. */
+export const CANDIDATE_ERRORS_CHUNK = 16 * 1024 * 1024;
 
 /**
  * Returns [groups, count, len]: candidates first..first+count of each group's table, which holds

@@ -11,6 +11,8 @@ export const clsPoolKernel: KernelDescriptor = {
   ],
   uniforms: ['batch', 'tokens', 'dim'].map((name) => ({ name, type: 'u32' as const })),
   overrides: { WG: 256 },
+  // Reads only the class-token rows of x.
+  cost: ({ uniforms: u }) => ({ flops: 0, bytes: 8 * u.batch * u.dim }),
 };
 
 export function clsPool(ctx: GpuContext, x: Tensor, label: string): Tensor {

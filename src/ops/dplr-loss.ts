@@ -1,6 +1,7 @@
-/** dplr-loss: the low-rank and diagonal terms of the FIMA-Q loss for a minibatch. */
+/** dplr-loss: the low-rank and diagonal terms of the FIMA-Q loss for a minibatch, in two passes. */
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import type { KernelDescriptor } from '../runtime/kernel.js';
+import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+import { partialCount, reducePartials } from './reduce-partials.js';
 
 export const dplrLossKernel: KernelDescriptor = {
   name: 'dplr-loss',
@@ -11,15 +12,16 @@ export const dplrLossKernel: KernelDescriptor = {
     { name: 'gbar', access: 'read' },
     { name: 'a', access: 'read' },
     { name: 'c', access: 'read' },
-    { name: 'out', access: 'read_write' },
+    { name: 'partial', access: 'read_write' },
   ],
   uniforms: [
     { name: 'rows', type: 'u32' },
     { name: 'cols', type: 'u32' },
     { name: 'rank', type: 'u32' },
+    { name: 'parts', type: 'u32' },
   ],
-  // One workgroup does the whole reduction; its tree needs a power of two.
-  overrides: { WG: 256 },
+  overrides: { WG: 64 },
+  libraries: ['reduction'],
 };
 
 /**
@@ -32,5 +34,9 @@ export function dplrLoss(ctx: GpuContext, yhat: Tensor, y: Tensor, gbar: Tensor,
   if (!Number.isInteger(rows) || y.size !== yhat.size) throw new Error(`dplr-loss: yhat ${yhat.size}, y ${y.size} are not rows of ${cols}`);
   if (a.size !== c.size || a.size % rows !== 0) throw new Error(`dplr-loss: A and C must both be [${rows}, rank]`);
   if (out.size < 2) throw new Error('dplr-loss: out needs two elements');
-  ctx.dispatch(dplrLossKernel, { rows, cols, rank: a.size / rows }, [yhat, y, gbar, a, c, out], [1, 1, 1]);
+  const parts = partialCount(yhat.size);
+  const partial = ctx.empty([2, parts], 'dplr-loss.partial');
+  ctx.dispatch(dplrLossKernel, { rows, cols, rank: a.size / rows, parts }, [yhat, y, gbar, a, c, partial], gridFor(parts, dplrLossKernel.overrides.WG));
+  reducePartials(ctx, partial, parts, [rows, rows * cols], out, 0, 'dplr-loss');
+  partial.release();
 }

@@ -1,7 +1,7 @@
 /** fake-quant-backward: dx of fake-quant-train (straight-through round, inclusive clamp, QDrop). */
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import type { KernelDescriptor } from '../runtime/kernel.js';
-import { spannedView, type QuantView } from './fake-quant.js';
+import { spannedView, viewCost, type QuantView } from './fake-quant.js';
 import { trainViewUniformFields, trainViewUniforms } from './fake-quant-train.js';
 
 export const fakeQuantBackwardKernel: KernelDescriptor = {
@@ -18,6 +18,7 @@ export const fakeQuantBackwardKernel: KernelDescriptor = {
   uniforms: trainViewUniformFields,
   overrides: { WG: 256, SPAN: 1 },
   libraries: ['fake-quant-walk'],
+  cost: viewCost(4),
 };
 
 /**

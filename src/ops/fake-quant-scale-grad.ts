@@ -2,7 +2,7 @@
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
 import { reduceSum } from './reduce-sum.js';
-import { type QuantView, viewCount } from './fake-quant.js';
+import { type QuantView, viewCost, viewCount } from './fake-quant.js';
 import { trainViewUniformFields, trainViewUniforms } from './fake-quant-train.js';
 
 export const fakeQuantScaleGradKernel: KernelDescriptor = {
@@ -18,6 +18,12 @@ export const fakeQuantScaleGradKernel: KernelDescriptor = {
   ],
   uniforms: [...trainViewUniformFields, { name: 'scale_count', type: 'u32' }, { name: 'chunks', type: 'u32' }],
   overrides: { WG: 32 },
+  // x, noise and dy through the view, and the partial sums (binding 6).
+  cost: (c) => {
+    const { flops, bytes } = viewCost(3)(c);
+    return { flops, bytes: bytes + c.bufferBytes[5] };
+  },
+  libraries: ['reduction'],
 };
 
 /**

@@ -1,7 +1,7 @@
 /** fake-quant-train: fake-quant through a 4-D view with QDrop (training forward of a learnable-scale quantizer). */
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import type { KernelDescriptor, UniformValues } from '../runtime/kernel.js';
-import { spannedView, viewCount, viewUniformFields, viewUniforms, type QuantView } from './fake-quant.js';
+import { spannedView, viewCost, viewCount, viewUniformFields, viewUniforms, type QuantView } from './fake-quant.js';
 
 /** Uniform fields shared by fake-quant-train, fake-quant-backward and fake-quant-scale-grad, in order. */
 export const trainViewUniformFields = [...viewUniformFields(), { name: 'keep_prob', type: 'f32' as const }];
@@ -19,6 +19,7 @@ export const fakeQuantTrainKernel: KernelDescriptor = {
   uniforms: trainViewUniformFields,
   overrides: { WG: 256, SPAN: 1 },
   libraries: ['fake-quant-walk'],
+  cost: viewCost(3),
 };
 
 /** The view, qmax = 2^bits - 1 and keepProb as uniform values; checks that noise covers the view. */

@@ -1,6 +1,6 @@
 /** fake-quant: quantize-dequantize through a 4-D index view with per-view scale and zero-point maps. */
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import { gridFor, type KernelDescriptor, type UniformField, type UniformValues } from '../runtime/kernel.js';
+import { type CostInput, DEFAULT_FLOPS_PER_ELEMENT, type DispatchCost, gridFor, type KernelDescriptor, type UniformField, type UniformValues } from '../runtime/kernel.js';
 
 export const fakeQuantKernel: KernelDescriptor = {
   name: 'fake-quant',
@@ -14,6 +14,7 @@ export const fakeQuantKernel: KernelDescriptor = {
   uniforms: viewUniformFields(),
   overrides: { WG: 256, SPAN: 1 },
   libraries: ['fake-quant-walk'],
+  cost: viewCost(2),
 };
 
 type Four = [number, number, number, number];
@@ -39,6 +40,17 @@ export interface QuantView {
 }
 
 export const viewCount = (v: QuantView): number => v.sizes[0] * v.sizes[1] * v.sizes[2] * v.sizes[3];
+
+/**
+ * The cost of an element-wise kernel over the view in its uniforms: `streams` f32 values per
+ * element read or written (x, noise, dy, y, ...), plus the scale and zero-point (bindings 2, 3).
+ */
+export function viewCost(streams: number): (c: CostInput) => DispatchCost {
+  return ({ uniforms: u, bufferBytes }) => {
+    const n = u.n0 * u.n1 * u.n2 * u.n3;
+    return { flops: DEFAULT_FLOPS_PER_ELEMENT * n, bytes: 4 * streams * n + bufferBytes[1] + bufferBytes[2] };
+  };
+}
 
 /** The values of viewUniformFields for a view and bit width. */
 export function viewUniforms(view: QuantView, bits: number): UniformValues {

@@ -25,6 +25,11 @@ export const intLinearKernel: KernelDescriptor = {
   uniforms: ['M', 'N', 'K', 'T', 'tiles_m', 'tiles_n', 'x_rs', 'w_rs', 'y_off', 'y_rs'].map((name) => ({ name, type: 'u32' as const })),
   overrides: { WG: 64, BITS: 4, HAS_BIAS: 0 },
   variant: { languageFeature: 'packed_4x8_integer_dot_product', polyfill: 'dot4-portable' },
+  // Integer multiply-adds; codes and the output once, plus the scales, zero-points and bias.
+  cost: ({ uniforms: u, bufferBytes: b }) => ({
+    flops: 2 * u.M * u.N * u.K,
+    bytes: 4 * (u.M * u.x_rs + u.N * u.w_rs + u.M * u.N) + b[1] + b[2] + b[4] + b[5] + b[6],
+  }),
 };
 
 /** A per-output-channel quantized weight on the GPU, codes still bit-packed as in the file. */

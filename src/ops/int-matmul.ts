@@ -33,6 +33,14 @@ export const intMatmulKernel: KernelDescriptor = {
   ],
   overrides: { WG: 64, HAS_BIAS: 0 },
   variant: { languageFeature: 'packed_4x8_integer_dot_product', polyfill: 'dot4-portable' },
+  // As matmul: each operand's code words read once, C written once, plus the quantizer tables.
+  cost: ({ uniforms: u, bufferBytes: b }) => {
+    const products = (batchStride: number, innerStride: number) => (batchStride ? u.batch / u.inner : 1) * (innerStride ? u.inner : 1);
+    return {
+      flops: 2 * u.M * u.N * u.K * u.batch,
+      bytes: 4 * (u.words * (u.M * products(u.a_bs, u.a_is) + u.N * products(u.b_bs, u.b_is)) + u.M * u.N * u.batch) + b[2] + b[3] + b[4] + b[5] + b[6],
+    };
+  },
 };
 
 /**

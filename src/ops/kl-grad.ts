@@ -17,6 +17,7 @@ export const klGradKernel: KernelDescriptor = {
   ],
   // One workgroup per row; its tree reductions need a power of two.
   overrides: { WG: 64 },
+  libraries: ['reduction'],
 };
 
 /**

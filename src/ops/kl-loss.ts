@@ -1,6 +1,7 @@
-/** kl-loss: KL(softmax(target) || softmax(yhat)) averaged over rows (PyTorch kl_div, batchmean). */
+/** kl-loss: KL(softmax(target) || softmax(yhat)) averaged over rows (PyTorch kl_div, batchmean), in two passes. */
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import type { KernelDescriptor } from '../runtime/kernel.js';
+import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+import { partialCount, reducePartials } from './reduce-partials.js';
 
 export const klLossKernel: KernelDescriptor = {
   name: 'kl-loss',
@@ -8,16 +9,16 @@ export const klLossKernel: KernelDescriptor = {
   storage: [
     { name: 'yhat', access: 'read' },
     { name: 'target_logits', access: 'read' },
-    { name: 'out', access: 'read_write' },
+    { name: 'partial', access: 'read_write' },
   ],
   uniforms: [
     { name: 'rows', type: 'u32' },
     { name: 'cols', type: 'u32' },
-    { name: 'out_index', type: 'u32' },
     { name: 'inv_t', type: 'f32' },
+    { name: 'parts', type: 'u32' },
   ],
-  // One workgroup does the whole reduction; its tree needs a power of two.
   overrides: { WG: 64 },
+  libraries: ['reduction'],
 };
 
 /**
@@ -28,5 +29,10 @@ export function klLoss(ctx: GpuContext, yhat: Tensor, target: Tensor, rows: numb
   if (yhat.size !== target.size) throw new Error(`kl-loss: yhat has ${yhat.size} values, target ${target.size}`);
   if (!Number.isInteger(rows) || rows < 1 || yhat.size % rows !== 0 || yhat.size === 0) throw new Error(`kl-loss: ${yhat.size} values are not ${rows} rows`);
   if (!Number.isInteger(outIndex) || outIndex < 0 || outIndex >= out.size) throw new Error(`kl-loss: index ${outIndex} outside out[${out.size}]`);
-  ctx.dispatch(klLossKernel, { rows, cols: yhat.size / rows, out_index: outIndex, inv_t: 1 / temperature }, [yhat, target, out], [1, 1, 1]);
+  // One invocation per row, up to the partials' limit.
+  const parts = partialCount(rows, 1);
+  const partial = ctx.empty([parts], 'kl-loss.partial');
+  ctx.dispatch(klLossKernel, { rows, cols: yhat.size / rows, inv_t: 1 / temperature, parts }, [yhat, target, partial], gridFor(parts, klLossKernel.overrides.WG));
+  reducePartials(ctx, partial, parts, [rows], out, outIndex, 'kl-loss');
+  partial.release();
 }

@@ -1,6 +1,6 @@
 /** layer-norm over the last dimension; strides allow normalising a strided subset of rows. */
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+import { DEFAULT_FLOPS_PER_ELEMENT, gridFor, type KernelDescriptor } from '../runtime/kernel.js';
 
 export const layerNormKernel: KernelDescriptor = {
   name: 'layer-norm',
@@ -19,6 +19,8 @@ export const layerNormKernel: KernelDescriptor = {
     { name: 'eps', type: 'f32' },
   ],
   overrides: { WG: 64 },
+  // Only the normalised rows: with strides these may be a subset of x (the class tokens).
+  cost: ({ uniforms: u }) => ({ flops: DEFAULT_FLOPS_PER_ELEMENT * u.rows * u.dim, bytes: 4 * (2 * u.rows * u.dim + 2 * u.dim) }),
 };
 
 export function layerNorm(ctx: GpuContext, x: Tensor, gamma: Tensor, beta: Tensor, eps: number, label: string): Tensor {

@@ -3,6 +3,7 @@
  */
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+import { sumSlices } from './sum-slices.js';
 
 export const matmulKernel: KernelDescriptor = {
   name: 'matmul',
@@ -14,12 +15,21 @@ export const matmulKernel: KernelDescriptor = {
     { name: 'c', access: 'read_write' },
   ],
   uniforms: [
-    ...['M', 'N', 'K', 'batch', 'inner', 'tiles_m', 'tiles_n', 'a_off', 'a_rs', 'a_cs', 'a_bs', 'a_is', 'b_off', 'b_rs', 'b_cs', 'b_bs', 'b_is', 'c_off', 'c_rs', 'c_bs', 'c_is'].map(
+    ...['M', 'N', 'K', 'k_last', 'batch', 'inner', 'tiles_m', 'tiles_n', 'a_off', 'a_rs', 'a_cs', 'a_bs', 'a_is', 'b_off', 'b_rs', 'b_cs', 'b_bs', 'b_is', 'c_off', 'c_rs', 'c_bs', 'c_is'].map(
       (name) => ({ name, type: 'u32' as const }),
     ),
     { name: 'alpha', type: 'f32' },
   ],
-  overrides: { WG: 64, HAS_BIAS: 0 },
+  overrides: { WG: 64, HAS_BIAS: 0, ACCUMULATE: 0 },
+  // Each operand read once (an operand with zero batch strides is shared by the products) and C
+  // written once (read too when accumulating): the least traffic, as if every reuse hit on-chip memory.
+  cost: ({ uniforms: u, overrides: o }) => {
+    const products = (batchStride: number, innerStride: number) => (batchStride ? u.batch / u.inner : 1) * (innerStride ? u.inner : 1);
+    return {
+      flops: 2 * u.M * u.N * (u.K * (u.batch - 1) + u.k_last),
+      bytes: 4 * (u.M * u.K * products(u.a_bs, u.a_is) + u.K * u.N * products(u.b_bs, u.b_is) + (o.ACCUMULATE ? 2 : 1) * u.M * u.N * u.batch + (o.HAS_BIAS ? u.N : 0)),
+    };
+  },
 };
 
 /**
@@ -48,18 +58,76 @@ export interface MatmulOptions {
   c: { tensor: Tensor; offset?: number; rowStride: number; batchStride?: number; innerStride?: number };
   bias?: Tensor;
   alpha?: number;
+  /** C += A.B, the sums continuing from C's values (so a product over K can be split into ranges); no alpha or bias. */
+  accumulate?: boolean;
+  /**
+   * false: never split K (kSlices), so each output element is one running sum over K whatever M
+   * is, and a row's result does not depend on how many rows come with it (calibration's chunks).
+   */
+  splitK?: boolean;
+}
+
+/**
+ * A dispatch of fewer workgroups leaves most of a GPU idle (an H100 has 132 SMs, a laptop GPU a few
+ * dozen): a single product with few output tiles but a long K (a weight gradient summed over every
+ * token of a batch, the head's products) is split into K-slices that run side by side.
+ */
+const MIN_WORKGROUPS = 64;
+/** Shorter slices would write more partial products than they save. */
+const MIN_SLICE_K = 32;
+
+/**
+ * The K-slices a product runs as (count 1: not split), a function of its shape alone so that results
+ * repeat on every device: enough slices for MIN_WORKGROUPS workgroups, each at least MIN_SLICE_K long.
+ */
+export function kSlices(o: Pick<MatmulOptions, 'M' | 'N' | 'K' | 'batch' | 'accumulate' | 'splitK'>): { count: number; sliceK: number } {
+  const whole = { count: 1, sliceK: o.K };
+  if ((o.batch ?? 1) !== 1 || o.accumulate || o.splitK === false) return whole;
+  const tiles = Math.ceil(o.M / 8) * Math.ceil(o.N / 8);
+  const wanted = Math.ceil((MIN_WORKGROUPS * matmulKernel.overrides.WG) / tiles);
+  if (wanted <= 1 || o.K < 2 * MIN_SLICE_K) return whole;
+  const sliceK = Math.max(MIN_SLICE_K, Math.floor(o.K / wanted));
+  return { count: Math.ceil(o.K / sliceK), sliceK };
 }
 
 export function matmul(ctx: GpuContext, o: MatmulOptions): void {
   const batch = o.batch ?? 1;
   const inner = o.inner ?? 1;
   if (batch % inner !== 0) throw new Error(`matmul: batch ${batch} is not a multiple of inner ${inner}`);
+  if (o.accumulate && (o.bias || (o.alpha ?? 1) !== 1)) throw new Error('matmul: accumulate takes no bias and no alpha');
+  const slices = kSlices(o);
+  if (slices.count > 1) {
+    splitMatmul(ctx, o, slices.count, slices.sliceK);
+    return;
+  }
+  dispatchMatmul(ctx, o, o.K);
+}
+
+/** The product as `count` products over consecutive K ranges (the batch of one dispatch), then their sum. */
+function splitMatmul(ctx: GpuContext, o: MatmulOptions, count: number, sliceK: number): void {
+  const partial = ctx.empty([count, o.M, o.N], 'matmul.slices');
+  dispatchMatmul(
+    ctx,
+    {
+      M: o.M, N: o.N, K: sliceK, batch: count,
+      a: { ...o.a, batchStride: sliceK * o.a.colStride, innerStride: 0 },
+      b: { ...o.b, batchStride: sliceK * o.b.rowStride, innerStride: 0 },
+      c: { tensor: partial, rowStride: o.N, batchStride: o.M * o.N },
+    },
+    o.K - (count - 1) * sliceK,
+  );
+  sumSlices(ctx, { slices: partial, count, M: o.M, N: o.N, c: o.c, bias: o.bias, alpha: o.alpha });
+  partial.release();
+}
+
+function dispatchMatmul(ctx: GpuContext, o: MatmulOptions, kLast: number): void {
+  const batch = o.batch ?? 1;
   const tilesM = Math.ceil(o.M / 8);
   const tilesN = Math.ceil(o.N / 8);
   ctx.dispatch(
     matmulKernel,
     {
-      M: o.M, N: o.N, K: o.K, batch, inner, tiles_m: tilesM, tiles_n: tilesN,
+      M: o.M, N: o.N, K: o.K, k_last: kLast, batch, inner: o.inner ?? 1, tiles_m: tilesM, tiles_n: tilesN,
       a_off: o.a.offset ?? 0, a_rs: o.a.rowStride, a_cs: o.a.colStride, a_bs: o.a.batchStride ?? 0, a_is: o.a.innerStride ?? 0,
       b_off: o.b.offset ?? 0, b_rs: o.b.rowStride, b_cs: o.b.colStride, b_bs: o.b.batchStride ?? 0, b_is: o.b.innerStride ?? 0,
       c_off: o.c.offset ?? 0, c_rs: o.c.rowStride, c_bs: o.c.batchStride ?? 0, c_is: o.c.innerStride ?? 0,
@@ -67,12 +135,12 @@ export function matmul(ctx: GpuContext, o: MatmulOptions): void {
     },
     [o.a.tensor, o.b.tensor, o.bias ?? ctx.placeholder, o.c.tensor],
     gridFor(batch * tilesM * tilesN, matmulKernel.overrides.WG),
-    { HAS_BIAS: o.bias ? 1 : 0 },
+    { HAS_BIAS: o.bias ? 1 : 0, ACCUMULATE: o.accumulate ? 1 : 0 },
   );
 }
 
 /** nn.Linear: y[rows, out] = x[rows, in] . w[out, in]^T + bias[out]. */
-export function linear(ctx: GpuContext, x: Tensor, w: Tensor, bias: Tensor | null, label: string): Tensor {
+export function linear(ctx: GpuContext, x: Tensor, w: Tensor, bias: Tensor | null, label: string, opts: Pick<MatmulOptions, 'splitK'> = {}): Tensor {
   const [outFeatures, inFeatures] = w.shape;
   if (x.size % inFeatures !== 0) throw new Error(`${label}: input [${x.shape}] does not end in ${inFeatures}`);
   const rows = x.size / inFeatures;
@@ -83,6 +151,7 @@ export function linear(ctx: GpuContext, x: Tensor, w: Tensor, bias: Tensor | nul
     b: { tensor: w, rowStride: 1, colStride: inFeatures },
     c: { tensor: y, rowStride: outFeatures },
     bias: bias ?? undefined,
+    ...opts,
   });
   return y;
 }

@@ -1,6 +1,7 @@
-/** mse-loss: the reconstruction loss (1/B) Σ (yhat - y)², reduced deterministically on the GPU. */
+/** mse-loss: the reconstruction loss (1/B) Σ (yhat - y)², reduced deterministically on the GPU in two passes. */
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import type { KernelDescriptor } from '../runtime/kernel.js';
+import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+import { partialCount, reducePartials } from './reduce-partials.js';
 
 export const mseLossKernel: KernelDescriptor = {
   name: 'mse-loss',
@@ -9,15 +10,14 @@ export const mseLossKernel: KernelDescriptor = {
     { name: 'yhat', access: 'read' },
     { name: 'y', access: 'read' },
     { name: 'weight', access: 'read' },
-    { name: 'out', access: 'read_write' },
+    { name: 'partial', access: 'read_write' },
   ],
   uniforms: [
     { name: 'count', type: 'u32' },
-    { name: 'rows', type: 'u32' },
-    { name: 'out_index', type: 'u32' },
+    { name: 'parts', type: 'u32' },
   ],
-  // One workgroup does the whole reduction; its tree needs a power of two.
-  overrides: { WG: 256, HAS_WEIGHT: 0 },
+  overrides: { WG: 64, HAS_WEIGHT: 0 },
+  libraries: ['reduction'],
 };
 
 /**
@@ -29,5 +29,11 @@ export function mseLoss(ctx: GpuContext, yhat: Tensor, y: Tensor, rows: number, 
   if (!Number.isInteger(rows) || rows < 1 || yhat.size % rows !== 0) throw new Error(`mse-loss: ${yhat.size} values are not ${rows} rows`);
   if (!Number.isInteger(outIndex) || outIndex < 0 || outIndex >= out.size) throw new Error(`mse-loss: index ${outIndex} outside out[${out.size}]`);
   if (weight && weight.size !== yhat.size) throw new Error(`mse-loss: weight has ${weight.size} values, yhat ${yhat.size}`);
-  ctx.dispatch(mseLossKernel, { count: yhat.size, rows, out_index: outIndex }, [yhat, y, weight ?? ctx.placeholder, out], [1, 1, 1], { HAS_WEIGHT: weight ? 1 : 0 });
+  const parts = partialCount(yhat.size);
+  const partial = ctx.empty([parts], 'mse-loss.partial');
+  ctx.dispatch(mseLossKernel, { count: yhat.size, parts }, [yhat, y, weight ?? ctx.placeholder, partial], gridFor(parts, mseLossKernel.overrides.WG), {
+    HAS_WEIGHT: weight ? 1 : 0,
+  });
+  reducePartials(ctx, partial, parts, [rows], out, outIndex, 'mse-loss');
+  partial.release();
 }

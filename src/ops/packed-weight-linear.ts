@@ -20,6 +20,10 @@ export const packedWeightLinearKernel: KernelDescriptor = {
   ],
   uniforms: ['M', 'N', 'K', 'tiles_m', 'tiles_n', 'w_rs'].map((name) => ({ name, type: 'u32' as const })),
   overrides: { WG: 64, BITS: 4, HAS_BIAS: 0 },
+  cost: ({ uniforms: u, bufferBytes: b }) => ({
+    flops: 2 * u.M * u.N * u.K,
+    bytes: 4 * (u.M * u.K + u.N * u.w_rs + u.M * u.N) + b[2] + b[3] + b[4],
+  }),
 };
 
 /** y[..., N] = x[..., K] . dequant(weight)^T + bias, with weight from `uploadPackedWeight` (rows N, cols K). */

@@ -1,6 +1,6 @@
 /** patch-embed: PxP stride-P convolution from images [B, C, H, W] to patch tokens [B, N, D]. */
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+import { defaultCost, gridFor, type KernelDescriptor } from '../runtime/kernel.js';
 
 export const patchEmbedKernel: KernelDescriptor = {
   name: 'patch-embed',
@@ -13,6 +13,10 @@ export const patchEmbedKernel: KernelDescriptor = {
   ],
   uniforms: ['batch', 'channels', 'height', 'width', 'patch_size', 'dim', 'grid_w', 'patches'].map((name) => ({ name, type: 'u32' as const })),
   overrides: { WG: 64 },
+  cost: (c) => {
+    const u = c.uniforms;
+    return { flops: 2 * u.batch * u.patches * u.dim * u.channels * u.patch_size ** 2, bytes: defaultCost(c).bytes };
+  },
 };
 
 /** weight [D, C, P, P], bias [D]. */

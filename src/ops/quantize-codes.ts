@@ -3,7 +3,7 @@
  * packed four per u32 word along the innermost view axis. The integer pipeline's operand format.
  */
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+import { DEFAULT_FLOPS_PER_ELEMENT, gridFor, type KernelDescriptor } from '../runtime/kernel.js';
 import { viewUniformFields, viewUniforms, type QuantView } from './fake-quant.js';
 
 export const quantizeCodesKernel: KernelDescriptor = {
@@ -17,6 +17,11 @@ export const quantizeCodesKernel: KernelDescriptor = {
   ],
   uniforms: [...viewUniformFields(), ...['words', 'd_off', 'd0', 'd1', 'd2'].map((name) => ({ name, type: 'u32' as const }))],
   overrides: { WG: 256, APPLY_GELU: 0 },
+  // The view's floats read once, their packed words written once, plus scale and zero-point.
+  cost: ({ uniforms: u, bufferBytes }) => {
+    const n = u.n0 * u.n1 * u.n2 * u.n3;
+    return { flops: DEFAULT_FLOPS_PER_ELEMENT * n, bytes: 4 * n + 4 * u.n0 * u.n1 * u.n2 * u.words + bufferBytes[1] + bufferBytes[2] };
+  },
   libraries: ['gelu-erf'],
 };
 

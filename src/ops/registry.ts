@@ -35,14 +35,17 @@ import { mseGradKernel } from './mse-grad.js';
 import { mseLossKernel } from './mse-loss.js';
 import { packedWeightLinearKernel } from './packed-weight-linear.js';
 import { patchEmbedKernel } from './patch-embed.js';
+import { projectRowsKernel } from './project-rows.js';
 import { qdropMixKernel } from './qdrop-mix.js';
 import { quantizeCodesKernel } from './quantize-codes.js';
 import { randomUniformKernel } from './random-uniform.js';
+import { reducePartialsKernel } from './reduce-partials.js';
 import { reduceSumKernel } from './reduce-sum.js';
 import { rowSqDiffKernel } from './row-sq-diff.js';
 import { sampleIndicesKernel } from './sample-indices.js';
 import { softmaxKernel } from './softmax.js';
 import { softmaxBackwardKernel } from './softmax-backward.js';
+import { sumSlicesKernel } from './sum-slices.js';
 
 export const ALL_KERNELS: readonly KernelDescriptor[] = [
   absAccumulateKernel,
@@ -80,12 +83,15 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   mseLossKernel,
   packedWeightLinearKernel,
   patchEmbedKernel,
+  projectRowsKernel,
   qdropMixKernel,
   quantizeCodesKernel,
   randomUniformKernel,
+  reducePartialsKernel,
   reduceSumKernel,
   rowSqDiffKernel,
   sampleIndicesKernel,
   softmaxKernel,
   softmaxBackwardKernel,
+  sumSlicesKernel,
 ];

@@ -51,7 +51,7 @@ export interface RunShape {
   images: number;
   settings?: ReconSettings;
   fisher?: FisherSettings;
-  /** The adapter's largest storage binding, which splits reconstruction caches. */
+  /** The largest storage binding (the context's maxBindingBytes), which splits calibration captures and reconstruction caches. */
   chunkBytes?: number;
 }
 
@@ -66,7 +66,7 @@ export function runMemory(c: VitConfig, shape: RunShape): RunMemory {
   if (isReconMethod(method) && !settings) throw new Error(`runMemory: ${method} needs reconstruction settings`);
   const searchImages = settings ? Math.min(settings.searchSize, shape.images) : shape.images;
   const search = method !== 'rtn';
-  const calibration = calibrationMemory(c, { images: searchImages, eqN: settings?.searchCandidates ?? 128, search, reparam: search && shape.wbits === shape.abits });
+  const calibration = calibrationMemory(c, { images: searchImages, eqN: settings?.searchCandidates ?? 128, search, reparam: search && shape.wbits === shape.abits, chunkBytes: shape.chunkBytes });
   const reconstruction =
     settings && isReconMethod(method) ? reconMemory(c, { images: shape.images, batch: settings.batch, method, rank: shape.fisher?.k ?? 0, chunkBytes: shape.chunkBytes }) : null;
   return {

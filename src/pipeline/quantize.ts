@@ -129,12 +129,12 @@ function checkRequest(req: QuantizeRequest): void {
 /** Runs the quantize flow and writes the file to the store's output. */
 export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts: QuantizeOptions): Promise<QuantizeResult> {
   checkRequest(req);
-  // The adapter's largest binding splits reconstruction caches into chunks.
+  // The largest binding splits calibration captures and reconstruction caches into chunks.
   const memory = runMemory(req.checkpoint.config, {
     method: req.method, wbits: req.wbits, abits: req.abits, images: req.calibration.count, settings: req.settings, fisher: req.fisher,
-    chunkBytes: ctx.limits.maxStorageBufferBindingSize,
+    chunkBytes: ctx.maxBindingBytes,
   });
-  const problems = memoryFitProblems(memory, ctx.limits, opts.memoryBudgetBytes);
+  const problems = memoryFitProblems(memory, { maxBufferSize: ctx.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.maxBindingBytes }, opts.memoryBudgetBytes);
   if (problems.length > 0) throw new FimaqError(`the run does not fit the GPU: ${problems.join('; ')}`);
   opts.onMemoryEstimate?.(memory);
   const { checkpoint: ckpt, calibration: cal, method, wbits, abits, seed } = req;

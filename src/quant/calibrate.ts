@@ -11,7 +11,8 @@ import type { QuantView } from '../ops/fake-quant.js';
 import { matmul } from '../ops/matmul.js';
 import type { GpuContext } from '../runtime/context.js';
 import { roundHalfEven, valuesPerHead } from './candidates.js';
-import { CaptureHooks, Gather, forBatches, sliceImages } from './capture.js';
+import { CaptureHooks, RowCache, forBatches } from './capture.js';
+import { calibrationChunkImages } from './memory.js';
 import { checkBits } from '../util/pack.js';
 import { type ActivationQuant, type BlockQuant, QUANTIZED_WEIGHT, type QuantizedVit, type WeightQuant } from './quantized-model.js';
 import { repqFold } from './repq.js';
@@ -30,7 +31,7 @@ export interface CalibrateOptions {
   rounds?: number;
   /** RepQ-ViT folding of the post-LayerNorm inputs; default: with `calib` when wbits == abits, as the official code. */
   reparam?: boolean;
-  /** Images per GPU batch while capturing. */
+  /** Images per GPU batch while capturing (at most one chunk of images, see calibrationChunkImages). */
   batchSize?: number;
   onProgress?: (stage: string, done: number, total: number) => void;
   /** Checked before each stage (patch embedding, each block, the head): aborting stops there. */
@@ -119,7 +120,6 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   const cfg = ckpt.config;
   const eqN = opts.eqN ?? 128;
   const rounds = opts.rounds ?? 3;
-  const batchSize = opts.batchSize ?? 32;
   const search = opts.method === 'calib';
   const reparam = opts.reparam ?? (search && opts.wbits === opts.abits);
   const { wbits, abits } = opts;
@@ -139,7 +139,14 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   // Working copy of the float parameters: RepQ-ViT rewrites LayerNorms and the following linears.
   const weights = new Map(ckpt.weights);
   const model = VitModel.upload(ctx, ckpt);
-  const imageT = ctx.upload(images, [count, cfg.inChans, cfg.imgSize, cfg.imgSize], 'calib.images');
+  // Every per-image tensor of the calibration set is kept in chunks of the same images, each
+  // within one storage binding; the searches add the chunks up in image order.
+  const chunking = { rowsPerChunk: calibrationChunkImages(cfg, count, ctx.maxBindingBytes) };
+  // A batch's forward tensors are per-image tensors too: a batch that would not fit one binding
+  // shrinks to a chunk. Only then do the captures depend on the limit (the forward's matmuls may
+  // split K by their row count, see `kSlices`).
+  const batchSize = Math.min(opts.batchSize ?? 32, chunking.rowsPerChunk);
+  const imageT = RowCache.upload(ctx, images, count, [cfg.inChans, cfg.imgSize, cfg.imgSize], 'calib.images', chunking);
 
   // Patch embedding: the weight only (the image stays float).
   progress('patch_embed');
@@ -148,9 +155,9 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   const cpp = cfg.inChans * cfg.patchSize ** 2;
   let peQuant: Quantizer;
   if (search) {
-    const patches = ctx.upload(im2col(images, count, cfg.inChans, cfg.imgSize, cfg.patchSize), [count * cfg.numPatches, cpp], 'calib.patches');
+    const patches = RowCache.upload(ctx, im2col(images, count, cfg.inChans, cfg.imgSize, cfg.patchSize), count, [cfg.numPatches, cpp], 'calib.patches', chunking);
     const wT = ctx.upload(peW, [D, cpp], 'calib.pe.weight');
-    peQuant = await searchConv(ctx, patches, wT, peW, wbits, rounds, eqN);
+    peQuant = await searchConv(ctx, patches.chunks, wT, peW, wbits, rounds, eqN);
     patches.release();
     wT.release();
   } else {
@@ -159,26 +166,25 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   const patchEmbed = { weight: roundToNearestCodes(peW, D, cpp, peQuant, wbits) };
 
   // Float tokens of the whole calibration set.
-  const tokens = new Gather(ctx, count, 'calib.tokens');
+  let x = new RowCache(ctx, count, [T, D], 'calib.tokens', chunking);
   forBatches(count, batchSize, (from, n) => {
-    const img = sliceImages(ctx, imageT, from, n, 'calib.batch');
-    const x = model.embed(img);
-    tokens.put(x, from);
-    x.release();
+    const img = imageT.slice(from, n, 'calib.batch');
+    const tokens = model.embed(img);
+    x.put(tokens, from);
+    tokens.release();
     img.release();
   });
   imageT.release();
-  let x = tokens.tensor;
 
   const blocks: BlockQuant[] = [];
   for (let i = 0; i < cfg.depth; i++) {
     progress(`blocks.${i}`);
     const p = `blocks.${i}`;
-    const capture = new CaptureHooks(ctx, count, new Set(BLOCK_POINTS.map((q) => `${p}.${q}`)));
-    const next = new Gather(ctx, count, `calib.${p}.output`);
+    const capture = new CaptureHooks(ctx, count, new Set(BLOCK_POINTS.map((q) => `${p}.${q}`)), chunking);
+    const next = new RowCache(ctx, count, [T, D], `calib.${p}.output`, chunking);
     forBatches(count, batchSize, (from, n) => {
       capture.from = from;
-      const xb = sliceImages(ctx, x, from, n, 'calib.batch');
+      const xb = x.slice(from, n, 'calib.batch');
       const out = model.block(i, xb, capture);
       next.put(out, from);
       out.release();
@@ -195,11 +201,11 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
     };
     const linearResults: Record<string, { weight: WeightQuant; input: ActivationQuant }> = {};
     for (const [key, l] of Object.entries(linears)) {
-      let xHost = await ctx.read(l.input);
+      let xHost = await l.input.read();
       let wHost = weightOf(weights, `${l.name}.weight`);
       let input = l.input;
       if (reparam && l.norm) {
-        const perChannel = await searchPerChannelInput(ctx, input, xHost, l.in, abits, eqN);
+        const perChannel = await searchPerChannelInput(ctx, input.chunks, xHost, l.in, abits, eqN);
         const folded = repqFold({
           scale: perChannel.scale,
           zeroPoint: perChannel.zeroPoint,
@@ -216,13 +222,13 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
         weights.set(`${l.name}.bias`, Float32Array.from(folded.bias));
         // The LayerNorm output seen by the linear becomes x / r - b per channel.
         xHost = Float32Array.from(xHost, (v, j) => v / folded.r[j % l.in] - folded.b[j % l.in]);
-        input = ctx.upload(xHost, l.input.shape, `${l.name}.input.reparam`);
+        input = RowCache.upload(ctx, xHost, count, l.input.rowShape, `${l.name}.input.reparam`, chunking);
       }
       const wT = ctx.upload(wHost, [l.out, l.in], `${l.name}.weight`);
       const bT = ctx.upload(weightOf(weights, `${l.name}.bias`), [l.out], `${l.name}.bias`);
       let q: { weight: Quantizer; input: Quantizer };
       if (search) {
-        q = await searchLinear(ctx, { x: input, xHost, w: wT, wHost, bias: bT, wbits, abits, eqN, rounds });
+        q = await searchLinear(ctx, { x: input.chunks, xHost, w: wT, wHost, bias: bT, wbits, abits, eqN, rounds });
       } else {
         const m = minMax(xHost, abits);
         q = { weight: minMaxRows(wHost, l.out, l.in, wbits), input: { scale: Float32Array.of(m.scale), zeroPoint: Float32Array.of(m.zeroPoint) } };
@@ -239,8 +245,8 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
     // The two matmuls of attention, per head, from the captured qkv and attention map.
     const qkv = take('attn.qkv.output');
     const map = take('attn.map');
-    const qkvHost = await ctx.read(qkv);
-    const mapHost = await ctx.read(map);
+    const qkvHost = await qkv.read();
+    const mapHost = await map.read();
     const qView = qkvPerHeadToken(count, T, H, hd, 0);
     const kView = qkvPerHeadToken(count, T, H, hd, 1);
     const vView = qkvPerHeadChannel(count, T, H, hd);
@@ -248,25 +254,32 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
     let qk: { a: Quantizer; b: Quantizer };
     let av: { a: Quantizer; b: Quantizer };
     if (search) {
-      const qkRef = attentionScores(ctx, qkv, H, 'calib.qk', 1);
+      const qkRef = qkv.chunks.map((c) => attentionScores(ctx, c, H, 'calib.qk', 1));
       qk = await searchMatmul(ctx, {
         M: T, N: T, K: hd, images: count, heads: H, bits: abits, rounds, candidates: eqN + 1,
         reference: { tensor: qkRef, rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T },
-        a: { operand: { tensor: qkv, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: qView },
-        b: { operand: { tensor: qkv, offset: D, rowStride: 1, colStride: 3 * D, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: kView },
+        a: { operand: { tensor: qkv.chunks, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: qView },
+        b: { operand: { tensor: qkv.chunks, offset: D, rowStride: 1, colStride: 3 * D, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: kView },
       });
-      qkRef.release();
-      const avRef = ctx.empty([count, H, T, hd], 'calib.av');
-      const mapOperand = { tensor: map, rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T };
-      const vOperand = { tensor: qkv, offset: 2 * D, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd };
-      matmul(ctx, { M: T, N: hd, K: T, batch: count * H, inner: H, a: mapOperand, b: vOperand, c: { tensor: avRef, rowStride: hd, batchStride: H * T * hd, innerStride: T * hd } });
+      for (const t of qkRef) t.release();
+      const mapOperand = { rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T };
+      const vOperand = { offset: 2 * D, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd };
+      const avRef = map.chunks.map((m, i) => {
+        const images = m.shape[0];
+        const out = ctx.empty([images, H, T, hd], 'calib.av');
+        matmul(ctx, {
+          M: T, N: hd, K: T, batch: images * H, inner: H, a: { ...mapOperand, tensor: m }, b: { ...vOperand, tensor: qkv.chunks[i] },
+          c: { tensor: out, rowStride: hd, batchStride: H * T * hd, innerStride: T * hd },
+        });
+        return out;
+      });
       av = await searchMatmul(ctx, {
         M: T, N: hd, K: T, images: count, heads: H, bits: abits, rounds, candidates: eqN + 1,
         reference: { tensor: avRef, rowStride: hd, colStride: 1, batchStride: H * T * hd, innerStride: T * hd },
-        a: { operand: mapOperand, host: mapHost, view: mapView },
-        b: { operand: vOperand, host: qkvHost, view: vView },
+        a: { operand: { ...mapOperand, tensor: map.chunks }, host: mapHost, view: mapView },
+        b: { operand: { ...vOperand, tensor: qkv.chunks }, host: qkvHost, view: vView },
       });
-      avRef.release();
+      for (const t of avRef) t.release();
     } else {
       qk = { a: minMaxPerGroup(qkvHost, qView, H, abits), b: minMaxPerGroup(qkvHost, kView, H, abits) };
       av = { a: minMaxPerGroup(mapHost, mapView, H, abits), b: minMaxPerGroup(qkvHost, vView, H, abits) };
@@ -281,29 +294,29 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
       attn: expand(av.a, H, T, abits, [H], [H, T]),
       v: expand(av.b, H, hd, abits, [H], [H, hd]),
     });
-    for (const g of capture.gathered.values()) g.tensor.release();
+    capture.release();
     x.release();
-    x = next.tensor;
+    x = next;
   }
 
   // Head: per-tensor input quantizer on the final class-token features.
   progress('head');
-  const headCapture = new CaptureHooks(ctx, count, new Set(['head.input']));
+  const headCapture = new CaptureHooks(ctx, count, new Set(['head.input']), chunking);
   forBatches(count, batchSize, (from, n) => {
     headCapture.from = from;
-    const xb = sliceImages(ctx, x, from, n, 'calib.batch');
+    const xb = x.slice(from, n, 'calib.batch');
     model.headForward(xb, headCapture).release();
     xb.release();
   });
   x.release();
   const headInput = headCapture.take('head.input');
-  const headX = await ctx.read(headInput);
+  const headX = await headInput.read();
   const headW = weightOf(weights, 'head.weight');
   let headQ: { weight: Quantizer; input: Quantizer };
   if (search) {
     const wT = ctx.upload(headW, [cfg.numClasses, D], 'head.weight');
     const bT = ctx.upload(weightOf(weights, 'head.bias'), [cfg.numClasses], 'head.bias');
-    headQ = await searchLinear(ctx, { x: headInput, xHost: headX, w: wT, wHost: headW, bias: bT, wbits, abits, eqN, rounds });
+    headQ = await searchLinear(ctx, { x: headInput.chunks, xHost: headX, w: wT, wHost: headW, bias: bT, wbits, abits, eqN, rounds });
     wT.release();
     bT.release();
   } else {

@@ -3,10 +3,13 @@
  * search allocates them, each rounded to the buffer pool's size buckets. The pool is trimmed
  * between stages, between a block's capture forward and its searches, and between a linear's
  * weight and input losses (src/quant/search.ts), so the peak is the persistent tensors of a block
- * plus the largest single working set.
+ * plus the largest single working set. Per-image tensors are kept in chunks of whole images
+ * (calibrationChunkImages), and the searches work on one chunk at a time where they can.
  */
 import type { VitConfig } from '../model/config.js';
 import { expectedVitTensors } from '../model/checkpoint.js';
+import { inputLossCandidates } from '../ops/calib-linear-input-loss.js';
+import { weightLossBlock } from '../ops/calib-linear-weight-loss.js';
 import { BufferPool } from '../runtime/buffer-pool.js';
 
 /** Bytes the pool allocates for float32 tensors of these element counts. */
@@ -59,8 +62,23 @@ export class PeakTracker {
   }
 }
 
-/** Elements of the candidate errors one input-loss chunk materialises (src/ops/calib-linear-input-loss.ts). */
-export const INPUT_LOSS_CHUNK_ELEMENTS = 16 * 1024 * 1024;
+/**
+ * Floats per image of the widest tensor calibration keeps per image: the images and their patches,
+ * the captures (fc1's output is fc2's input; the attention map) and what the searches derive from
+ * them (a linear's output and residual, q.kᵀ, attn.v).
+ */
+export function calibrationImageFloats(cfg: VitConfig): number {
+  const T = cfg.numTokens;
+  return Math.max(cfg.inChans * cfg.imgSize ** 2, cfg.numPatches * cfg.inChans * cfg.patchSize ** 2, T * 3 * cfg.embedDim, T * cfg.mlpHidden, cfg.numHeads * T * T, cfg.numClasses);
+}
+
+/**
+ * Images per chunk of every per-image tensor of calibration (src/quant/calibrate.ts): as many whole
+ * images as one storage binding holds of the widest (at least one).
+ */
+export function calibrationChunkImages(cfg: VitConfig, images: number, bindingBytes: number): number {
+  return Math.max(1, Math.min(images, Math.floor(bindingBytes / (4 * calibrationImageFloats(cfg)))));
+}
 
 export interface CalibrationShape {
   /** Search images. */
@@ -73,6 +91,8 @@ export interface CalibrationShape {
   reparam: boolean;
   /** Images per capture batch. */
   batch?: number;
+  /** The largest storage binding (the context's maxBindingBytes): per-image tensors are kept in chunks of whole images within it. */
+  chunkBytes?: number;
 }
 
 /** Peak of calibrating a model of `cfg`. */
@@ -85,47 +105,74 @@ export function calibrationMemory(cfg: VitConfig, o: CalibrationShape): PhasePea
   const M = cfg.mlpHidden;
   const P = cfg.numPatches;
   const A = H * T;
-  const b = Math.min(o.batch ?? 32, S);
   const cpp = cfg.inChans * cfg.patchSize ** 2;
+  const pixels = cfg.inChans * cfg.imgSize ** 2;
+  const binding = o.chunkBytes ?? Infinity;
   const model = modelBytes(cfg);
   const peak = new PeakTracker();
   const activation = eqN + 1;
 
-  /** searchLinear over N rows of K inputs into O outputs, with `held` bytes around it. */
-  const linear = (where: string, held: number, N: number, K: number, O: number, reparam: boolean) => {
-    const around = held + pooledBytes(O * K, O, reparam ? N * K : 0, 2 * O * eqN, 2 * activation);
+  const perChunk = calibrationChunkImages(cfg, S, binding);
+  const b = Math.min(o.batch ?? 32, perChunk);
+  const chunkCount = Math.ceil(S / perChunk);
+  const lastChunk = S - perChunk * (chunkCount - 1);
+  /** The chunks (element counts) of a tensor of `size` floats per image. */
+  const chunks = (size: number): number[] => Array.from({ length: chunkCount }, (_, c) => Math.min(perChunk, S - c * perChunk) * size);
+  /**
+   * What a loop over the chunks leaves allocated of tensors of these sizes per image, made and
+   * released chunk by chunk: the full chunks' buffers and, in buckets of their own, the last one's.
+   */
+  const chunkLoop = (...sizes: number[]): number[] => {
+    const full = sizes.map((n) => perChunk * n);
+    const last = sizes.map((n) => lastChunk * n).filter((n, i) => BufferPool.bucket(4 * n) !== BufferPool.bucket(4 * full[i]));
+    return [...full, ...last];
+  };
+  /** The weight loss of O channels of K weights with `candidates` each (src/ops/calib-linear-weight-loss.ts): the loss and one block's buffers. */
+  const weightLoss = (O: number, K: number, candidates: number): number[] => {
+    const channels = weightLossBlock(O, K, candidates, binding);
+    return [O * candidates, channels * candidates * K, channels * candidates * K, ...(channels < O ? [channels * K, channels * candidates, channels * candidates] : [])];
+  };
+
+  /** searchLinear over `R` rows per image of K inputs into O outputs, with `held` bytes around it. */
+  const linear = (where: string, held: number, R: number, K: number, O: number, reparam: boolean) => {
     if (!search) return;
-    const y = pooledBytes(N * O);
-    peak.at(`${where} output-error terms`, around + y, [N * K, K * K, N * O, N * O, K * O]);
-    peak.at(`${where} weight loss`, around + y, [K * K, K * O, O * eqN * K, O * eqN * K, O * eqN]);
-    const chunk = Math.max(1, Math.min(activation, Math.floor(INPUT_LOSS_CHUNK_ELEMENTS / (N * Math.max(K, O)))));
-    peak.at(`${where} input loss`, around + y, [O * K, N * O, N * O, chunk * N * K, chunk * N * O, chunk * N, chunk]);
+    const N = S * R;
+    const around = held + pooledBytes(O * K, O, ...(reparam ? chunks(R * K) : []), 2 * O * eqN, 2 * activation) + pooledBytes(...chunks(R * O));
+    // G, g, the input quantizer's scale and zero-point, and a chunk's quantized input, prediction and residual.
+    peak.at(`${where} output-error terms`, around, [K * K, K * O, 1, 1, ...chunkLoop(R * K, R * O, R * O)]);
+    peak.at(`${where} weight loss`, around, [K * K, K * O, ...weightLoss(O, K, eqN)]);
+    const count = inputLossCandidates(activation, N, perChunk * R, K, O, binding);
+    // One chunk: the rows' losses straight from row-sq-diff; several: gathered into [count, N].
+    const candidates = chunkCount === 1 ? [count * N * K, count * N * O, count * N] : [count * N, ...chunkLoop(count * R * K, count * R * O, count * R)];
+    peak.at(`${where} input loss`, around, [O * K, ...chunks(R * O), ...chunkLoop(R * O), ...candidates, count]);
   };
 
   // Patch embedding: the images, their patches and the conv weight's Gram-form search.
-  const images4 = S * cfg.inChans * cfg.imgSize ** 2;
-  if (search) peak.at('patch_embed weight search', model, [images4, S * P * cpp, D * cpp, cpp * cpp, cpp * D, D * activation * cpp, D * activation * cpp, D * activation]);
-  peak.at('patch_embed tokens', model, [images4, S * T * D, b * cfg.inChans * cfg.imgSize ** 2, b * T * D, b * P * D]);
+  if (search) peak.at('patch_embed weight search', model, [...chunks(pixels), ...chunks(P * cpp), D * cpp, cpp * cpp, cpp * D, 2 * D * activation, ...weightLoss(D, cpp, activation)]);
+  peak.at('patch_embed tokens', model, [...chunks(pixels), ...chunks(T * D), b * pixels, b * T * D, b * P * D]);
 
   // A block: its input and output, the captured tensors, then one search at a time.
-  const captures = [S * T * D, S * T * 3 * D, S * A * T, S * T * D, S * T * D, S * T * M];
-  const block = model + pooledBytes(S * T * D, S * T * D, ...captures);
-  peak.holds(...modelTensors(cfg), S * T * D, ...captures);
+  const captures = [T * D, T * 3 * D, A * T, T * D, T * D, T * M];
+  const block = model + pooledBytes(...chunks(T * D), ...chunks(T * D), ...captures.flatMap(chunks));
+  peak.holds(...modelTensors(cfg), pixels * perChunk, ...[T * D, ...captures].map((n) => n * perChunk));
   peak.at('blocks capture forward', block, [b * T * D, b * T * D, b * T * 3 * D, b * A * T, b * A * T, b * T * D, b * T * D, b * T * D, b * T * D, b * T * M, b * T * M, b * T * D]);
   const reparamOn = search && o.reparam;
-  linear('blocks attn.qkv', block, S * T, D, 3 * D, reparamOn);
-  linear('blocks attn.proj', block, S * T, D, D, false);
-  linear('blocks mlp.fc1', block, S * T, D, M, reparamOn);
-  linear('blocks mlp.fc2', block, S * T, M, D, false);
+  linear('blocks attn.qkv', block, T, D, 3 * D, reparamOn);
+  linear('blocks attn.proj', block, T, D, D, false);
+  linear('blocks mlp.fc1', block, T, D, M, reparamOn);
+  linear('blocks mlp.fc2', block, T, M, D, false);
   if (search) {
+    const hd = D / H;
     const parts = (m: number, n: number) => H * activation * Math.ceil(m / 4) * Math.ceil(n / 8);
-    peak.at('blocks q.k search', block, [S * A * T, S * T * 3 * D, parts(T, T), H * activation, 2 * H * activation]);
-    peak.at('blocks attn.v search', block, [S * T * D, S * A * T, parts(T, D / H), H * activation, 2 * H * activation]);
+    const tables = [H * activation, H * activation, H, H, H * activation];
+    // The float product per chunk, the other operand fake-quantized one chunk at a time.
+    peak.at('blocks q.k search', block, [...chunks(A * T), ...chunkLoop(T * 3 * D), parts(T, T), ...tables]);
+    peak.at('blocks attn.v search', block, [...chunks(T * D), ...chunkLoop(T * 3 * D, A * T), parts(T, hd), parts(hd, T), ...tables]);
   }
 
   // Head: the class-token features of the last block's output.
-  const head = model + pooledBytes(S * T * D, S * D);
-  linear('head', head, S, D, cfg.numClasses, false);
+  const head = model + pooledBytes(...chunks(T * D), ...chunks(D));
+  linear('head', head, 1, D, cfg.numClasses, false);
   peak.at('head capture', head, [b * T * D, b * D, b * D, b * cfg.numClasses]);
   return peak.result;
 }

@@ -7,13 +7,22 @@
 import { add } from '../ops/add.js';
 import { calibLinearInputLoss } from '../ops/calib-linear-input-loss.js';
 import { calibLinearWeightLoss } from '../ops/calib-linear-weight-loss.js';
-import { calibMatmulLoss, type ProductLayout, transposed } from '../ops/calib-matmul-loss.js';
-import { calibSelfLoss } from '../ops/calib-self-loss.js';
+import { MatmulLossSums, type ProductLayout, transposed } from '../ops/calib-matmul-loss.js';
+import { calibSelfLoss, calibSelfLossOverChunks } from '../ops/calib-self-loss.js';
 import { fakeQuantInto, type QuantView } from '../ops/fake-quant.js';
 import { linear, matmul, type Operand } from '../ops/matmul.js';
-import type { GpuContext, Tensor } from '../runtime/context.js';
+import { type GpuContext, Tensor } from '../runtime/context.js';
 import { activationCandidates, convWeightCandidates, linearWeightCandidates, matmulBoundCandidates, perChannelActivationCandidates, scaleZeroFromBounds } from './candidates.js';
 import { perOutputChannel, perTensor } from './views.js';
+
+/**
+ * Calibration data on the GPU: one tensor [images, ...], or chunks of whole images (a RowCache's
+ * chunks, each within one storage binding). Every search gives the same result either way: each
+ * loss adds the chunks up in image order, continuing one running sum.
+ */
+export type Rows = Tensor | readonly Tensor[];
+
+export const chunksOf = (t: Rows): readonly Tensor[] => (t instanceof Tensor ? [t] : t);
 
 /** Index of the smallest loss in each group of `count` (the first one on ties, as torch.argmin). */
 export function argminPerGroup(loss: Float32Array, groups: number, count: number): Int32Array {
@@ -88,8 +97,8 @@ export function fakeQuant(ctx: GpuContext, x: Tensor, q: Quantizer, bits: number
 }
 
 export interface LinearSearchInput {
-  /** Float input [N, K] (all calibration tokens) and its host copy. */
-  x: Tensor;
+  /** Float input [N, K] (all calibration tokens; chunks of whole images) and its host copy. */
+  x: Rows;
   xHost: Float32Array;
   /** Float weight [O, K], its host copy, and the bias [O]. */
   w: Tensor;
@@ -110,7 +119,7 @@ export interface LinearSearchResult {
 /** §4.1: weight self-search, input self-search, then alternating rounds on the layer output. */
 export async function searchLinear(ctx: GpuContext, s: LinearSearchInput): Promise<LinearSearchResult> {
   const [O, K] = s.w.shape;
-  const N = s.x.size / K;
+  const xs = chunksOf(s.x);
   const wc = linearWeightCandidates(s.wHost, O, K, s.wbits, s.eqN);
   const [wScale, wZero] = uploadTable(ctx, wc.scale, wc.zeroPoint, 'weight-candidates');
   let wBest = argminPerGroup(
@@ -120,26 +129,35 @@ export async function searchLinear(ctx: GpuContext, s: LinearSearchInput): Promi
   );
   const ac = activationCandidates(s.xHost, s.abits, s.eqN);
   const [aScale, aZero] = uploadTable(ctx, ac.scale, ac.zeroPoint, 'input-candidates');
-  let aBest = argminPerGroup(
-    await readAndRelease(ctx, calibSelfLoss(ctx, s.x, { rows: 1, len: N * K, rowStride: 0, elementStride: 1 }, aScale, aZero, ac.count, s.abits)),
-    1,
-    ac.count,
-  );
-  const y = linear(ctx, s.x, s.w, s.bias, 'calib.y');
+  const wholeTensor = xs.map((v) => ({ v, layout: { rows: 1, len: v.size, rowStride: 0, elementStride: 1 } }));
+  let aBest = argminPerGroup(await readAndRelease(ctx, calibSelfLossOverChunks(ctx, wholeTensor, aScale, aZero, ac.count, s.abits)), 1, ac.count);
+  // Rows in chunks: no product may split K by its row count (see `splitK`).
+  const ys = xs.map((x) => linear(ctx, x, s.w, s.bias, 'calib.y', { splitK: false }));
   const inputQuantizer = (): Quantizer => ({ scale: pick(ac.scale, 1, ac.count, aBest), zeroPoint: pick(ac.zeroPoint, 1, ac.count, aBest) });
   const weightQuantizer = (): Quantizer => ({ scale: pick(wc.scale, O, wc.count, wBest), zeroPoint: pick(wc.zeroPoint, O, wc.count, wBest) });
   for (let round = 0; round < s.rounds; round++) {
-    // Weights, per output channel, with the input quantized: Gram form of the output error.
-    const xq = fakeQuant(ctx, s.x, inputQuantizer(), s.abits, perTensor(s.x.size), 'calib.xq');
+    // Weights, per output channel, with the input quantized: Gram form of the output error. G and
+    // g sum over the rows chunk by chunk, continuing one running sum (matmul's accumulate).
     const gram = ctx.empty([K, K], 'calib.gram');
-    matmul(ctx, { M: K, N: K, K: N, a: { tensor: xq, rowStride: 1, colStride: K }, b: { tensor: xq, rowStride: K, colStride: 1 }, c: { tensor: gram, rowStride: K } });
-    const pred = linear(ctx, xq, s.w, s.bias, 'calib.pred');
-    const residual = add(ctx, y, pred, 'calib.residual', -1);
-    pred.release();
     const cross = ctx.empty([K, O], 'calib.cross');
-    matmul(ctx, { M: K, N: O, K: N, a: { tensor: xq, rowStride: 1, colStride: K }, b: { tensor: residual, rowStride: O, colStride: 1 }, c: { tensor: cross, rowStride: O } });
-    residual.release();
-    xq.release();
+    ctx.clear(gram);
+    ctx.clear(cross);
+    const q = inputQuantizer();
+    const [qScale, qZero] = uploadTable(ctx, q.scale, q.zeroPoint, 'calib.xq');
+    xs.forEach((x, i) => {
+      const N = x.size / K;
+      const xq = ctx.empty(x.shape, 'calib.xq');
+      fakeQuantInto(ctx, x, qScale, qZero, s.abits, perTensor(x.size), xq);
+      matmul(ctx, { M: K, N: K, K: N, a: { tensor: xq, rowStride: 1, colStride: K }, b: { tensor: xq, rowStride: K, colStride: 1 }, c: { tensor: gram, rowStride: K }, accumulate: true });
+      const pred = linear(ctx, xq, s.w, s.bias, 'calib.pred', { splitK: false });
+      const residual = add(ctx, ys[i], pred, 'calib.residual', -1);
+      pred.release();
+      matmul(ctx, { M: K, N: O, K: N, a: { tensor: xq, rowStride: 1, colStride: K }, b: { tensor: residual, rowStride: O, colStride: 1 }, c: { tensor: cross, rowStride: O }, accumulate: true });
+      residual.release();
+      xq.release();
+    });
+    qScale.release();
+    qZero.release();
     // Each loss below materialises candidate errors of its own sizes: pooling what came before
     // would hold both (the memory estimate, src/quant/memory.ts, counts the larger).
     ctx.trimPool();
@@ -149,19 +167,20 @@ export async function searchLinear(ctx: GpuContext, s: LinearSearchInput): Promi
     ctx.trimPool();
     // The input, with the weights quantized: every candidate's output error in one fused pass.
     const wq = fakeQuant(ctx, s.w, weightQuantizer(), s.wbits, perOutputChannel(O, K), 'calib.wq');
-    aBest = argminPerGroup(await calibLinearInputLoss(ctx, s.x, wq, s.bias, y, aScale, aZero, s.abits), 1, ac.count);
+    aBest = argminPerGroup(await calibLinearInputLoss(ctx, xs, wq, s.bias, ys, aScale, aZero, s.abits), 1, ac.count);
     wq.release();
     ctx.trimPool();
   }
-  for (const t of [wScale, wZero, aScale, aZero, y]) t.release();
+  for (const t of [wScale, wZero, aScale, aZero, ...ys]) t.release();
   // The next search's candidate chunks have other sizes: keep the pool to what is in use.
   ctx.trimPool();
   return { weight: weightQuantizer(), input: inputQuantizer() };
 }
 
 export interface MatmulOperand {
-  operand: Operand;
-  /** Host copy of the operand's tensor and the view that groups its values by head (zero-point index). */
+  /** Where the operand lives: strides per image (batchStride) and head (innerStride) in `tensor`, whole or in chunks of whole images. */
+  operand: Omit<Operand, 'tensor'> & { tensor: Rows };
+  /** Host copy of the operand's tensor and the view that groups its values by head (zero-point index), over all images. */
   host: Float32Array;
   view: QuantView;
 }
@@ -174,8 +193,8 @@ export interface MatmulSearchInput {
   heads: number;
   a: MatmulOperand;
   b: MatmulOperand;
-  /** The float product A.B per image and head. */
-  reference: ProductLayout;
+  /** The float product A.B per image and head (chunked as the operands). */
+  reference: Omit<ProductLayout, 'tensor'> & { tensor: Rows };
   bits: number;
   rounds: number;
   /** Bound pairs per head (official: eq_n + 1 = 129). */
@@ -198,45 +217,46 @@ export async function searchMatmul(ctx: GpuContext, s: MatmulSearchInput): Promi
   const ca = matmulBoundCandidates(s.a.host, s.a.view, H, s.bits, s.candidates);
   const cb = matmulBoundCandidates(s.b.host, s.b.view, H, s.bits, s.candidates);
   const n = ca.count;
+  const chunks = { a: chunksOf(s.a.operand.tensor), b: chunksOf(s.b.operand.tensor), reference: chunksOf(s.reference.tensor) };
+  // Images per chunk: a whole tensor holds them all; chunks of whole images hold shape[0] each.
+  const images = s.a.operand.tensor instanceof Tensor ? [s.images] : chunks.a.map((t) => t.shape[0]);
+  for (const list of [chunks.b, chunks.reference]) {
+    if (list.length !== images.length || (list.length > 1 && list.some((t, i) => t.shape[0] !== images[i]))) throw new Error('searchMatmul: operands and reference are chunked differently');
+  }
   // Current bounds per head and operand.
   const bounds = {
     a: { upper: Float64Array.from({ length: H }, (_, h) => ca.upper[h * n + ca.startIndex]), lower: Float64Array.from({ length: H }, (_, h) => ca.lower[h * n + ca.startIndex]) },
     b: { upper: Float64Array.from({ length: H }, (_, h) => cb.upper[h * n + cb.startIndex]), lower: Float64Array.from({ length: H }, (_, h) => cb.lower[h * n + cb.startIndex]) },
   };
   const fixed = (which: 'a' | 'b'): Quantizer => fromBounds(bounds[which].upper, bounds[which].lower, s.bits);
-  /** The operand's tensor with that operand fake-quantized by its current per-head quantizer. */
-  const quantizedOperand = (which: 'a' | 'b'): { operand: Operand; copy: Tensor } => {
-    const m = s[which];
-    const src = m.operand.tensor;
-    const copy = ctx.empty(src.shape, `calib.${which}.quantized`);
-    ctx.copy(src, copy);
-    const q = fixed(which);
-    const [scale, zeroPoint] = uploadTable(ctx, q.scale, q.zeroPoint, 'matmul-fixed');
-    // One quantizer per head: the scale is indexed like the zero-point.
-    fakeQuantInto(ctx, src, scale, zeroPoint, s.bits, { ...m.view, scale: m.view.zeroPoint }, copy);
-    scale.release();
-    zeroPoint.release();
-    return { operand: { ...m.operand, tensor: copy }, copy };
-  };
   /**
-   * Evaluates `count` candidates per head for one operand with the other fixed (and fake-quantized
-   * once); the right operand is searched through the transposed product. Returns the winners.
+   * Evaluates `count` candidates per head for one operand with the other fixed (fake-quantized one
+   * chunk at a time); the right operand is searched through the transposed product. Returns the winners.
    */
   const step = async (which: 'a' | 'b', candidates: Quantizer): Promise<Int32Array> => {
     const [candScale, candZeroPoint] = uploadTable(ctx, candidates.scale, candidates.zeroPoint, 'matmul-candidates');
-    const other = quantizedOperand(which === 'a' ? 'b' : 'a');
+    const otherWhich = which === 'a' ? 'b' : 'a';
+    const other = s[otherWhich];
+    const q = fixed(otherWhich);
+    const [fixedScale, fixedZeroPoint] = uploadTable(ctx, q.scale, q.zeroPoint, 'matmul-fixed');
     const r = s.reference;
-    const loss =
-      which === 'a'
-        ? calibMatmulLoss(ctx, { M: s.M, N: s.N, K: s.K, images: s.images, heads: H, a: s.a.operand, b: other.operand, reference: r, candScale, candZeroPoint, count: n, bits: s.bits })
-        : calibMatmulLoss(ctx, {
-            M: s.N, N: s.M, K: s.K, images: s.images, heads: H,
-            a: transposed(s.b.operand), b: transposed(other.operand),
-            reference: { ...r, rowStride: r.colStride, colStride: r.rowStride },
-            candScale, candZeroPoint, count: n, bits: s.bits,
-          });
-    const best = argminPerGroup(await readAndRelease(ctx, loss), H, n);
-    for (const t of [candScale, candZeroPoint, other.copy]) t.release();
+    const sums = new MatmulLossSums(ctx, which === 'a' ? { M: s.M, N: s.N, K: s.K, heads: H, candScale, candZeroPoint, count: n, bits: s.bits } : { M: s.N, N: s.M, K: s.K, heads: H, candScale, candZeroPoint, count: n, bits: s.bits });
+    images.forEach((count, i) => {
+      // The other operand's chunk with that operand fake-quantized by its current per-head
+      // quantizer (one quantizer per head: the scale is indexed like the zero-point).
+      const src = chunks[otherWhich][i];
+      const copy = ctx.empty(src.shape, `calib.${otherWhich}.quantized`);
+      ctx.copy(src, copy);
+      fakeQuantInto(ctx, src, fixedScale, fixedZeroPoint, s.bits, { ...imagesView(other.view, count), scale: other.view.zeroPoint }, copy);
+      const quantized = { ...other.operand, tensor: copy };
+      const reference = { ...r, tensor: chunks.reference[i] };
+      const searched = { ...s[which].operand, tensor: chunks[which][i] };
+      if (which === 'a') sums.add({ images: count, a: searched, b: quantized, reference });
+      else sums.add({ images: count, a: transposed(searched), b: transposed(quantized), reference: { ...reference, rowStride: r.colStride, colStride: r.rowStride } });
+      copy.release();
+    });
+    const best = argminPerGroup(await readAndRelease(ctx, sums.finish()), H, n);
+    for (const t of [candScale, candZeroPoint, fixedScale, fixedZeroPoint]) t.release();
     return best;
   };
   const cands = { a: ca, b: cb };
@@ -261,16 +281,19 @@ export async function searchMatmul(ctx: GpuContext, s: MatmulSearchInput): Promi
   return { a: fixed('a'), b: fixed('b') };
 }
 
+/** A view over all images (its first dimension), narrowed to `images` of them; the quantizer must not depend on the image. */
+function imagesView(view: QuantView, images: number): QuantView {
+  if (view.scale[0] !== 0 || view.zeroPoint[0] !== 0) throw new Error('searchMatmul: a quantizer view that depends on the image');
+  return { ...view, sizes: [images, view.sizes[1], view.sizes[2], view.sizes[3]] };
+}
+
 /** RepQ-ViT's per-channel input pre-calibration: per channel, the candidate with the least input MSE. */
-export async function searchPerChannelInput(ctx: GpuContext, x: Tensor, xHost: Float32Array, channels: number, bits: number, eqN: number): Promise<Quantizer> {
-  const rows = x.size / channels;
+export async function searchPerChannelInput(ctx: GpuContext, x: Rows, xHost: Float32Array, channels: number, bits: number, eqN: number): Promise<Quantizer> {
+  const rows = xHost.length / channels;
   const c = perChannelActivationCandidates(xHost, rows, channels, bits, eqN);
   const [scale, zero] = uploadTable(ctx, c.scale, c.zeroPoint, 'channel-candidates');
-  const best = argminPerGroup(
-    await readAndRelease(ctx, calibSelfLoss(ctx, x, { rows: channels, len: rows, rowStride: 1, elementStride: channels }, scale, zero, c.count, bits)),
-    channels,
-    c.count,
-  );
+  const perChannel = chunksOf(x).map((v) => ({ v, layout: { rows: channels, len: v.size / channels, rowStride: 1, elementStride: channels } }));
+  const best = argminPerGroup(await readAndRelease(ctx, calibSelfLossOverChunks(ctx, perChannel, scale, zero, c.count, bits)), channels, c.count);
   scale.release();
   zero.release();
   return { scale: pick(c.scale, channels, c.count, best), zeroPoint: pick(c.zeroPoint, channels, c.count, best) };
@@ -281,14 +304,18 @@ export async function searchPerChannelInput(ctx: GpuContext, x: Tensor, xHost: F
  * quantized, so the error is d' G d with G = X'X over all image patches), then `rounds` rounds
  * refining the lower bound (upper fixed) and the upper bound (lower fixed).
  */
-export async function searchConv(ctx: GpuContext, patches: Tensor, w: Tensor, wHost: Float32Array, bits: number, rounds: number, eqN = 128): Promise<Quantizer> {
+export async function searchConv(ctx: GpuContext, patches: Rows, w: Tensor, wHost: Float32Array, bits: number, rounds: number, eqN = 128): Promise<Quantizer> {
   const [O, K] = w.shape;
-  const N = patches.size / K;
   const cand = convWeightCandidates(wHost, O, K, bits, eqN);
   const n = cand.count;
   const gram = ctx.empty([K, K], 'calib.conv.gram');
-  matmul(ctx, { M: K, N: K, K: N, a: { tensor: patches, rowStride: 1, colStride: K }, b: { tensor: patches, rowStride: K, colStride: 1 }, c: { tensor: gram, rowStride: K } });
-  const cross = ctx.upload(new Float32Array(K * O), [K, O], 'calib.conv.cross');
+  ctx.clear(gram);
+  for (const p of chunksOf(patches)) {
+    const N = p.size / K;
+    matmul(ctx, { M: K, N: K, K: N, a: { tensor: p, rowStride: 1, colStride: K }, b: { tensor: p, rowStride: K, colStride: 1 }, c: { tensor: gram, rowStride: K }, accumulate: true });
+  }
+  const cross = ctx.empty([K, O], 'calib.conv.cross');
+  ctx.clear(cross);
   const evaluate = async (scale: Float32Array, zeroPoint: Float32Array): Promise<Int32Array> => {
     const [st, zt] = uploadTable(ctx, scale, zeroPoint, 'conv-candidates');
     const best = argminPerGroup(await readAndRelease(ctx, calibLinearWeightLoss(ctx, w, gram, cross, st, zt, n, bits)), O, n);

@@ -1,6 +1,7 @@
 /**
  * The FIMA-Q reconstruction loss on the GPU (../shared/docs/fimaq-method.md §6.2): with
- * delta = |yhat - y|, the low-rank projections A = delta.Gᵀ and C = A.Binv, the loss terms
+ * delta = |yhat - y|, the low-rank projections A = delta.Gᵀ (project-rows, split over D) and
+ * C = A.Binv, the loss terms
  * L_LR = mean_b A_b Binv A_bᵀ and L_Diag = mean_{b,d} gbar_d delta², and the gradient of
  * p1 L_LR / L_LR⁰ + p2 L_Diag / L_Diag⁰ with respect to yhat (through E = C.G). Nothing is read back:
  * the normalisers L⁰ live in a storage buffer, set by a copy at the first step after a snapshot.
@@ -9,6 +10,7 @@ import { absDiff } from '../ops/abs-diff.js';
 import { dplrGrad } from '../ops/dplr-grad.js';
 import { dplrLoss } from '../ops/dplr-loss.js';
 import { matmul } from '../ops/matmul.js';
+import { projectRows } from '../ops/project-rows.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 
 /** The Fisher approximation of one unit: rank rows of G, their mean, and inv(Δ̄Δ̄ᵀ + damping). */
@@ -46,8 +48,7 @@ export function dplrLossAndGrad(
   const B = yhat.size / D;
   const r = f.rank;
   const delta = absDiff(ctx, yhat, y, `${label}.delta`);
-  const a = ctx.empty([B, r], `${label}.A`);
-  matmul(ctx, { M: B, N: r, K: D, a: { tensor: delta, rowStride: D, colStride: 1 }, b: { tensor: f.g, rowStride: 1, colStride: D }, c: { tensor: a, rowStride: r } });
+  const a = projectRows(ctx, delta, f.g, r, `${label}.A`);
   delta.release();
   const c = ctx.empty([B, r], `${label}.C`);
   matmul(ctx, { M: B, N: r, K: r, a: { tensor: a, rowStride: r, colStride: 1 }, b: { tensor: f.binv, rowStride: r, colStride: 1 }, c: { tensor: c, rowStride: r } });

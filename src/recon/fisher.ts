@@ -9,7 +9,7 @@
 import { absAccumulate } from '../ops/abs-accumulate.js';
 import { klGrad } from '../ops/kl-grad.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import type { RowCache } from './cache.js';
+import type { RowCache } from '../quant/capture.js';
 import type { NoiseSource, ReconUnit } from './units.js';
 
 /** The float rest of the model after a unit: logits from the unit's output, and the gradient back. */

@@ -13,7 +13,7 @@ import { klLoss } from '../ops/kl-loss.js';
 import { mseGrad } from '../ops/mse-grad.js';
 import { mseLoss } from '../ops/mse-loss.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import type { RowCache } from './cache.js';
+import type { RowCache } from '../quant/capture.js';
 import { type FisherTail, fisherSnapshot } from './fisher.js';
 import { type FisherState, dplrLossAndGrad } from './fisher-loss.js';
 import type { NoiseSource, ReconUnit } from './units.js';

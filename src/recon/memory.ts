@@ -24,7 +24,7 @@ export interface ReconShape {
   chunkBytes?: number;
 }
 
-/** Rows per chunk of a RowCache of `rows` rows of `rowSize` floats, as src/recon/cache.ts splits it. */
+/** Rows per chunk of a RowCache of `rows` rows of `rowSize` floats, as src/quant/capture.ts splits it. */
 function rowsPerChunk(rows: number, rowSize: number, chunkBytes: number): number {
   return Math.max(1, Math.min(rows, Math.floor(chunkBytes / (4 * rowSize))));
 }

@@ -18,11 +18,10 @@ import { randomUniform } from '../ops/random-uniform.js';
 import { sampleIndices } from '../ops/sample-indices.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { im2col } from '../quant/calibrate.js';
-import { forBatches } from '../quant/capture.js';
+import { RowCache, forBatches } from '../quant/capture.js';
 import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import { type ReconSettings, betaAt, keepThreshold, roundWeightAt, scaleLrAt } from './settings.js';
-import { RowCache } from './cache.js';
 import { BrecqLoss, type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type SnapshotSummary, type UnitLoss, tailAfter } from './losses.js';
 import { TrainableActivation, TrainableWeight } from './trainable.js';
 import { BlockUnit, LinearUnit, type NoiseSource, type ReconUnit } from './units.js';
@@ -430,43 +429,22 @@ async function trainUnit(
   const s = opts.settings;
   const count = xFp.count;
   const batch = Math.min(s.batch, count);
-  const perm = ctx.empty([count], 'recon.perm', 'u32');
-  const indices = ctx.empty([batch], 'recon.indices', 'u32');
-  const indexNoise = ctx.empty([batch], 'recon.index_noise');
+  const data: StepData = {
+    xFp,
+    xQ,
+    yFp,
+    perm: ctx.empty([count], 'recon.perm', 'u32'),
+    indices: ctx.empty([batch], 'recon.indices', 'u32'),
+    indexNoise: ctx.empty([batch], 'recon.index_noise'),
+  };
   const losses: [number, number][] = [];
   await ctx.sync();
   const started = performance.now();
   for (let it = 0; it < s.iters; it++) {
     opts.signal?.throwIfAborted();
     await loss.prepare(it);
-    randomUniform(ctx, indexNoise, opts.seed, streamOf(unitIndex, it, INDEX_SLOT));
-    sampleIndices(ctx, indexNoise, perm, indices, count);
-    const xFpB = ctx.empty([batch, ...xFp.rowShape], 'recon.x_fp.batch');
-    xFp.gather(indices, xFpB);
-    let input = xFpB;
-    if (xQ) {
-      const xQB = ctx.empty(xFpB.shape, 'recon.x_q.batch');
-      xQ.gather(indices, xQB);
-      const mixNoise = ctx.empty([xFpB.size], 'recon.mix_noise');
-      randomUniform(ctx, mixNoise, opts.seed, streamOf(unitIndex, it, INPUT_MIX_SLOT));
-      input = qdropMix(ctx, xQB, xFpB, mixNoise, keepThreshold(s), 'recon.input');
-      xQB.release();
-      mixNoise.release();
-      xFpB.release();
-    }
-    const target = ctx.empty([batch, ...yFp.rowShape], 'recon.y_fp.batch');
-    yFp.gather(indices, target);
-    const noise: NoiseSource = (slot, n) => {
-      const t = ctx.empty([n], `recon.noise.${slot}`);
-      randomUniform(ctx, t, opts.seed, streamOf(unitIndex, it, slot));
-      return t;
-    };
-    const y = unit.trainForward(input, noise);
-    const dy = loss.grad(y, target, it, indices);
+    recordStep(ctx, unit, unitIndex, data, loss, s, opts.seed, it);
     const cnt = it + 1;
-    unit.backward(dy);
-    unit.step({ lrRound: s.lrRound, lrScale: scaleLrAt(s, it), roundWeight: roundWeightAt(s, cnt), beta: betaAt(s, cnt) });
-    for (const t of [y, dy, target, input]) t.release();
     if (cnt % s.reportEvery === 0 || cnt === s.iters || it === 0) {
       const reported = await loss.value();
       // A diverged unit would only fail later, as a NaN scale in a file; say where it happened.
@@ -478,6 +456,57 @@ async function trainUnit(
     }
   }
   const secondsPerStep = (performance.now() - started) / 1000 / s.iters;
-  for (const t of [perm, indices, indexNoise]) t.release();
+  for (const t of [data.perm, data.indices, data.indexNoise]) t.release();
   return { losses, secondsPerStep };
+}
+
+/** What a step samples its minibatch from (see `recordStep`), and its scratch tensors. */
+export interface StepData {
+  xFp: RowCache;
+  /** Inputs from the quantized prefix; null for the patch embedding, whose inputs are the images. */
+  xQ: RowCache | null;
+  yFp: RowCache;
+  /** u32 [xFp.count], u32 [batch], f32 [batch]. */
+  perm: Tensor;
+  indices: Tensor;
+  indexNoise: Tensor;
+}
+
+/**
+ * Records optimisation step `it` of a unit: the minibatch sampled on the GPU, QDrop mixing of its
+ * inputs, the unit's forward, the loss's gradient, the backward and the Adam steps. Reads nothing
+ * back; a Fisher loss's snapshot comes before, from `loss.prepare(it)`. The dispatch census
+ * (bench/census.ts) records steps through this function too.
+ */
+export function recordStep(ctx: GpuContext, unit: ReconUnit, unitIndex: number, data: StepData, loss: UnitLoss, s: ReconSettings, seed: number, it: number): void {
+  const { xFp, xQ, yFp, indices } = data;
+  const batch = indices.size;
+  randomUniform(ctx, data.indexNoise, seed, streamOf(unitIndex, it, INDEX_SLOT));
+  sampleIndices(ctx, data.indexNoise, data.perm, indices, xFp.count);
+  const xFpB = ctx.empty([batch, ...xFp.rowShape], 'recon.x_fp.batch');
+  xFp.gather(indices, xFpB);
+  let input = xFpB;
+  if (xQ) {
+    const xQB = ctx.empty(xFpB.shape, 'recon.x_q.batch');
+    xQ.gather(indices, xQB);
+    const mixNoise = ctx.empty([xFpB.size], 'recon.mix_noise');
+    randomUniform(ctx, mixNoise, seed, streamOf(unitIndex, it, INPUT_MIX_SLOT));
+    input = qdropMix(ctx, xQB, xFpB, mixNoise, keepThreshold(s), 'recon.input');
+    xQB.release();
+    mixNoise.release();
+    xFpB.release();
+  }
+  const target = ctx.empty([batch, ...yFp.rowShape], 'recon.y_fp.batch');
+  yFp.gather(indices, target);
+  const noise: NoiseSource = (slot, n) => {
+    const t = ctx.empty([n], `recon.noise.${slot}`);
+    randomUniform(ctx, t, seed, streamOf(unitIndex, it, slot));
+    return t;
+  };
+  const y = unit.trainForward(input, noise);
+  const dy = loss.grad(y, target, it, indices);
+  const cnt = it + 1;
+  unit.backward(dy);
+  unit.step({ lrRound: s.lrRound, lrScale: scaleLrAt(s, it), roundWeight: roundWeightAt(s, cnt), beta: betaAt(s, cnt) });
+  for (const t of [y, dy, target, input]) t.release();
 }

@@ -31,7 +31,26 @@ export interface ContextOptions {
   poison?: boolean;
   /** WGSL language features to treat as missing, so tests can run the portable shader variants. */
   disableLanguageFeatures?: string[];
+  /**
+   * The largest storage binding (bytes) the context allows, where below the adapter's
+   * maxStorageBufferBindingSize and maxBufferSize: `empty()` refuses larger tensors and whatever
+   * splits data into chunks (`maxBindingBytes`) sizes them to it. Tests lower it to run the
+   * chunked paths on small models.
+   */
+  maxBindingBytes?: number;
+  /**
+   * The dispatch census (bench/census.ts): `observe` sees every dispatch, clear and copy as it is
+   * recorded. With `recordOnly` nothing is compiled, encoded or submitted, so every result and
+   * every value read back is garbage: a tool that counts work, never one that computes. The
+   * adapter's backend then says so.
+   */
+  census?: { observe: (e: CensusEvent) => void; recordOnly?: boolean };
 }
+
+/** What the census observes: a dispatch as recorded, or a clear or copy of `bytes` bytes. */
+export type CensusEvent =
+  | { kind: 'dispatch'; desc: KernelDescriptor; uniforms: UniformValues; grid: [number, number, number]; overrides: OverrideValues; buffers: readonly Tensor[] }
+  | { kind: 'clear' | 'copy'; bytes: number };
 
 export type TensorDtype = 'f32' | 'u32' | 'i32';
 
@@ -102,6 +121,7 @@ export class GpuContext {
     private readonly shaderSource: ShaderSource,
     private readonly options: ContextOptions = {},
   ) {
+    if (options.census?.recordOnly) this.adapter = { ...adapter, backend: `${adapter.backend}, census record-only: nothing runs` };
     this.limits = device.limits;
     this.features = new Set(device.features);
     const disabled = new Set(options.disableLanguageFeatures ?? []);
@@ -124,16 +144,22 @@ export class GpuContext {
 
   // ---- tensors -------------------------------------------------------------------------------
 
+  /** The largest tensor (bytes) one storage binding holds: the adapter's limits, or `maxBindingBytes` where lower. */
+  get maxBindingBytes(): number {
+    return Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize, this.options.maxBindingBytes ?? Infinity);
+  }
+
   /** An uninitialised tensor from the pool. */
   empty(shape: readonly number[], label: string, dtype: TensorDtype = 'f32'): Tensor {
     const size = shape.reduce((a, b) => a * b, 1);
     if (!Number.isInteger(size) || size < 0) throw new Error(`${label}: bad shape [${shape}]`);
     const bytes = size * 4;
     this.checkLost();
-    const limit = Math.min(this.limits.maxStorageBufferBindingSize, this.limits.maxBufferSize);
+    const limit = this.maxBindingBytes;
     if (bytes > limit) {
-      const which = limit === this.limits.maxBufferSize ? 'maxBufferSize' : 'maxStorageBufferBindingSize';
-      throw new GpuMemoryError(`${label}: needs a ${bytes}-byte buffer, above this adapter's ${which} (${limit} bytes); use fewer images or a smaller batch`);
+      const which =
+        limit === this.options.maxBindingBytes ? "context's maxBindingBytes" : limit === this.limits.maxBufferSize ? "adapter's maxBufferSize" : "adapter's maxStorageBufferBindingSize";
+      throw new GpuMemoryError(`${label}: needs a ${bytes}-byte buffer, above this ${which} (${limit} bytes); use fewer images or a smaller batch`);
     }
     const t = new Tensor(this, this.pool.acquire(bytes, label, (verdict) => this.pendingErrors.push(verdict.then((m) => m && `out of memory: ${m}`))), shape, dtype);
     if (this.options.poison) this.write(t, new Uint32Array(size).fill(0x7fc00000));
@@ -308,10 +334,18 @@ export class GpuContext {
     overrides: OverrideValues = {},
   ): void {
     this.checkLost();
-    const entry = this.pipelineFor(desc, overrides);
     if (buffers.length !== desc.storage.length) {
       throw new Error(`${desc.name}: ${buffers.length} buffers for ${desc.storage.length} bindings`);
     }
+    const census = this.options.census;
+    census?.observe({ kind: 'dispatch', desc, uniforms, grid, overrides, buffers });
+    if (census?.recordOnly) {
+      // Still checks the uniforms as a real dispatch would; slot 0 is scratch, nothing is encoded.
+      packUniforms(desc, uniforms, this.uniformView, 0);
+      this.stats.dispatches++;
+      return;
+    }
+    const entry = this.pipelineFor(desc, overrides);
     if (this.uniformUsed + UNIFORM_SLOT > this.uniformStaging.byteLength) this.flush();
     const uniformOffset = this.uniformUsed;
     packUniforms(desc, uniforms, this.uniformView, uniformOffset);
@@ -351,6 +385,8 @@ export class GpuContext {
 
   /** Zero-fills a tensor in queue order (after every dispatch recorded so far). */
   clear(t: Tensor): void {
+    this.options.census?.observe({ kind: 'clear', bytes: t.byteLength });
+    if (this.options.census?.recordOnly) return;
     this.closePass();
     if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'fimaq' });
     this.encoder.clearBuffer(t.buffer, 0, Math.ceil(t.byteLength / 4) * 4);
@@ -358,6 +394,8 @@ export class GpuContext {
 
   /** Copies between tensors in queue order (after every dispatch recorded so far). */
   copy(src: Tensor, dst: Tensor, elements = src.size, srcOffset = 0, dstOffset = 0): void {
+    this.options.census?.observe({ kind: 'copy', bytes: elements * 4 });
+    if (this.options.census?.recordOnly) return;
     this.closePass();
     if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'fimaq' });
     this.encoder.copyBufferToBuffer(src.buffer, srcOffset * 4, dst.buffer, dstOffset * 4, elements * 4);

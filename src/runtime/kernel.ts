@@ -39,6 +39,49 @@ export interface KernelDescriptor {
   variant?: { languageFeature: string; polyfill: string };
   /** Shader files of functions (no bindings, no entry point) appended to this one before compiling. */
   libraries?: string[];
+  /**
+   * What one dispatch computes and moves, for the dispatch census (bench/census.ts), where
+   * `defaultCost` would be wrong: a kernel that touches part of a bound buffer, re-reads its
+   * inputs, or does more than a few operations per element.
+   */
+  cost?: (c: CostInput) => DispatchCost;
+}
+
+/** Floating-point (or integer) operations and bytes of device memory one dispatch moves. */
+export interface DispatchCost {
+  flops: number;
+  bytes: number;
+}
+
+/** What a cost function sees of a dispatch: its uniforms, grid, override values (defaults merged) and the byte length of each bound storage buffer. */
+export interface CostInput {
+  uniforms: UniformValues;
+  grid: readonly [number, number, number];
+  overrides: OverrideValues;
+  bufferBytes: readonly number[];
+}
+
+/** Operations per element that `defaultCost` assumes: element-wise kernels do a handful. */
+export const DEFAULT_FLOPS_PER_ELEMENT = 8;
+
+/**
+ * The cost of a kernel without a `cost` of its own: every bound storage buffer read or written
+ * once in full, and DEFAULT_FLOPS_PER_ELEMENT operations per element of the largest one.
+ */
+export function defaultCost(c: CostInput): DispatchCost {
+  const bytes = c.bufferBytes.reduce((a, b) => a + b, 0);
+  return { flops: (DEFAULT_FLOPS_PER_ELEMENT * Math.max(0, ...c.bufferBytes)) / 4, bytes };
+}
+
+export function dispatchCost(desc: KernelDescriptor, c: CostInput): DispatchCost {
+  return (desc.cost ?? defaultCost)(c);
+}
+
+/** Invocations per workgroup: every shader declares `@workgroup_size(WG)` with WG an override. */
+export function workgroupSize(desc: KernelDescriptor, overrides: OverrideValues = {}): number {
+  const wg = { ...desc.overrides, ...overrides }.WG;
+  if (!Number.isInteger(wg) || wg < 1) throw new Error(`${desc.name}: no workgroup size override WG`);
+  return wg;
 }
 
 /**

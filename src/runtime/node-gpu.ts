@@ -24,9 +24,9 @@ export interface NodeAcquireOptions extends AcquireOptions {
   /**
    * false: Dawn compiles shaders without the bounds clamping Tint adds to every buffer access
    * (its disable_robustness toggle). The engine's kernels clamp their own indices and give
-   * bit-identical results either way (test/runtime/bounds-checks.test.ts); on SwiftShader the
-   * clamping costs about a third of the time. Default true: an indexing bug then stays inside its
-   * buffer. Browsers do not offer this.
+   * bit-identical results either way (test/runtime/bounds-checks.test.ts). Default: off on
+   * SwiftShader, where the clamping costs about a third of the time, and on elsewhere, where it
+   * costs little and an indexing bug then stays inside its buffer. Browsers do not offer this.
    */
   boundsChecks?: boolean;
 }
@@ -35,8 +35,13 @@ export async function createNodeContext(options: NodeAcquireOptions = {}): Promi
   const driver = configureVulkanEnv(options.adapter ?? 'auto');
   const { create, globals } = await import('webgpu');
   Object.assign(globalThis, globals);
-  const checked = options.boundsChecks ?? true;
+  const checked = options.boundsChecks ?? !usesSwiftShader();
   const gpu = create(checked ? [] : ['enable-dawn-features=disable_robustness']);
   const backend = `dawn-node (${driver}${checked ? '' : ', bounds checks off'})`;
   return createContext(gpu, readShader, { ...options, backend, noAdapterHint: NO_ADAPTER_HINT });
+}
+
+/** Whether Dawn will load SwiftShader, the CPU Vulkan driver (configureVulkanEnv has run). */
+function usesSwiftShader(env: NodeJS.ProcessEnv = process.env): boolean {
+  return /swiftshader/i.test(env.VK_ICD_FILENAMES ?? env.VK_DRIVER_FILES ?? '');
 }

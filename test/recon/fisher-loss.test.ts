@@ -31,7 +31,8 @@ function inputs(rows: number, cols: number, rank: number): DplrInputs & { g32: F
 }
 
 describe('FIMA-Q (DPLR) loss and gradient', () => {
-  for (const [rows, cols, rank, p1, p2] of [[1, 1, 1, 1, 1], [4, 37, 3, 1, 1], [32, 500, 5, 1, 1], [8, 64, 2, 0, 2], [8, 64, 2, 2, 0]]) {
+  // The last two split A = ΔGᵀ over D (project-rows), the very last over two blocks of ranks too.
+  for (const [rows, cols, rank, p1, p2] of [[1, 1, 1, 1, 1], [4, 37, 3, 1, 1], [32, 500, 5, 1, 1], [8, 64, 2, 0, 2], [8, 64, 2, 2, 0], [8, 5003, 5, 1, 1], [4, 2500, 9, 1, 1]]) {
     it(`B=${rows} D=${cols} rank=${rank} p1=${p1} p2=${p2}`, async () => {
       const ctx = await testContext();
       const x = inputs(rows, cols, rank);

@@ -8,7 +8,7 @@ import { VitModel } from '../../src/model/vit.js';
 import { VitTail } from '../../src/model/vit-tail.js';
 import { klGrad } from '../../src/ops/kl-grad.js';
 import { calibrate } from '../../src/quant/calibrate.js';
-import { RowCache } from '../../src/recon/cache.js';
+import { RowCache } from '../../src/quant/capture.js';
 import { fisherSnapshot } from '../../src/recon/fisher.js';
 import { DEFAULT_FISHER, FisherLoss } from '../../src/recon/losses.js';
 import { buildUnit } from '../../src/recon/reconstruct.js';

@@ -27,12 +27,25 @@ function projections(x: DplrInputs): { delta: Float64Array; a: Float64Array; c: 
 }
 
 export function dplrLossRef(x: DplrInputs): { lowRank: number; diag: number } {
-  const { delta, a, c } = projections(x);
+  const { a, c } = projections(x);
+  return dplrTermsRef(x.yhat, x.y, x.gbar, a, c, x.rows, x.cols);
+}
+
+/** The two terms from given A and C ([B, rank]): (1/B) Σ A∘C and (1/(B D)) Σ gbar[d] (yhat - y)². */
+export function dplrTermsRef(
+  yhat: ArrayLike<number>,
+  y: ArrayLike<number>,
+  gbar: ArrayLike<number>,
+  a: ArrayLike<number>,
+  c: ArrayLike<number>,
+  rows: number,
+  cols: number,
+): { lowRank: number; diag: number } {
   let lowRank = 0;
   for (let i = 0; i < a.length; i++) lowRank += a[i] * c[i];
   let diag = 0;
-  for (let i = 0; i < delta.length; i++) diag += x.gbar[i % x.cols] * delta[i] ** 2;
-  return { lowRank: lowRank / x.rows, diag: diag / (x.rows * x.cols) };
+  for (let i = 0; i < rows * cols; i++) diag += gbar[i % cols] * (yhat[i] - y[i]) ** 2;
+  return { lowRank: lowRank / rows, diag: diag / (rows * cols) };
 }
 
 export function dplrGradRef(x: DplrInputs, norm: [number, number], p1: number, p2: number): Float64Array {

@@ -1,6 +1,6 @@
-/** RowCache: rows put, sliced and gathered across chunk boundaries come back exactly. */
+/** RowCache: rows put, uploaded, sliced, gathered and read across chunk boundaries come back exactly. */
 import { describe, expect, it } from 'vitest';
-import { RowCache } from '../../src/recon/cache.js';
+import { RowCache } from '../../src/quant/capture.js';
 import { uniforms } from '../../src/util/prng.js';
 import { randomData, testContext } from '../helpers/gpu.js';
 
@@ -31,4 +31,18 @@ describe('RowCache', () => {
       cache.release();
     });
   }
+
+  it('rows per chunk given: uploads host rows into the chunks and reads them back', async () => {
+    const ctx = await testContext();
+    const [M, rowShape, D] = [11, [3], 3];
+    const data = randomData(M * D, 2);
+    const cache = RowCache.upload(ctx, data, M, rowShape, 'cache', { rowsPerChunk: 4 });
+    expect(cache.chunks.map((c) => c.shape[0])).toEqual([4, 4, 3]);
+    expect(Array.from(await cache.read())).toEqual(Array.from(data));
+    const slice = cache.slice(3, 6, 'slice');
+    expect(Array.from(await ctx.read(slice))).toEqual(Array.from(data.subarray(3 * D, 9 * D)));
+    expect(() => RowCache.upload(ctx, data.subarray(1), M, rowShape, 'short')).toThrow(/32 values for 11 rows/);
+    slice.release();
+    cache.release();
+  });
 });
