@@ -5,11 +5,12 @@
  * see the same load. Each tree runs with its own defaults (bounds checks included).
  * Writes bench/results/before-after-<vendor>.json. Run: npm run bench:before-after -- --before <commit> [--rounds N]
  */
-import { execFileSync, execSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/runtime/node-gpu.js';
+import { sourceCommit } from './commit.js';
 
 const arg = (name: string): string | undefined => {
   const i = process.argv.indexOf(`--${name}`);
@@ -20,7 +21,7 @@ if (!before) throw new Error('bench:before-after: --before <commit> is required'
 const rounds = Number(arg('rounds') ?? '1');
 const git = (...a: string[]) => execFileSync('git', a, { cwd: PACKAGE_ROOT }).toString().trim();
 const beforeCommit = git('rev-parse', '--short', before);
-const afterCommit = execSync('git describe --always --dirty', { cwd: PACKAGE_ROOT }).toString().trim();
+const afterCommit = sourceCommit();
 
 interface Probe {
   adapter: { vendor: string; architecture: string; description: string; backend: string };

@@ -8,7 +8,6 @@
  *
  * On SwiftShader the absolute numbers describe this CPU, not a GPU.
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset } from '../src/data/open.js';
@@ -18,6 +17,7 @@ import { PRESETS, type PresetName } from '../src/recon/settings.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
 import { configureVulkanEnv } from '../src/runtime/vulkan-env.js';
 import { calibrationStageSeconds, median } from './timing.js';
+import { sourceCommit } from './commit.js';
 
 configureVulkanEnv('auto');
 const arg = (name: string, fallback: string) => {
@@ -49,7 +49,7 @@ const units = Object.keys(first).map((unit) => {
 const total = units.reduce((a, u) => a + u.seconds, 0);
 const record = {
   command: `npm run bench:calib -- --preset ${preset} --runs ${runs}`,
-  commit: execSync('git describe --always --dirty', { cwd: PACKAGE_ROOT }).toString().trim(),
+  commit: sourceCommit(),
   date: new Date().toISOString(),
   adapter,
   model: 'demo (fashion-vit), W4A4, RepQ-ViT folding',

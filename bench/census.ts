@@ -17,7 +17,6 @@
  * --json prints one JSON object on stdout (progress goes to stderr); --record writes it to
  * bench/results/census-<model>.json.
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VitModel } from '../src/model/vit.js';
@@ -30,6 +29,7 @@ import {
   CENSUS_BITS, CENSUS_MODELS, type CensusModel, CensusRecorder, type Phase, censusModels, recordCalibration, recordFisherSnapshot, recordForward, recordReconSteps,
 } from './census-record.js';
 import { Roofline, loadGpus, once, phaseTotals } from './census-roofline.js';
+import { sourceCommit } from './commit.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {
@@ -174,7 +174,7 @@ async function census(model: CensusModel): Promise<CensusRecord> {
   return {
     model,
     command: `npm run bench:census -- --model ${model}`,
-    commit: execSync('git describe --always --dirty --abbrev=7', { cwd: PACKAGE_ROOT }).toString().trim(),
+    commit: sourceCommit(),
     date: new Date().toISOString(),
     adapter,
     note:

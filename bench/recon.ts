@@ -11,7 +11,6 @@
  * Quantizers come from round-to-nearest initialisation: the step cost does not depend on them.
  * On SwiftShader the absolute numbers describe this CPU, not a GPU; the shares carry over.
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../src/io/checkpoint-node.js';
@@ -24,6 +23,7 @@ import type { GpuContext } from '../src/runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
 import { configureVulkanEnv } from '../src/runtime/vulkan-env.js';
 import { type ReconSetup, calibratedModel, fimaqCosts, reconstructUnits } from './timing.js';
+import { sourceCommit } from './commit.js';
 
 configureVulkanEnv('auto');
 const itersArg = process.argv.indexOf('--iters');
@@ -105,7 +105,7 @@ const units = timed.map((r, i) => {
 });
 const result = {
   command: `npm run bench:recon -- --iters ${iters}`,
-  commit: execSync('git describe --always --dirty', { cwd: PACKAGE_ROOT }).toString().trim(),
+  commit: sourceCommit(),
   date: new Date().toISOString(),
   adapter,
   timing_source: source,
