@@ -111,7 +111,7 @@ describe("the estimate at the paper's 128 search images under a 128 MiB binding"
     });
   }
 
-  // About 15 minutes on SwiftShader (two calibrations; calib-matmul-loss alone is about 20 s per
+  // About 11 minutes on SwiftShader (two calibrations; calib-matmul-loss alone is about 20 s per
   // step at 9 images): run with FIMAQ_SLOW_TESTS=1. fc2's Gram matrix, 1536 x 1536 floats (9 MiB),
   // is the largest buffer that is not per image, so the binding cannot go below it: 9 images are
   // the fewest that come in two chunks.
