@@ -16,7 +16,6 @@
  * --quick shrinks the model (32x32 images: 5 tokens, width 96, depth 2; the matmuls keep DeiT-S's
  * widths on one image), the batches and the iterations, as a smoke test on SwiftShader.
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -35,6 +34,7 @@ import { uniformTensor } from '../src/util/prng.js';
 import { randomVitCheckpoint } from '../test/helpers/random-vit.js';
 import { type Gpu, loadGpus } from './census-roofline.js';
 import { type ReconSetup, calibratedModel, calibrationStageSeconds, fimaqCosts, median, reconstructUnits } from './timing.js';
+import { sourceCommit } from './commit.js';
 
 const driver = configureVulkanEnv('auto');
 const argv = process.argv.slice(2);
@@ -81,7 +81,7 @@ function peakGpu(text: string): { gpu: Gpu; matched_by: string } | null {
 
 const record: Record<string, unknown> & { sections: Record<string, unknown>; skipped: { section: string; reason: string }[]; errors: { section: string; message: string }[] } = {
   command: `bash bench/gpu-check.sh ${argv.join(' ')}`.trim(),
-  commit: process.env.FIMAQ_COMMIT || gitCommit(),
+  commit: process.env.FIMAQ_COMMIT || sourceCommit(),
   date: new Date().toISOString(),
   mode: quick ? 'quick' : 'full',
   node: process.version,
@@ -93,14 +93,6 @@ const record: Record<string, unknown> & { sections: Record<string, unknown>; ski
   errors: [],
 };
 let outFile = arg('out', '');
-
-function gitCommit(): string {
-  try {
-    return execSync('git rev-parse --short HEAD', { cwd: PACKAGE_ROOT, stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-  } catch {
-    return 'unknown';
-  }
-}
 
 function write(): void {
   record.seconds_total = elapsed();

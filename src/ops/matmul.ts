@@ -76,6 +76,9 @@ const MIN_WORKGROUPS = 64;
 /** Shorter slices would write more partial products than they save. */
 const MIN_SLICE_K = 32;
 
+/** 8x8 tiles along a side of C: one invocation each. */
+const tilesOf = (n: number) => Math.ceil(n / 8);
+
 /**
  * The K-slices a product runs as (count 1: not split), a function of its shape alone so that results
  * repeat on every device: enough slices for MIN_WORKGROUPS workgroups, each at least MIN_SLICE_K long.
@@ -83,8 +86,7 @@ const MIN_SLICE_K = 32;
 export function kSlices(o: Pick<MatmulOptions, 'M' | 'N' | 'K' | 'batch' | 'accumulate' | 'splitK'>): { count: number; sliceK: number } {
   const whole = { count: 1, sliceK: o.K };
   if ((o.batch ?? 1) !== 1 || o.accumulate || o.splitK === false) return whole;
-  const tiles = Math.ceil(o.M / 8) * Math.ceil(o.N / 8);
-  const wanted = Math.ceil((MIN_WORKGROUPS * matmulKernel.overrides.WG) / tiles);
+  const wanted = Math.ceil((MIN_WORKGROUPS * matmulKernel.overrides.WG) / (tilesOf(o.M) * tilesOf(o.N)));
   if (wanted <= 1 || o.K < 2 * MIN_SLICE_K) return whole;
   const sliceK = Math.max(MIN_SLICE_K, Math.floor(o.K / wanted));
   return { count: Math.ceil(o.K / sliceK), sliceK };
@@ -122,8 +124,8 @@ function splitMatmul(ctx: GpuContext, o: MatmulOptions, count: number, sliceK: n
 
 function dispatchMatmul(ctx: GpuContext, o: MatmulOptions, kLast: number): void {
   const batch = o.batch ?? 1;
-  const tilesM = Math.ceil(o.M / 8);
-  const tilesN = Math.ceil(o.N / 8);
+  const tilesM = tilesOf(o.M);
+  const tilesN = tilesOf(o.N);
   ctx.dispatch(
     matmulKernel,
     {
