@@ -94,7 +94,8 @@ export class CensusRecorder {
 
   static async create(): Promise<CensusRecorder> {
     let recorder: CensusRecorder | null = null;
-    const ctx = await createNodeContext({ census: { recordOnly: true, observe: (e) => recorder?.events?.push(e) } });
+    // The census models GPUs: products split along K as they would on one, whatever adapter records.
+    const ctx = await createNodeContext({ tuning: 'gpu', census: { recordOnly: true, observe: (e) => recorder?.events?.push(e) } });
     recorder = new CensusRecorder(ctx);
     return recorder;
   }

@@ -4,14 +4,15 @@
 //   float path (noise[idx] >= keep_prob): 0
 //   0 <= t <= qmax:                        dy * (round(x / s) - x / s)
 //   clamped:                               dy * (clamp(t, 0, qmax) - round(z))
-// Workgroup w computes chunk c = w % chunks of scale entry j = w / chunks and writes the partial sum
-// to grad[w] (the host adds the chunks of each entry in order when chunks > 1): a per-tensor scale
-// over a large activation would otherwise be one workgroup, i.e. one core. It assumes the map from
-// the dims with a non-zero scale stride to Σ i_k * s_k is a bijection onto 0..scale_count-1 (a
-// mixed radix; the host checks it), so j fixes those coordinates as (j / s_k) % n_k and the chunk's
-// threads stride over the remaining "free" dims in a fixed order, Kahan-summing their share; a
-// workgroup tree reduction (reduction.wgsl; WG a power of two) then adds the partial sums in a fixed
-// order, so the result is deterministic without atomics.
+// Invocation g sums part c = g % parts of scale entry j = g / parts and writes the partial sum to
+// grad[g] (the host adds the parts of each entry in order when parts > 1): a per-tensor scale over a
+// large activation would otherwise be one invocation's loop. No workgroup reduction: on CPU
+// implementations such as SwiftShader every barrier of every workgroup costs (it was a fifth of a
+// reconstruction step there). It assumes the map from the dims with a non-zero scale stride to
+// Σ i_k * s_k is a bijection onto 0..scale_count-1 (a mixed radix; the host checks it), so j fixes
+// those coordinates as (j / s_k) % n_k and the part strides over the remaining "free" dims in a fixed
+// order (neighbouring invocations on neighbouring elements), Kahan-summing its share, so the result
+// is deterministic without atomics.
 
 struct Params {
   n0: u32, n1: u32, n2: u32, n3: u32,
@@ -21,7 +22,7 @@ struct Params {
   qmax: f32,
   keep_prob: f32,
   scale_count: u32,
-  chunks: u32,
+  parts: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -32,16 +33,16 @@ struct Params {
 @group(0) @binding(5) var<storage, read> dy: array<f32>;
 @group(0) @binding(6) var<storage, read_write> grad: array<f32>;
 
-override WG: u32 = 32u;
+override WG: u32 = 64u;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
-  let w = wid.x + wid.y * nwg.x;
-  if (w >= p.scale_count * p.chunks) {
+fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
+  let g = gid.x + gid.y * nwg.x * WG;
+  if (g >= p.scale_count * p.parts) {
     return;
   }
-  let j = w / p.chunks;
-  let chunk = w % p.chunks;
+  let j = g / p.parts;
+  let part = g % p.parts;
   let n = vec4<u32>(p.n0, p.n1, p.n2, p.n3);
   let sc = vec4<u32>(p.s0, p.s1, p.s2, p.s3);
   let scaled = sc != vec4<u32>(0u);
@@ -49,7 +50,7 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
   let free = select(n, vec4<u32>(1u), scaled);
   let s = scale[j];
   var total = Kahan(0.0, 0.0);
-  for (var e = chunk * WG + lid; e < free.x * free.y * free.z * free.w; e += WG * p.chunks) {
+  for (var e = part; e < free.x * free.y * free.z * free.w; e += p.parts) {
     let fi = vec4<u32>(e / (free.y * free.z * free.w), (e / (free.z * free.w)) % free.y, (e / free.w) % free.z, e % free.w);
     let i = select(fi, pinned, scaled);
     let at = p.offset + i.x * p.a0 + i.y * p.a1 + i.z * p.a2 + i.w * p.a3;
@@ -61,8 +62,5 @@ fn main(@builtin(workgroup_id) wid: vec3<u32>, @builtin(num_workgroups) nwg: vec
     let d = select(clamp(t, 0.0, p.qmax) - z, r - u, t >= 0.0 && t <= p.qmax);
     total = kahan_add(total, select(0.0, dy[at] * d, noise[idx] < p.keep_prob));
   }
-  let sum = workgroup_sum(lid, total.sum);
-  if (lid == 0u) {
-    grad[w] = sum;
-  }
+  grad[g] = total.sum;
 }

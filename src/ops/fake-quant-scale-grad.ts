@@ -16,8 +16,8 @@ export const fakeQuantScaleGradKernel: KernelDescriptor = {
     { name: 'dy', access: 'read' },
     { name: 'grad', access: 'read_write' },
   ],
-  uniforms: [...trainViewUniformFields, { name: 'scale_count', type: 'u32' }, { name: 'chunks', type: 'u32' }],
-  overrides: { WG: 32 },
+  uniforms: [...trainViewUniformFields, { name: 'scale_count', type: 'u32' }, { name: 'parts', type: 'u32' }],
+  overrides: { WG: 64 },
   // x, noise and dy through the view, and the partial sums (binding 6).
   cost: (c) => {
     const { flops, bytes } = viewCost(3)(c);
@@ -25,6 +25,9 @@ export const fakeQuantScaleGradKernel: KernelDescriptor = {
   },
   libraries: ['reduction'],
 };
+
+/** Parts per scale entry at most: a per-tensor scale over DeiT-S's 2.4 M fc2 inputs still fills 128 workgroups. */
+const MAX_PARTS = 8192;
 
 /**
  * Throws unless (i_k for the dims with size > 1 and a non-zero scale stride) ↦ Σ i_k·scale_k is a bijection
@@ -53,8 +56,9 @@ export function checkScaleBijection(view: QuantView, scaleCount: number, label: 
  *   dy · (round(x/s) - x/s)            where 0 <= t <= qmax (t = round(x/s) + round(z), qmax = 2^bits - 1),
  *   dy · (clamp(t, 0, qmax) - round(z)) where t is clamped;
  * x and dy use the view's addresses, noise the flat view index. Deterministic (fixed summation order).
- * Each entry's elements are split into chunks of about `chunkElements`, one workgroup each, so
- * that a per-tensor scale keeps every core busy; the chunks' sums are then added in order.
+ * Each entry's elements are split into parts of about `partElements`, one invocation each (at most
+ * MAX_PARTS per entry, so that the second pass stays short), so that a per-tensor scale keeps
+ * every core busy; the parts' sums are then added in order.
  */
 export function fakeQuantScaleGrad(
   ctx: GpuContext,
@@ -67,21 +71,19 @@ export function fakeQuantScaleGrad(
   view: QuantView,
   dy: Tensor,
   label: string,
-  chunkElements = 16384,
+  partElements = 64,
 ): Tensor {
   checkScaleBijection(view, scale.size, label);
-  const wg = fakeQuantScaleGradKernel.overrides.WG;
-  if ((wg & (wg - 1)) !== 0) throw new Error(`${label}: workgroup size ${wg} is not a power of two`);
   const perEntry = viewCount(view) / scale.size;
-  const chunks = Math.max(1, Math.ceil(perEntry / Math.max(chunkElements, wg)));
-  const partials = ctx.empty(chunks === 1 ? scale.shape : [scale.size, chunks], chunks === 1 ? label : `${label}.chunks`);
+  const parts = Math.min(MAX_PARTS, Math.max(1, Math.ceil(perEntry / partElements)));
+  const partials = ctx.empty(parts === 1 ? scale.shape : [scale.size, parts], parts === 1 ? label : `${label}.parts`);
   ctx.dispatch(
     fakeQuantScaleGradKernel,
-    { ...trainViewUniforms(view, bits, keepProb, noise, label), scale_count: scale.size, chunks },
+    { ...trainViewUniforms(view, bits, keepProb, noise, label), scale_count: scale.size, parts },
     [x, scale, zeroPoint, noise, dy, partials],
-    gridFor(scale.size * chunks, 1),
+    gridFor(scale.size * parts, fakeQuantScaleGradKernel.overrides.WG),
   );
-  if (chunks === 1) return partials;
+  if (parts === 1) return partials;
   const grad = reduceSum(ctx, partials, scale.size, label);
   partials.release();
   return grad;

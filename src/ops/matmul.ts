@@ -3,6 +3,7 @@
  */
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
+import { matmulTexture } from './matmul-texture.js';
 import { sumSlices } from './sum-slices.js';
 
 export const matmulKernel: KernelDescriptor = {
@@ -67,12 +68,6 @@ export interface MatmulOptions {
   splitK?: boolean;
 }
 
-/**
- * A dispatch of fewer workgroups leaves most of a GPU idle (an H100 has 132 SMs, a laptop GPU a few
- * dozen): a single product with few output tiles but a long K (a weight gradient summed over every
- * token of a batch, the head's products) is split into K-slices that run side by side.
- */
-const MIN_WORKGROUPS = 64;
 /** Shorter slices would write more partial products than they save. */
 const MIN_SLICE_K = 32;
 
@@ -80,14 +75,20 @@ const MIN_SLICE_K = 32;
 const tilesOf = (n: number) => Math.ceil(n / 8);
 
 /**
- * The K-slices a product runs as (count 1: not split), a function of its shape alone so that results
- * repeat on every device: enough slices for MIN_WORKGROUPS workgroups, each at least MIN_SLICE_K long.
+ * The K-slices a product runs as (count 1: not split). A dispatch of fewer than `fillWorkgroups`
+ * workgroups (the context's: 64 on a GPU) leaves most of the device idle, so a single product with
+ * few output tiles but a long K (a weight gradient summed over every token of a batch, the head's
+ * products) is split into slices that run side by side: enough for `fillWorkgroups` workgroups,
+ * each at least MIN_SLICE_K long. A function of the shape and that number alone, so results repeat
+ * run to run on a device and on every device of the same kind.
  */
-export function kSlices(o: Pick<MatmulOptions, 'M' | 'N' | 'K' | 'batch' | 'accumulate' | 'splitK'>): { count: number; sliceK: number } {
+export function kSlices(o: Pick<MatmulOptions, 'M' | 'N' | 'K' | 'batch' | 'accumulate' | 'splitK'>, fillWorkgroups: number): { count: number; sliceK: number } {
   const whole = { count: 1, sliceK: o.K };
   if ((o.batch ?? 1) !== 1 || o.accumulate || o.splitK === false) return whole;
-  const wanted = Math.ceil((MIN_WORKGROUPS * matmulKernel.overrides.WG) / (tilesOf(o.M) * tilesOf(o.N)));
-  if (wanted <= 1 || o.K < 2 * MIN_SLICE_K) return whole;
+  const tiles = tilesOf(o.M) * tilesOf(o.N);
+  const wg = matmulKernel.overrides.WG;
+  if (Math.ceil(tiles / wg) >= fillWorkgroups || o.K < 2 * MIN_SLICE_K) return whole;
+  const wanted = Math.ceil((fillWorkgroups * wg) / tiles);
   const sliceK = Math.max(MIN_SLICE_K, Math.floor(o.K / wanted));
   return { count: Math.ceil(o.K / sliceK), sliceK };
 }
@@ -97,12 +98,34 @@ export function matmul(ctx: GpuContext, o: MatmulOptions): void {
   const inner = o.inner ?? 1;
   if (batch % inner !== 0) throw new Error(`matmul: batch ${batch} is not a multiple of inner ${inner}`);
   if (o.accumulate && (o.bias || (o.alpha ?? 1) !== 1)) throw new Error('matmul: accumulate takes no bias and no alpha');
-  const slices = kSlices(o);
+  if (ctx.tuning === 'cpu' && textureOperandsFit(ctx, o)) {
+    texturedMatmul(ctx, o);
+    return;
+  }
+  const slices = kSlices(o, ctx.fillWorkgroups);
   if (slices.count > 1) {
     splitMatmul(ctx, o, slices.count, slices.sliceK);
     return;
   }
   dispatchMatmul(ctx, o, o.K);
+}
+
+/**
+ * Whether the 'cpu' tuning runs this product as matmul-texture: a single product A.B^T whose rows
+ * of A (over K) and columns of B (over K) are contiguous, copyable into row textures, and big
+ * enough that the two copies are small beside it (the linears' X.W^T).
+ */
+function textureOperandsFit(ctx: GpuContext, o: MatmulOptions): boolean {
+  if ((o.batch ?? 1) !== 1 || o.accumulate || o.a.colStride !== 1 || o.b.rowStride !== 1 || o.M < 8 || o.N < 8) return false;
+  return ctx.rowTextureFits(o.M, o.K, o.a.rowStride, o.a.offset ?? 0) && ctx.rowTextureFits(o.N, o.K, o.b.colStride, o.b.offset ?? 0);
+}
+
+function texturedMatmul(ctx: GpuContext, o: MatmulOptions): void {
+  const a = ctx.rowTexture(o.a.tensor, o.M, o.K, o.a.rowStride, o.a.offset ?? 0, 'matmul.a_rows');
+  const b = ctx.rowTexture(o.b.tensor, o.N, o.K, o.b.colStride, o.b.offset ?? 0, 'matmul.b_rows');
+  matmulTexture(ctx, { a, b, c: o.c, bias: o.bias, alpha: o.alpha });
+  a.release();
+  b.release();
 }
 
 /** The product as `count` products over consecutive K ranges (the batch of one dispatch), then their sum. */

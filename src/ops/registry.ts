@@ -31,6 +31,7 @@ import { im2colKernel } from './im2col.js';
 import { layerNormKernel } from './layer-norm.js';
 import { layerNormBackwardKernel } from './layer-norm-backward.js';
 import { matmulKernel } from './matmul.js';
+import { matmulTextureKernel } from './matmul-texture.js';
 import { mseGradKernel } from './mse-grad.js';
 import { mseLossKernel } from './mse-loss.js';
 import { packedWeightLinearKernel } from './packed-weight-linear.js';
@@ -79,6 +80,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   layerNormKernel,
   layerNormBackwardKernel,
   matmulKernel,
+  matmulTextureKernel,
   mseGradKernel,
   mseLossKernel,
   packedWeightLinearKernel,

@@ -45,6 +45,24 @@ export interface ContextOptions {
    * adapter's backend then says so.
    */
   census?: { observe: (e: CensusEvent) => void; recordOnly?: boolean };
+  /**
+   * The kind of device kernels are chosen and sized for. 'gpu': a product with fewer than
+   * GPU_FILL_WORKGROUPS workgroups is split along K (matmul's `kSlices`) so that it fills the
+   * device. 'cpu' (SwiftShader): no split, since its few threads are busy with any dispatch and a
+   * split only adds work, and single products whose operands are rows of K contiguous values read
+   * them from textures (`rowTexture`), four values per fetch, where a storage buffer costs a
+   * gather per value. Default: 'cpu' on a CPU adapter, else 'gpu'. The census sets 'gpu' to model
+   * GPUs whatever adapter records it.
+   */
+  tuning?: 'gpu' | 'cpu';
+}
+
+/** Workgroups that keep a GPU busy: an H100 has 132 SMs, a laptop GPU a few dozen compute units. */
+export const GPU_FILL_WORKGROUPS = 64;
+
+/** Whether the adapter is a CPU implementation (SwiftShader, or any adapter marked as a fallback). */
+export function isCpuAdapter(a: AdapterSummary): boolean {
+  return a.fallback || /swiftshader/i.test(`${a.architecture} ${a.description}`);
 }
 
 /** What the census observes: a dispatch as recorded, or a clear or copy of `bytes` bytes. */
@@ -80,6 +98,30 @@ export class Tensor {
   }
 }
 
+/**
+ * A matrix's rows as an rgba32float texture, for kernels that read four values per fetch. Rows come
+ * in blocks of `rowsPerBlock` (the texture's height at most): texel (b * cols / 4 + j, i) holds
+ * values 4j..4j+3 of row b * rowsPerBlock + i.
+ */
+export class RowTexture {
+  private released = false;
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly texture: GPUTexture,
+    readonly view: GPUTextureView,
+    readonly rows: number,
+    readonly cols: number,
+    readonly rowsPerBlock: number,
+  ) {}
+
+  /** Returns the texture to the context's pool; work recorded before still reads it. */
+  release(): void {
+    if (this.released) throw new Error('RowTexture released twice');
+    this.released = true;
+    this.ctx.releaseTexture(this.texture, this.view);
+  }
+}
+
 export interface ContextStats {
   dispatches: number;
   submits: number;
@@ -111,6 +153,8 @@ export class GpuContext {
   /** Errors the device reported outside any scope (the first few), thrown at the next sync or read. */
   private readonly uncaptured: string[] = [];
   private placeholderTensor: Tensor | null = null;
+  private readonly freeTextures = new Map<string, { texture: GPUTexture; view: GPUTextureView }[]>();
+  private readonly textures = new Set<GPUTexture>();
   private readonly pendingErrors: Promise<string | null>[] = [];
 
   constructor(
@@ -143,6 +187,16 @@ export class GpuContext {
   }
 
   // ---- tensors -------------------------------------------------------------------------------
+
+  /** See `ContextOptions.tuning`. */
+  get tuning(): 'gpu' | 'cpu' {
+    return this.options.tuning ?? (isCpuAdapter(this.adapter) ? 'cpu' : 'gpu');
+  }
+
+  /** Workgroups one dispatch needs to occupy the device (see `ContextOptions.tuning`). */
+  get fillWorkgroups(): number {
+    return this.tuning === 'gpu' ? GPU_FILL_WORKGROUPS : 1;
+  }
 
   /** The largest tensor (bytes) one storage binding holds: the adapter's limits, or `maxBindingBytes` where lower. */
   get maxBindingBytes(): number {
@@ -226,6 +280,65 @@ export class GpuContext {
     return this.pool.created;
   }
 
+  // ---- row textures ------------------------------------------------------------------------
+
+  /** Row blocks of a [rows, cols] matrix in one texture of at most maxTextureDimension2D texels a side. */
+  private rowBlocks(rows: number): { rowsPerBlock: number; blocks: number } {
+    const rowsPerBlock = Math.max(1, Math.min(rows, this.limits.maxTextureDimension2D));
+    return { rowsPerBlock, blocks: Math.ceil(rows / rowsPerBlock) };
+  }
+
+  /**
+   * Whether `rowTexture` can copy these rows: cols a multiple of 4, a row stride of whole 256-byte
+   * lines and a 16-byte aligned offset (the buffer-to-texture copy's rules), blocks side by side
+   * within the texture's width.
+   */
+  rowTextureFits(rows: number, cols: number, rowStride: number, offset: number): boolean {
+    if (rows < 1 || cols < 4 || cols % 4 !== 0 || rowStride < cols || (rowStride * 4) % 256 !== 0 || (offset * 4) % 16 !== 0) return false;
+    const { blocks } = this.rowBlocks(rows);
+    return (blocks * cols) / 4 <= this.limits.maxTextureDimension2D;
+  }
+
+  /**
+   * Copies rows of a matrix (row r at element offset + r * rowStride, `cols` values) into a pooled
+   * texture, in queue order (after every dispatch recorded so far). Check `rowTextureFits` first.
+   */
+  rowTexture(t: Tensor, rows: number, cols: number, rowStride: number, offset: number, label: string): RowTexture {
+    if (!this.rowTextureFits(rows, cols, rowStride, offset)) throw new Error(`${label}: ${rows}x${cols} rows (stride ${rowStride}, offset ${offset}) do not fit a row texture`);
+    if (offset + (rows - 1) * rowStride + cols > t.size) throw new Error(`${label}: rows reach past the end of [${t.shape}]`);
+    this.checkLost();
+    const { rowsPerBlock, blocks } = this.rowBlocks(rows);
+    const width = (blocks * cols) / 4;
+    this.options.census?.observe({ kind: 'copy', bytes: rows * cols * 4 });
+    const key = `${width}x${rowsPerBlock}`;
+    const free = this.freeTextures.get(key)?.pop();
+    const texture =
+      free?.texture ??
+      this.device.createTexture({ label, size: [width, rowsPerBlock], format: 'rgba32float', usage: GPUTextureUsage.TEXTURE_BINDING | GPUTextureUsage.COPY_DST });
+    if (!free) this.textures.add(texture);
+    const view = free?.view ?? texture.createView({ label });
+    if (!this.options.census?.recordOnly) {
+      this.closePass();
+      if (!this.encoder) this.encoder = this.device.createCommandEncoder({ label: 'fimaq' });
+      for (let b = 0; b < blocks; b++) {
+        const n = Math.min(rowsPerBlock, rows - b * rowsPerBlock);
+        this.encoder.copyBufferToTexture(
+          { buffer: t.buffer, offset: (offset + b * rowsPerBlock * rowStride) * 4, bytesPerRow: rowStride * 4, rowsPerImage: n },
+          { texture, origin: [(b * cols) / 4, 0, 0] },
+          [cols / 4, n, 1],
+        );
+      }
+    }
+    return new RowTexture(this, texture, view, rows, cols, rowsPerBlock);
+  }
+
+  releaseTexture(texture: GPUTexture, view: GPUTextureView): void {
+    const key = `${texture.width}x${texture.height}`;
+    const list = this.freeTextures.get(key) ?? [];
+    list.push({ texture, view });
+    this.freeTextures.set(key, list);
+  }
+
   // ---- pipelines -----------------------------------------------------------------------------
 
   private layoutFor(desc: KernelDescriptor): GPUBindGroupLayout {
@@ -237,6 +350,11 @@ export class GpuContext {
           binding: i + 1,
           visibility: GPUShaderStage.COMPUTE,
           buffer: { type: s.access === 'read' ? ('read-only-storage' as const) : ('storage' as const) },
+        })),
+        ...(desc.textures ?? []).map((_, i) => ({
+          binding: 1 + desc.storage.length + i,
+          visibility: GPUShaderStage.COMPUTE,
+          texture: { sampleType: 'unfilterable-float' as const, viewDimension: '2d' as const },
         })),
       ];
       layout = this.device.createBindGroupLayout({ label: desc.name, entries });
@@ -332,10 +450,14 @@ export class GpuContext {
     buffers: Tensor[],
     grid: [number, number, number],
     overrides: OverrideValues = {},
+    textures: readonly RowTexture[] = [],
   ): void {
     this.checkLost();
     if (buffers.length !== desc.storage.length) {
       throw new Error(`${desc.name}: ${buffers.length} buffers for ${desc.storage.length} bindings`);
+    }
+    if (textures.length !== (desc.textures?.length ?? 0)) {
+      throw new Error(`${desc.name}: ${textures.length} textures for ${desc.textures?.length ?? 0} bindings`);
     }
     const census = this.options.census;
     census?.observe({ kind: 'dispatch', desc, uniforms, grid, overrides, buffers });
@@ -356,6 +478,7 @@ export class GpuContext {
       entries: [
         { binding: 0, resource: { buffer: this.uniformBuffer, offset: uniformOffset, size: uniformByteSize(desc) } },
         ...buffers.map((t, i) => ({ binding: i + 1, resource: { buffer: t.buffer, offset: 0, size: t.byteLength || 4 } })),
+        ...textures.map((t, i) => ({ binding: 1 + buffers.length + i, resource: t.view })),
       ],
     });
     const pass = this.openPass(desc.name);
@@ -492,6 +615,9 @@ export class GpuContext {
       await this.device.queue.onSubmittedWorkDone();
     }
     this.pool.dispose();
+    for (const t of this.textures) t.destroy();
+    this.textures.clear();
+    this.freeTextures.clear();
     this.uniformBuffer.destroy();
     this.placeholderTensor = null;
     this.profiler?.dispose();

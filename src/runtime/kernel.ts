@@ -7,6 +7,7 @@
  * Binding convention, shared by every shader:
  *   @group(0) @binding(0) var<uniform> params: Params;   (fields in `uniforms` order, 4 bytes each)
  *   @group(0) @binding(1..n) var<storage, ...>            (in `storage` order)
+ *   @group(0) @binding(n+1..) var t: texture_2d<f32>;     (in `textures` order: RowTexture operands)
  */
 export type UniformType = 'u32' | 'i32' | 'f32';
 
@@ -27,6 +28,8 @@ export interface KernelDescriptor {
   name: string;
   entryPoint: string;
   storage: StorageBinding[];
+  /** Sampled rgba32float textures (`GpuContext.rowTexture`), bound after the storage buffers. */
+  textures?: { name: string }[];
   uniforms: UniformField[];
   /** Override constants with their default values; a pipeline exists per distinct value set. */
   overrides: OverrideValues;

@@ -8,9 +8,9 @@ import { steElement } from '../reference/fake-quant-backward.js';
 import { forEachViewedIndexed, steSurrogate, TRAIN_VIEW_CASES, trainData, type TrainData, type TrainViewCase } from '../reference/fake-quant-train.js';
 import { fakeQuantScaleGradRef } from '../reference/fake-quant-scale-grad.js';
 
-async function runGrad(ctx: GpuContext, c: TrainViewCase, d: TrainData, keepProb: number, bits: number, chunkElements?: number): Promise<Float32Array> {
+async function runGrad(ctx: GpuContext, c: TrainViewCase, d: TrainData, keepProb: number, bits: number, partElements?: number): Promise<Float32Array> {
   const t = [d.x, d.scale, d.zp, d.noise, d.dy].map((v, i) => ctx.upload(v, [v.length], `in${i}`));
-  const grad = fakeQuantScaleGrad(ctx, t[0], t[1], t[2], t[3], keepProb, bits, c.view, t[4], 'ds', chunkElements);
+  const grad = fakeQuantScaleGrad(ctx, t[0], t[1], t[2], t[3], keepProb, bits, c.view, t[4], 'ds', partElements);
   const got = await ctx.read(grad);
   for (const v of [...t, grad]) v.release();
   return got;
@@ -46,12 +46,12 @@ describe('fake-quant-scale-grad (ds)', () => {
         }
       });
 
-      // chunkElements 1: every entry's elements split over as many workgroups as the workgroup size allows.
-      for (const [keepProb, chunkElements] of [[0.5, undefined], [1, undefined], [0.75, 1]] as const) {
-        it(`${c.name}, ${bits} bits, keep ${keepProb}${chunkElements ? ', smallest chunks' : ''}: GPU ds matches the reference`, async () => {
+      // partElements 1: every element its own part.
+      for (const [keepProb, partElements] of [[0.5, undefined], [1, undefined], [0.75, 1]] as const) {
+        it(`${c.name}, ${bits} bits, keep ${keepProb}${partElements ? ', smallest parts' : ''}: GPU ds matches the reference`, async () => {
           const ctx = await testContext();
           const d = trainData(c, bits);
-          const got = await runGrad(ctx, c, d, keepProb, bits, chunkElements);
+          const got = await runGrad(ctx, c, d, keepProb, bits, partElements);
           const ref = fakeQuantScaleGradRef(d.x, d.scale, d.zp, d.noise, keepProb, bits, c.view, d.dy);
           // The GPU forms u = x / s in float32 (WGSL allows 2.5 ulp), which moves an inside term
           // dy · (round(u) - u) by up to |dy · u| · 2^-21; the rest is float32 summation, relative to Σ|terms|.
@@ -73,7 +73,7 @@ describe('fake-quant-scale-grad (ds)', () => {
             expect(ref.magnitude.every((m) => m > 0)).toBe(true);
           }
           // Deterministic: the same inputs give the same bits.
-          expect(Array.from(await runGrad(ctx, c, d, keepProb, bits, chunkElements))).toEqual(Array.from(got));
+          expect(Array.from(await runGrad(ctx, c, d, keepProb, bits, partElements))).toEqual(Array.from(got));
         });
       }
     }

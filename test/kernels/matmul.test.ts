@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { kSlices, linear, matmul } from '../../src/ops/matmul.js';
-import type { Tensor } from '../../src/runtime/context.js';
+import { GPU_FILL_WORKGROUPS, type GpuContext, type Tensor } from '../../src/runtime/context.js';
+import { createNodeContext } from '../../src/runtime/node-gpu.js';
 import { expectClose, randomData, testContext } from '../helpers/gpu.js';
 import { linearRef, matmulRef } from '../reference/matmul.js';
 
@@ -82,6 +83,13 @@ describe('matmul', () => {
     for (const t of [xt, yt, onto, whole, split]) t.release();
   });
 
+  // A context that splits as on a GPU, whatever the adapter (a CPU adapter never splits).
+  let gpuShaped: Promise<GpuContext> | null = null;
+  const splittingContext = () => (gpuShaped ??= createNodeContext({ poison: true, tuning: 'gpu' }));
+  afterAll(async () => {
+    await (await gpuShaped)?.dispose();
+  });
+
   // Few output tiles over a long K: the product runs as K-slices added by sum-slices. [M, N, K, slices]:
   // slices that divide K, a shorter last slice, and a weight-gradient shape (dW = dY^T.X) whose A is
   // read transposed, into a strided C with an offset, with alpha and bias.
@@ -91,8 +99,8 @@ describe('matmul', () => {
     [40, 24, 1536, 48],
   ] as const) {
     it(`split over K: ${M}x${N}, K=${K} as ${slices} slices`, async () => {
-      const ctx = await testContext();
-      expect(kSlices({ M, N, K }).count).toBe(slices);
+      const ctx = await splittingContext();
+      expect(kSlices({ M, N, K }, ctx.fillWorkgroups).count).toBe(slices);
       const aT = randomData(K * M); // stored [K, M], used as A = aT^T
       const b = randomData(K * N);
       const bias = randomData(N);
@@ -120,16 +128,22 @@ describe('matmul', () => {
   }
 
   it('splits only single products with few tiles and a long K, into enough workgroups', () => {
-    const workgroups = (M: number, N: number, K: number) => Math.ceil((kSlices({ M, N, K }).count * Math.ceil(M / 8) * Math.ceil(N / 8)) / 64);
+    const workgroups = (M: number, N: number, K: number) => Math.ceil((kSlices({ M, N, K }, GPU_FILL_WORKGROUPS).count * Math.ceil(M / 8) * Math.ceil(N / 8)) / 64);
     // DeiT-S at batch 32: attn.proj's weight gradient and the head's two products.
     for (const [M, N, K] of [[384, 384, 6304], [32, 1000, 384], [32, 384, 1000]]) expect(workgroups(M, N, K)).toBeGreaterThanOrEqual(64);
-    expect(kSlices({ M: 6304, N: 384, K: 384 }).count).toBe(1);
-    expect(kSlices({ M: 13, N: 17, K: 1000, batch: 4 }).count).toBe(1);
-    expect(kSlices({ M: 13, N: 17, K: 1000, accumulate: true }).count).toBe(1);
-    expect(kSlices({ M: 13, N: 17, K: 63 }).count).toBe(1);
-    const { count, sliceK } = kSlices({ M: 32, N: 384, K: 1000 });
+    expect(kSlices({ M: 6304, N: 384, K: 384 }, GPU_FILL_WORKGROUPS).count).toBe(1);
+    expect(kSlices({ M: 13, N: 17, K: 1000, batch: 4 }, GPU_FILL_WORKGROUPS).count).toBe(1);
+    expect(kSlices({ M: 13, N: 17, K: 1000, accumulate: true }, GPU_FILL_WORKGROUPS).count).toBe(1);
+    expect(kSlices({ M: 13, N: 17, K: 63 }, GPU_FILL_WORKGROUPS).count).toBe(1);
+    const { count, sliceK } = kSlices({ M: 32, N: 384, K: 1000 }, GPU_FILL_WORKGROUPS);
     expect((count - 1) * sliceK).toBeLessThan(1000);
     expect(count * sliceK).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('never splits on a CPU adapter, where any dispatch keeps its few threads busy', async () => {
+    const ctx = await testContext();
+    expect(ctx.fillWorkgroups).toBe(1);
+    expect(kSlices({ M: 13, N: 17, K: 1000 }, ctx.fillWorkgroups).count).toBe(1);
   });
 
   it('rejects an input whose last dimension does not match', async () => {

@@ -43,6 +43,9 @@ describe('kernel descriptors match their WGSL', () => {
         desc.storage.map((s, i) => [i + 1, s.name, s.access]),
       );
 
+      const textures = [...reflect.textures].sort((a, b) => a.binding - b.binding);
+      expect(textures.map((t) => [t.binding, t.name])).toEqual((desc.textures ?? []).map((t, i) => [1 + desc.storage.length + i, t.name]));
+
       const overrides = reflect.overrides.map((o) => o.name).sort();
       expect(overrides).toEqual(Object.keys(desc.overrides).sort());
     });
