@@ -55,6 +55,15 @@ export interface ContextOptions {
    * GPUs whatever adapter records it.
    */
   tuning?: 'gpu' | 'cpu';
+  /**
+   * How the host awaits the device (its queue, a mapping) on a CPU adapter. dawn-node polls for
+   * completion with back-to-back setImmediate callbacks while one of its promises is pending, a
+   * core at 100 %, and on a CPU adapter that core is one the device's own threads need (on 2 cores
+   * SwiftShader's two threads got about 60 % each). The Node entry passes a wait that sleeps a
+   * millisecond between polls (node-gpu.ts, `sleepingWait`); browsers, whose main thread cannot
+   * sleep, pass none. Other adapters await directly.
+   */
+  hostWait?: <T>(p: Promise<T>) => Promise<T>;
 }
 
 /** Workgroups that keep a GPU busy: an H100 has 132 SMs, a laptop GPU a few dozen compute units. */
@@ -187,6 +196,11 @@ export class GpuContext {
   }
 
   // ---- tensors -------------------------------------------------------------------------------
+
+  /** Awaits a promise of the device's (see `ContextOptions.hostWait`). */
+  private settle<T>(p: Promise<T>): Promise<T> {
+    return this.options.hostWait && isCpuAdapter(this.adapter) ? this.options.hostWait(p) : p;
+  }
 
   /** See `ContextOptions.tuning`. */
   get tuning(): 'gpu' | 'cpu' {
@@ -541,7 +555,7 @@ export class GpuContext {
   /** Waits until the GPU has finished all submitted work. */
   async sync(): Promise<void> {
     this.flush();
-    await this.device.queue.onSubmittedWorkDone();
+    await this.settle(this.device.queue.onSubmittedWorkDone());
     await this.throwPendingErrors();
   }
 
@@ -570,7 +584,7 @@ export class GpuContext {
       this.flush();
       this.stats.readbacks++;
       try {
-        await staging.mapAsync(GPUMapMode.READ);
+        await this.settle(staging.mapAsync(GPUMapMode.READ));
       } catch (e) {
         // A lost device fails the mapping; its lost promise may settle a moment later.
         await Promise.race([this.device.lost, new Promise((r) => setTimeout(r, 200))]);
@@ -612,7 +626,7 @@ export class GpuContext {
   async dispose(): Promise<void> {
     if (!this.lost) {
       this.flush();
-      await this.device.queue.onSubmittedWorkDone();
+      await this.settle(this.device.queue.onSubmittedWorkDone());
     }
     this.pool.dispose();
     for (const t of this.textures) t.destroy();

@@ -38,7 +38,27 @@ export async function createNodeContext(options: NodeAcquireOptions = {}): Promi
   const checked = options.boundsChecks ?? !usesSwiftShader();
   const gpu = create(checked ? [] : ['enable-dawn-features=disable_robustness']);
   const backend = `dawn-node (${driver}${checked ? '' : ', bounds checks off'})`;
-  return createContext(gpu, readShader, { ...options, backend, noAdapterHint: NO_ADAPTER_HINT });
+  return createContext(gpu, readShader, { hostWait: sleepingWait, ...options, backend, noAdapterHint: NO_ADAPTER_HINT });
+}
+
+const sleeper = new Int32Array(new SharedArrayBuffer(4));
+
+/**
+ * Awaits `p` while dawn-node gets to poll once a millisecond instead of back to back: between
+ * polls the main thread sleeps (Atomics.wait), leaving the cores to a CPU adapter's threads
+ * (ContextOptions.hostWait). Timers and I/O callbacks wait at most that millisecond longer.
+ */
+export async function sleepingWait<T>(p: Promise<T>): Promise<T> {
+  let settled = false;
+  const done = () => {
+    settled = true;
+  };
+  p.then(done, done);
+  while (!settled) {
+    Atomics.wait(sleeper, 0, 0, 1);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+  return p;
 }
 
 /** Whether Dawn will load SwiftShader, the CPU Vulkan driver (configureVulkanEnv has run). */
