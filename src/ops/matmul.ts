@@ -1,10 +1,11 @@
 /**
  * matmul: strided, batched C = alpha * A.B (+ bias). `linear` is the nn.Linear case Y = X.W^T + b.
  */
-import type { GpuContext, Tensor } from '../runtime/context.js';
+import type { GpuContext, RowTexture, Tensor } from '../runtime/context.js';
 import { gridFor, type KernelDescriptor } from '../runtime/kernel.js';
 import { matmulTexture } from './matmul-texture.js';
 import { sumSlices } from './sum-slices.js';
+import { transpose } from './transpose.js';
 
 export const matmulKernel: KernelDescriptor = {
   name: 'matmul',
@@ -98,8 +99,9 @@ export function matmul(ctx: GpuContext, o: MatmulOptions): void {
   const inner = o.inner ?? 1;
   if (batch % inner !== 0) throw new Error(`matmul: batch ${batch} is not a multiple of inner ${inner}`);
   if (o.accumulate && (o.bias || (o.alpha ?? 1) !== 1)) throw new Error('matmul: accumulate takes no bias and no alpha');
-  if (ctx.tuning === 'cpu' && textureOperandsFit(ctx, o)) {
-    texturedMatmul(ctx, o);
+  const sources = textureSources(ctx, o);
+  if (sources) {
+    texturedMatmul(ctx, o, sources);
     return;
   }
   const slices = kSlices(o, ctx.fillWorkgroups);
@@ -110,19 +112,50 @@ export function matmul(ctx: GpuContext, o: MatmulOptions): void {
   dispatchMatmul(ctx, o, o.K);
 }
 
+/** An operand may be transposed into rows for matmul-texture when the other side has at least this many. */
+const TRANSPOSE_MIN_OTHER = 64;
+/** Row strides of whole 256-byte lines, as the buffer-to-texture copy takes them. */
+const lineStride = (n: number) => Math.ceil(n / 64) * 64;
+
+/** How matmul-texture gets an operand's rows over K: copied as they are, or from a transposed copy. */
+type RowSource = 'rows' | 'transposed';
+
 /**
- * Whether the 'cpu' tuning runs this product as matmul-texture: a single product A.B^T whose rows
- * of A (over K) and columns of B (over K) are contiguous, copyable into row textures, and big
- * enough that the two copies are small beside it (the linears' X.W^T).
+ * How the 'cpu' tuning gives matmul-texture an operand of `count` rows over K (A: M rows, B: N
+ * columns), or null. 'rows': they lie contiguous over K at `stride` apart (the linears' X and W in
+ * X.W^T). 'transposed': they lie across (the operand is read along its other side, as W in dY.W
+ * or both operands of dW = dY^T.X), and a transposed copy is small beside the product, since the
+ * other side has at least TRANSPOSE_MIN_OTHER.
  */
-function textureOperandsFit(ctx: GpuContext, o: MatmulOptions): boolean {
-  if ((o.batch ?? 1) !== 1 || o.accumulate || o.a.colStride !== 1 || o.b.rowStride !== 1 || o.M < 8 || o.N < 8) return false;
-  return ctx.rowTextureFits(o.M, o.K, o.a.rowStride, o.a.offset ?? 0) && ctx.rowTextureFits(o.N, o.K, o.b.colStride, o.b.offset ?? 0);
+function rowSource(ctx: GpuContext, count: number, K: number, along: number, across: number, offset: number, other: number): RowSource | null {
+  if (along === 1 && ctx.rowTextureFits(count, K, across, offset)) return 'rows';
+  if (across === 1 && other >= TRANSPOSE_MIN_OTHER && ctx.rowTextureFits(count, K, lineStride(K), 0)) return 'transposed';
+  return null;
 }
 
-function texturedMatmul(ctx: GpuContext, o: MatmulOptions): void {
-  const a = ctx.rowTexture(o.a.tensor, o.M, o.K, o.a.rowStride, o.a.offset ?? 0, 'matmul.a_rows');
-  const b = ctx.rowTexture(o.b.tensor, o.N, o.K, o.b.colStride, o.b.offset ?? 0, 'matmul.b_rows');
+/** The operands' row sources for matmul-texture under the 'cpu' tuning, or null where the product stays on matmul. */
+function textureSources(ctx: GpuContext, o: MatmulOptions): [RowSource, RowSource] | null {
+  if (ctx.tuning !== 'cpu' || (o.batch ?? 1) !== 1 || o.accumulate || o.M < 8 || o.N < 8) return null;
+  const a = rowSource(ctx, o.M, o.K, o.a.colStride, o.a.rowStride, o.a.offset ?? 0, o.N);
+  const b = a && rowSource(ctx, o.N, o.K, o.b.rowStride, o.b.colStride, o.b.offset ?? 0, o.M);
+  return a && b ? [a, b] : null;
+}
+
+/**
+ * An operand's rows over K as a row texture. `stride`: between its rows ('rows'), or between its
+ * values along K ('transposed': the operand lies as K rows of `count` contiguous values).
+ */
+function operandRows(ctx: GpuContext, t: Tensor, source: RowSource, count: number, K: number, stride: number, offset: number, label: string): RowTexture {
+  if (source === 'rows') return ctx.rowTexture(t, count, K, stride, offset, label);
+  const copy = transpose(ctx, t, K, count, stride, offset, lineStride(K), `${label}.transposed`);
+  const rows = ctx.rowTexture(copy, count, K, lineStride(K), 0, label);
+  copy.release();
+  return rows;
+}
+
+function texturedMatmul(ctx: GpuContext, o: MatmulOptions, [aSource, bSource]: [RowSource, RowSource]): void {
+  const a = operandRows(ctx, o.a.tensor, aSource, o.M, o.K, aSource === 'rows' ? o.a.rowStride : o.a.colStride, o.a.offset ?? 0, 'matmul.a_rows');
+  const b = operandRows(ctx, o.b.tensor, bSource, o.N, o.K, bSource === 'rows' ? o.b.colStride : o.b.rowStride, o.b.offset ?? 0, 'matmul.b_rows');
   matmulTexture(ctx, { a, b, c: o.c, bias: o.bias, alpha: o.alpha });
   a.release();
   b.release();

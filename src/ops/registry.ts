@@ -47,6 +47,7 @@ import { sampleIndicesKernel } from './sample-indices.js';
 import { softmaxKernel } from './softmax.js';
 import { softmaxBackwardKernel } from './softmax-backward.js';
 import { sumSlicesKernel } from './sum-slices.js';
+import { transposeKernel } from './transpose.js';
 
 export const ALL_KERNELS: readonly KernelDescriptor[] = [
   absAccumulateKernel,
@@ -81,6 +82,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   layerNormBackwardKernel,
   matmulKernel,
   matmulTextureKernel,
+  transposeKernel,
   mseGradKernel,
   mseLossKernel,
   packedWeightLinearKernel,

@@ -65,11 +65,11 @@ describe('matmul-texture', () => {
       for (const ctx of contexts) await ctx.dispose();
     });
     for (const tuning of ['cpu', 'gpu'] as const) {
-      it(`${tuning}: linear of [40, 64] by [24, 64]; a product with transposed operands stays on matmul`, async () => {
+      it(`${tuning}: linear of [40, 64] by [64, 64], dY.W through a transposed W, X^T.X through two; batched products stay on matmul`, async () => {
         const kernels: string[] = [];
         const ctx = await createNodeContext({ tuning, census: { observe: (e: CensusEvent) => e.kind === 'dispatch' && kernels.push(e.desc.name) } });
         contexts.push(ctx);
-        const [M, N, K] = [40, 24, 64];
+        const [M, N, K] = [40, 64, 64];
         const x = randomData(M * K);
         const w = randomData(N * K);
         const xt = ctx.upload(x, [M, K], 'x');
@@ -79,10 +79,29 @@ describe('matmul-texture', () => {
         // (gpu: split along K into slices, as this product has few tiles)
         expect(kernels).toEqual(tuning === 'cpu' ? ['matmul-texture'] : ['matmul', 'sum-slices']);
         kernels.length = 0;
+        // dX = dY.W: W read along its rows (B row-major [K, N]); on cpu a transposed copy makes it rows.
+        const rows = 64;
+        const dy = randomData(rows * N);
+        const dyt = ctx.upload(dy, [rows, N], 'dy');
+        const dx = ctx.empty([rows, K], 'dx');
+        matmul(ctx, { M: rows, N: K, K: N, a: { tensor: dyt, rowStride: N, colStride: 1 }, b: { tensor: wt, rowStride: K, colStride: 1 }, c: { tensor: dx, rowStride: K } });
+        const wT = new Float64Array(K * N);
+        for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) wT[k * N + n] = w[n * K + k];
+        expectClose(await ctx.read(dx), linearRef(dy, wT, null, rows, N, K), 1e-5, 1e-5, 'dY.W');
+        expect(kernels.filter((k) => k !== 'sum-slices')).toEqual(tuning === 'cpu' ? ['transpose', 'matmul-texture'] : ['matmul']);
+        kernels.length = 0;
+        // X^T.X, a weight gradient's form: both operands read along their other side, both transposed on cpu.
         const z = ctx.empty([K, K], 'z');
         matmul(ctx, { M: K, N: K, K: M, a: { tensor: xt, rowStride: 1, colStride: K }, b: { tensor: xt, rowStride: K, colStride: 1 }, c: { tensor: z, rowStride: K } });
-        expect(kernels.every((k) => k !== 'matmul-texture')).toBe(true);
-        for (const t of [xt, wt, y, z]) t.release();
+        const xT = new Float64Array(K * M);
+        for (let m = 0; m < M; m++) for (let k = 0; k < K; k++) xT[k * M + m] = x[m * K + k];
+        expectClose(await ctx.read(z), linearRef(xT, xT, null, K, M, K), 1e-5, 1e-5, 'X^T.X');
+        expect(kernels).toEqual(tuning === 'cpu' ? ['transpose', 'transpose', 'matmul-texture'] : ['matmul']);
+        kernels.length = 0;
+        // Batched products (attention's per-head ones) stay on matmul.
+        matmul(ctx, { M: 8, N: 8, K: 16, batch: 2, a: { tensor: xt, rowStride: 16, colStride: 1, batchStride: 128 }, b: { tensor: wt, rowStride: 1, colStride: 16, batchStride: 128 }, c: { tensor: z, rowStride: 8, batchStride: 64 } });
+        expect(kernels).toEqual(['matmul']);
+        for (const t of [xt, wt, y, z, dyt, dx]) t.release();
       });
     }
   });
