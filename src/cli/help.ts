@@ -40,8 +40,8 @@ Usage:
         --preset paper|quick   paper (default): 20000 iterations per unit, batch 32, 1024 images,
                                search on 128 with 128 candidates and 3 rounds; quick: 300
                                iterations of batch 8, 256 images, search on 8 with 32 candidates
-                               and 1 round, learning rates x10 (about 10 minutes for the demo
-                               on a 2-core CPU)
+                               and 1 round, learning rates x10 (the demo's reconstruction
+                               takes about 4 minutes on a 2-core CPU without a GPU)
         --iters N  --batch N  --calib-size N  --search-size N  --search-candidates N
         --search-rounds N  --lr-round X (1e-3)
         --lr-scale X (4e-5, cosine-annealed)  --drop-prob P (0.5; 1 disables QDrop)

@@ -54,7 +54,7 @@ const PAPER: ReconSettings = {
 };
 
 /**
- * Finishes on the demo model in about ten minutes on a 2-core CPU with SwiftShader: a coarser
+ * Reconstructs the demo model in about four minutes on a 2-core CPU with SwiftShader: a coarser
  * calibration search on fewer images, and 1.5 % of the paper's steps on smaller batches, so both
  * learning rates are ten times the paper's.
  */
