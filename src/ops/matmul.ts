@@ -122,10 +122,10 @@ type RowSource = 'rows' | 'transposed';
 
 /**
  * How the 'cpu' tuning gives matmul-texture an operand of `count` rows over K (A: M rows, B: N
- * columns), or null. 'rows': they lie contiguous over K at `stride` apart (the linears' X and W in
- * X.W^T). 'transposed': they lie across (the operand is read along its other side, as W in dY.W
- * or both operands of dW = dY^T.X), and a transposed copy is small beside the product, since the
- * other side has at least TRANSPOSE_MIN_OTHER.
+ * columns), its strides `along` K and `across` rows, or null. 'rows': contiguous along K (the
+ * linears' X and W in X.W^T). 'transposed': contiguous across (the operand is read along its
+ * other side, as W in dY.W or both operands of dW = dY^T.X), where a transposed copy is small
+ * beside the product, the other side having at least TRANSPOSE_MIN_OTHER.
  */
 function rowSource(ctx: GpuContext, count: number, K: number, along: number, across: number, offset: number, other: number): RowSource | null {
   if (along === 1 && ctx.rowTextureFits(count, K, across, offset)) return 'rows';
