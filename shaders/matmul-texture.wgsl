@@ -26,22 +26,6 @@ fn texel_of(r: u32, rpb: u32) -> vec2<u32> {
   return vec2<u32>((r / rpb) * p.kw, r % rpb);
 }
 
-fn store4(m: u32, n0: u32, v: vec4<f32>) {
-  if (m >= p.M) {
-    return;
-  }
-  for (var j = 0u; j < 4u; j++) {
-    let n = n0 + j;
-    if (n < p.N) {
-      var out = p.alpha * v[j];
-      if (HAS_BIAS) {
-        out += bias[n];
-      }
-      c[p.c_off + m * p.c_rs + n] = out;
-    }
-  }
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
   let idx = gid.x + gid.y * nwg.x * WG;
@@ -117,20 +101,20 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     acc7a += vec4<f32>(dot(a7, b0), dot(a7, b1), dot(a7, b2), dot(a7, b3));
     acc7b += vec4<f32>(dot(a7, b4), dot(a7, b5), dot(a7, b6), dot(a7, b7));
   }
-  store4(m0 + 0u, n0, acc0a);
-  store4(m0 + 0u, n0 + 4u, acc0b);
-  store4(m0 + 1u, n0, acc1a);
-  store4(m0 + 1u, n0 + 4u, acc1b);
-  store4(m0 + 2u, n0, acc2a);
-  store4(m0 + 2u, n0 + 4u, acc2b);
-  store4(m0 + 3u, n0, acc3a);
-  store4(m0 + 3u, n0 + 4u, acc3b);
-  store4(m0 + 4u, n0, acc4a);
-  store4(m0 + 4u, n0 + 4u, acc4b);
-  store4(m0 + 5u, n0, acc5a);
-  store4(m0 + 5u, n0 + 4u, acc5b);
-  store4(m0 + 6u, n0, acc6a);
-  store4(m0 + 6u, n0 + 4u, acc6b);
-  store4(m0 + 7u, n0, acc7a);
-  store4(m0 + 7u, n0 + 4u, acc7b);
+  store4(p.c_off, m0 + 0u, n0, acc0a);
+  store4(p.c_off, m0 + 0u, n0 + 4u, acc0b);
+  store4(p.c_off, m0 + 1u, n0, acc1a);
+  store4(p.c_off, m0 + 1u, n0 + 4u, acc1b);
+  store4(p.c_off, m0 + 2u, n0, acc2a);
+  store4(p.c_off, m0 + 2u, n0 + 4u, acc2b);
+  store4(p.c_off, m0 + 3u, n0, acc3a);
+  store4(p.c_off, m0 + 3u, n0 + 4u, acc3b);
+  store4(p.c_off, m0 + 4u, n0, acc4a);
+  store4(p.c_off, m0 + 4u, n0 + 4u, acc4b);
+  store4(p.c_off, m0 + 5u, n0, acc5a);
+  store4(p.c_off, m0 + 5u, n0 + 4u, acc5b);
+  store4(p.c_off, m0 + 6u, n0, acc6a);
+  store4(p.c_off, m0 + 6u, n0 + 4u, acc6b);
+  store4(p.c_off, m0 + 7u, n0, acc7a);
+  store4(p.c_off, m0 + 7u, n0 + 4u, acc7b);
 }

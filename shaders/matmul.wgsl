@@ -30,22 +30,6 @@ override WG: u32 = 64u;
 override HAS_BIAS: bool = false;
 override ACCUMULATE: bool = false;
 
-fn store4(base: u32, m: u32, n0: u32, v: vec4<f32>) {
-  if (m >= p.M) {
-    return;
-  }
-  for (var j = 0u; j < 4u; j++) {
-    let n = n0 + j;
-    if (n < p.N) {
-      var out = p.alpha * v[j];
-      if (HAS_BIAS) {
-        out += bias[n];
-      }
-      c[base + m * p.c_rs + n] = out;
-    }
-  }
-}
-
 fn load4(base: u32, m: u32, n0: u32) -> vec4<f32> {
   var v = vec4<f32>();
   if (m < p.M) {

@@ -18,6 +18,7 @@ export const matmulTextureKernel: KernelDescriptor = {
     { name: 'alpha', type: 'f32' },
   ],
   overrides: { WG: 64, HAS_BIAS: 0 },
+  libraries: ['matmul-store'],
   // The textures are not bound buffers: A and B read once, C written once.
   cost: ({ uniforms: u, overrides: o }) => ({
     flops: 2 * u.M * u.N * 4 * u.kw,

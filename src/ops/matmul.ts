@@ -23,6 +23,7 @@ export const matmulKernel: KernelDescriptor = {
     { name: 'alpha', type: 'f32' },
   ],
   overrides: { WG: 64, HAS_BIAS: 0, ACCUMULATE: 0 },
+  libraries: ['matmul-store'],
   // Each operand read once (an operand with zero batch strides is shared by the products) and C
   // written once (read too when accumulating): the least traffic, as if every reuse hit on-chip memory.
   cost: ({ uniforms: u, overrides: o }) => {

@@ -162,6 +162,10 @@ export class GpuContext {
   /** Errors the device reported outside any scope (the first few), thrown at the next sync or read. */
   private readonly uncaptured: string[] = [];
   private placeholderTensor: Tensor | null = null;
+  /** See `ContextOptions.tuning`. */
+  readonly tuning: 'gpu' | 'cpu';
+  /** Awaits a promise of the device's (see `ContextOptions.hostWait`). */
+  private readonly settle: <T>(p: Promise<T>) => Promise<T>;
   private readonly freeTextures = new Map<string, { texture: GPUTexture; view: GPUTextureView }[]>();
   private readonly textures = new Set<GPUTexture>();
   private readonly pendingErrors: Promise<string | null>[] = [];
@@ -175,6 +179,9 @@ export class GpuContext {
     private readonly options: ContextOptions = {},
   ) {
     if (options.census?.recordOnly) this.adapter = { ...adapter, backend: `${adapter.backend}, census record-only: nothing runs` };
+    const cpu = isCpuAdapter(adapter);
+    this.tuning = options.tuning ?? (cpu ? 'cpu' : 'gpu');
+    this.settle = (cpu && options.hostWait) || (<T>(p: Promise<T>) => p);
     this.limits = device.limits;
     this.features = new Set(device.features);
     const disabled = new Set(options.disableLanguageFeatures ?? []);
@@ -196,16 +203,6 @@ export class GpuContext {
   }
 
   // ---- tensors -------------------------------------------------------------------------------
-
-  /** Awaits a promise of the device's (see `ContextOptions.hostWait`). */
-  private settle<T>(p: Promise<T>): Promise<T> {
-    return this.options.hostWait && isCpuAdapter(this.adapter) ? this.options.hostWait(p) : p;
-  }
-
-  /** See `ContextOptions.tuning`. */
-  get tuning(): 'gpu' | 'cpu' {
-    return this.options.tuning ?? (isCpuAdapter(this.adapter) ? 'cpu' : 'gpu');
-  }
 
   /** Workgroups one dispatch needs to occupy the device (see `ContextOptions.tuning`). */
   get fillWorkgroups(): number {
