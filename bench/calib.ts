@@ -11,7 +11,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { openDataset } from '../src/data/open.js';
-import { loadCheckpoint } from '../src/io/checkpoint-node.js';
+import { loadVitCheckpoint } from '../src/io/checkpoint-node.js';
 import { seededIndices } from '../src/quant/calibration-set.js';
 import { PRESETS, type PresetName } from '../src/recon/settings.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
@@ -30,7 +30,7 @@ const runs = Number(arg('runs', '2'));
 const s = PRESETS[preset];
 const search = { images: s.searchSize, candidates: s.searchCandidates, rounds: s.searchRounds };
 
-const ckpt = await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'));
+const ckpt = await loadVitCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'), 'the benchmark');
 const data = await openDataset('fashion-mnist:train', ckpt.config.preprocess);
 const { pixels } = await data.batch(seededIndices(data.count, search.images, 3407));
 const ctx = await createNodeContext({});

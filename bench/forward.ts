@@ -9,7 +9,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../src/io/checkpoint-node.js';
+import { loadVitCheckpoint } from '../src/io/checkpoint-node.js';
 import type { VitCheckpoint } from '../src/model/checkpoint.js';
 import { VitModel, forwardFlops } from '../src/model/vit.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
@@ -66,7 +66,7 @@ async function measure(name: string, ckpt: VitCheckpoint, batch: number, repeats
   };
 }
 
-const demo = await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'));
+const demo = await loadVitCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'), 'the benchmark');
 const deit = randomVitCheckpoint(JSON.stringify({ architecture: 'deit_tiny_patch16_224' }), 7);
 const plan: [string, VitCheckpoint, number, number, boolean][] = [
   ['demo (fashion-vit)', demo, 1, quick ? 3 : 10, true],

@@ -25,7 +25,7 @@ import type { Classifier } from '../src/model/classifier.js';
 import { IntVit } from '../src/inference/int-vit.js';
 import { timeForwardMs } from '../src/inference/time-forward.js';
 import { serializeQuantizedVit } from '../src/io/quantized-file.js';
-import { loadCheckpoint } from '../src/io/checkpoint-node.js';
+import { loadVitCheckpoint } from '../src/io/checkpoint-node.js';
 import { checkpointToSafetensors } from '../src/io/checkpoint-file.js';
 import { type VitCheckpoint } from '../src/model/checkpoint.js';
 import { VitModel } from '../src/model/vit.js';
@@ -76,7 +76,7 @@ async function quantizeRtn(ctx: GpuContext, ckpt: VitCheckpoint, pixels: Float32
 async function prepareModels(): Promise<BenchModel[]> {
   const ctx = await createNodeContext({});
   try {
-    const demo = await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'));
+    const demo = await loadVitCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'), 'the benchmark');
     const train = await openDataset('fashion-mnist:train', demo.config.preprocess);
     const demoImages = (await train.batch(seededIndices(train.count, 32, 3407))).pixels;
     const list: [string, VitCheckpoint, Float32Array, number][] = [['demo (fashion-vit)', demo, demoImages, 32]];

@@ -14,7 +14,7 @@
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../src/io/checkpoint-node.js';
+import { loadVitCheckpoint } from '../src/io/checkpoint-node.js';
 import type { VitCheckpoint } from '../src/model/checkpoint.js';
 import type { CalibrationImages, Method } from '../src/pipeline/quantize.js';
 import { DEFAULT_FISHER } from '../src/recon/losses.js';
@@ -66,7 +66,7 @@ async function measure(model: string, ckpt: VitCheckpoint, method: Method, setti
   return row;
 }
 
-const demo = await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'));
+const demo = await loadVitCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'), 'the benchmark');
 const deit = randomVitCheckpoint(JSON.stringify({ architecture: 'deit_small_patch16_224', model_args: { depth } }), 7);
 const quick = { ...PRESETS.quick, iters: 2 };
 const small = { ...PRESETS.quick, iters: 2, calibSize: 16, searchSize: 2, searchCandidates: 16, batch: 4 };

@@ -15,7 +15,7 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../src/io/checkpoint-node.js';
+import { loadVitCheckpoint } from '../src/io/checkpoint-node.js';
 import { PACKAGE_ROOT } from '../src/runtime/node-gpu.js';
 import { randomVitCheckpoint } from '../test/helpers/random-vit.js';
 import { OrtWebPage, PEER_INT4, measureOrtNode, measureOrtWeb, nodeCpuInfo, peerModels, type Measurement, type PeerModel, type PeerRow, type WebAdapterInfo } from './ort-peers.js';
@@ -37,7 +37,7 @@ function version(pkg: string): string {
 
 const loadAtStart = loadavg();
 const t0 = performance.now();
-const demo = peerModels('demo (fashion-vit)', await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit')));
+const demo = peerModels('demo (fashion-vit)', await loadVitCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'), 'the benchmark'));
 const deit = peerModels('deit_small-shaped', randomVitCheckpoint(JSON.stringify({ architecture: 'deit_small_patch16_224' }), 7));
 console.log(`exported ${[...demo, ...deit].map((m) => `${m.name} ${m.precision} ${m.bytes.length} B`).join(', ')} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 

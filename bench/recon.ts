@@ -13,7 +13,7 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadCheckpoint } from '../src/io/checkpoint-node.js';
+import { loadVitCheckpoint } from '../src/io/checkpoint-node.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { seededIndices } from '../src/quant/calibration-set.js';
 import { openDataset } from '../src/data/open.js';
@@ -30,7 +30,7 @@ const itersArg = process.argv.indexOf('--iters');
 const iters = itersArg > 0 ? Number(process.argv[itersArg + 1]) : 10;
 const images = 64;
 
-const ckpt = await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'));
+const ckpt = await loadVitCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'), 'the benchmark');
 const data = await openDataset('fashion-mnist:train', ckpt.config.preprocess);
 const batch = await data.batch(seededIndices(data.count, images, 3407));
 const settings = { ...PRESETS.paper, iters, calibSize: images, reportEvery: iters };

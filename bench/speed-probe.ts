@@ -6,7 +6,7 @@
  */
 import { join } from 'node:path';
 import { openDataset } from '../src/data/open.js';
-import { loadCheckpoint } from '../src/io/checkpoint-node.js';
+import { loadVitCheckpoint } from '../src/io/checkpoint-node.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { seededIndices } from '../src/quant/calibration-set.js';
 import { DEFAULT_FISHER } from '../src/recon/losses.js';
@@ -19,7 +19,7 @@ configureVulkanEnv('auto');
 const STEPS = 40;
 const RECON_IMAGES = 64;
 const s = PRESETS.quick;
-const ckpt = await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'));
+const ckpt = await loadVitCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'), 'the benchmark');
 const data = await openDataset('fashion-mnist:train', ckpt.config.preprocess);
 const { pixels } = await data.batch(seededIndices(data.count, RECON_IMAGES, 3407));
 const searchPixels = pixels.subarray(0, (pixels.length / RECON_IMAGES) * s.searchSize);

@@ -14,7 +14,7 @@ import { preprocess } from '../src/data/preprocess.js';
 import { IntVit } from '../src/inference/int-vit.js';
 import { checkpointFromBytes } from '../src/io/checkpoint-file.js';
 import { parseQuantizedVit } from '../src/io/quantized-file.js';
-import type { VitCheckpoint } from '../src/model/checkpoint.js';
+import { type VitCheckpoint, requireVit } from '../src/model/checkpoint.js';
 import type { VitConfig } from '../src/model/config.js';
 import { compareTop1 } from '../src/pipeline/compare.js';
 import { fisherPicture } from '../src/pipeline/fim.js';
@@ -54,7 +54,7 @@ async function loadModel(source: ModelSource): Promise<{ ckpt: VitCheckpoint; la
     source.kind === 'demo'
       ? [new TextDecoder().decode(await fetchBytes('fashion-vit/config.json')), await fetchBytes('fashion-vit/model.safetensors'), 'demo']
       : [await source.config.text(), new Uint8Array(await source.weights.arrayBuffer()), source.weights.name];
-  return { ckpt: checkpointFromBytes(configText, weights, source.kind === 'demo' ? 'demo' : 'dropped model'), label, weights };
+  return { ckpt: requireVit(checkpointFromBytes(configText, weights, source.kind === 'demo' ? 'demo' : 'dropped model'), 'the web app'), label, weights };
 }
 
 function openData(source: DataSource, cfg: VitConfig, labels: LabelOptions): Promise<Dataset> {
@@ -177,7 +177,7 @@ async function resume(evalSource: DataSource | null): Promise<void> {
     const config = await store.readExtra('model-config.json');
     const weights = await store.readExtra('model.safetensors');
     if (!config || !weights) throw new Error('the unfinished run lost its model files');
-    model = { ckpt: checkpointFromBytes(new TextDecoder().decode(config), weights, 'stored model'), label: run.description.model, weights };
+    model = { ckpt: requireVit(checkpointFromBytes(new TextDecoder().decode(config), weights, 'stored model'), 'the web app'), label: run.description.model, weights };
   } else {
     model = { ...(await loadModel({ kind: 'demo' })), weights: null };
   }

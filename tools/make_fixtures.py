@@ -40,6 +40,8 @@ def random_init(name, fan_in):
         return 0.0, 0.02
     if name in ("cls_token", "pos_embed"):
         return 0.0, 0.05
+    if name.endswith("relative_position_bias_table"):
+        return 0.0, 0.5
     return 0.0, math.sqrt(3.0 / fan_in)
 
 

@@ -8,7 +8,7 @@ import { IntVit } from '../inference/int-vit.js';
 import { timeForwardMs } from '../inference/time-forward.js';
 import { parseQuantizedVit } from '../io/quantized-file.js';
 import { checkpointFromBytes } from '../io/checkpoint-file.js';
-import { VitModel } from '../model/vit.js';
+import { uploadFloatModel } from '../model/float-model.js';
 import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import type { AdapterSummary, ContextOptions, GpuContext } from '../runtime/context.js';
 import { createContext } from '../runtime/device.js';
@@ -37,7 +37,7 @@ export type ModelBytes =
   | { kind: 'int' | 'fake'; quantized: Uint8Array };
 
 function uploadModel(ctx: GpuContext, m: ModelBytes): Classifier & { release(): void } {
-  if (m.kind === 'float') return VitModel.upload(ctx, checkpointFromBytes(m.configText, m.safetensors, 'browser'));
+  if (m.kind === 'float') return uploadFloatModel(ctx, checkpointFromBytes(m.configText, m.safetensors, 'browser'));
   const q = parseQuantizedVit(m.quantized, 'browser');
   return m.kind === 'int' ? IntVit.upload(ctx, q) : FakeQuantVit.upload(ctx, q);
 }

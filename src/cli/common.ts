@@ -8,8 +8,8 @@ import { join, resolve } from 'node:path';
 import type { LabelOptions } from '../data/folder-labels.js';
 import { loadCheckpoint } from '../io/checkpoint-node.js';
 import { readQuantizedVit } from '../io/quantized-file-node.js';
-import type { VitCheckpoint } from '../model/checkpoint.js';
-import type { VitConfig } from '../model/config.js';
+import type { ModelCheckpoint } from '../model/checkpoint.js';
+import type { ModelConfig } from '../model/model-config.js';
 import { checkIndices } from '../quant/calibration-set.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
@@ -72,7 +72,7 @@ export function print(values: Values, json: Record<string, unknown>, text: strin
 }
 
 /** A float checkpoint folder, or a quantized-model file. */
-export async function loadModel(path: string): Promise<{ config: VitConfig; quantized: QuantizedVit | null; float: VitCheckpoint | null }> {
+export async function loadModel(path: string): Promise<{ config: ModelConfig; quantized: QuantizedVit | null; float: ModelCheckpoint | null }> {
   if (!existsSync(path)) throw new FimaqError(`model ${path} does not exist (expected a checkpoint folder or a quantized-model file)`);
   if (statSync(path).isFile()) {
     const q = await readQuantizedVit(path);
@@ -83,9 +83,9 @@ export async function loadModel(path: string): Promise<{ config: VitConfig; quan
 }
 
 /** Evaluation data: labels must name the model's classes (folder names are matched to them). */
-export const labelled = (cfg: VitConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'required' });
+export const labelled = (cfg: ModelConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'required' });
 /** Calibration images: labels are not used, so class folders may be named anything. */
-export const unlabelled = (cfg: VitConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'ignore' });
+export const unlabelled = (cfg: ModelConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'ignore' });
 
 /** The --calib-indices list, checked against the data, or undefined for seeded images. */
 export async function indexList(file: string | undefined, count: number): Promise<number[] | undefined> {

@@ -1,10 +1,10 @@
 /**
- * A timm ViT / DeiT checkpoint's files: config.json plus model.safetensors, validated against the
+ * A timm ViT / DeiT / Swin checkpoint's files: config.json plus model.safetensors, validated against the
  * tensor names and shapes the config implies. Pure and browser-safe; the Node folder loader is in
  * checkpoint-node.ts.
  */
-import { expectedVitTensors, type VitCheckpoint } from '../model/checkpoint.js';
-import { parseVitConfig } from '../model/config.js';
+import { expectedTensors, type ModelCheckpoint } from '../model/checkpoint.js';
+import { parseModelConfig } from '../model/model-config.js';
 import { FimaqError } from '../util/errors.js';
 import { checkFinite, parseSafetensors, serializeSafetensors, toFloat32, type RawTensor } from './safetensors.js';
 
@@ -26,9 +26,9 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * `<source>/config.json` or `<source>/model.safetensors`. Every tensor problem (missing,
  * unexpected, wrong shape or dtype) is reported together in one line; then the first non-finite value.
  */
-export function checkpointFromBytes(configText: string, safetensors: Uint8Array, source: string): VitCheckpoint {
+export function checkpointFromBytes(configText: string, safetensors: Uint8Array, source: string): ModelCheckpoint {
   const folder = source.replace(/[\\/]+$/, '');
-  const config = parseVitConfig(configText, `${folder}/config.json`);
+  const config = parseModelConfig(configText, `${folder}/config.json`);
   const file = `${folder}/model.safetensors`;
   let { tensors } = parseSafetensors(safetensors, file);
 
@@ -38,7 +38,7 @@ export function checkpointFromBytes(configText: string, safetensors: Uint8Array,
     tensors = new Map([...tensors].map(([k, t]) => [k.slice('model.'.length), t] as [string, RawTensor]));
   }
 
-  const expected = expectedVitTensors(config);
+  const expected = expectedTensors(config);
   const missing = [...expected.keys()].filter((k) => !tensors.has(k));
   const unexpected = [...tensors.keys()].filter((k) => !expected.has(k));
   const misshaped: string[] = [];
@@ -64,12 +64,12 @@ export function checkpointFromBytes(configText: string, safetensors: Uint8Array,
     checkFinite(w, name, file);
     weights.set(name, w);
   }
-  return { config, weights, source, configText };
+  return { config, weights, source, configText } as ModelCheckpoint;
 }
 
 /** The checkpoint's weights as a model.safetensors file (F32, timm names): checkpointFromBytes' inverse. */
-export function checkpointToSafetensors(ckpt: VitCheckpoint): Uint8Array {
+export function checkpointToSafetensors(ckpt: ModelCheckpoint): Uint8Array {
   const tensors: Record<string, { dtype: 'F32'; shape: number[]; data: Float32Array }> = {};
-  for (const [name, shape] of expectedVitTensors(ckpt.config)) tensors[name] = { dtype: 'F32', shape, data: ckpt.weights.get(name) as Float32Array };
+  for (const [name, shape] of expectedTensors(ckpt.config)) tensors[name] = { dtype: 'F32', shape, data: ckpt.weights.get(name) as Float32Array };
   return serializeSafetensors(tensors);
 }

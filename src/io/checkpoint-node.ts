@@ -2,7 +2,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { FimaqError } from '../util/errors.js';
-import type { VitCheckpoint } from '../model/checkpoint.js';
+import { type ModelCheckpoint, type VitCheckpoint, requireVit } from '../model/checkpoint.js';
 import { checkpointFromBytes } from './checkpoint-file.js';
 
 const CONFIG_FILE = 'config.json';
@@ -25,7 +25,7 @@ async function read(file: string): Promise<Uint8Array> {
 }
 
 /** Loads `<path>/config.json` and `<path>/model.safetensors` and validates them against each other. */
-export async function loadCheckpoint(path: string): Promise<VitCheckpoint> {
+export async function loadCheckpoint(path: string): Promise<ModelCheckpoint> {
   let isDir: boolean;
   try {
     isDir = (await stat(path)).isDirectory();
@@ -41,4 +41,9 @@ export async function loadCheckpoint(path: string): Promise<VitCheckpoint> {
 
   const [configBytes, weights] = await Promise.all([read(join(path, CONFIG_FILE)), read(join(path, WEIGHTS_FILE))]);
   return checkpointFromBytes(new TextDecoder().decode(configBytes), weights, path);
+}
+
+/** loadCheckpoint for what takes ViT / DeiT models only; a Swin is refused with an error naming `command`. */
+export async function loadVitCheckpoint(path: string, command: string): Promise<VitCheckpoint> {
+  return requireVit(await loadCheckpoint(path), command);
 }

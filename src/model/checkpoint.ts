@@ -1,17 +1,36 @@
 /**
- * A timm ViT / DeiT checkpoint in memory, and the tensor names and shapes its config implies.
+ * A timm ViT / DeiT / Swin checkpoint in memory, and the tensor names and shapes its config implies.
  * Reading and writing the files is src/io/checkpoint-file.ts (pure) and checkpoint-node.ts.
  */
 import type { VitConfig } from './config.js';
+import type { ModelConfig } from './model-config.js';
+import type { SwinConfig } from './swin-config.js';
+import { FimaqError } from '../util/errors.js';
 
-export interface VitCheckpoint {
-  config: VitConfig;
+export interface Checkpoint<C extends ModelConfig> {
+  config: C;
   /** float32 weights by timm key name (without any `model.` prefix). */
   weights: Map<string, Float32Array>;
   /** The checkpoint folder (or URL prefix) the files came from. */
   source: string;
   /** config.json as read, kept verbatim for the quantized-model file. */
   configText: string;
+}
+
+export type VitCheckpoint = Checkpoint<VitConfig>;
+export type SwinCheckpoint = Checkpoint<SwinConfig>;
+export type ModelCheckpoint = VitCheckpoint | SwinCheckpoint;
+
+export function isSwinCheckpoint(c: ModelCheckpoint): c is SwinCheckpoint {
+  return c.config.family === 'swin';
+}
+
+/** The checkpoint, for work that only ViT / DeiT models have so far (quantization of a Swin is [E7], in progress). */
+export function requireVit(c: ModelCheckpoint, command: string): VitCheckpoint {
+  if (isSwinCheckpoint(c)) {
+    throw new FimaqError(`${c.source}: ${command} does not support Swin models yet (${c.config.architecture}); fimaq info, eval and infer run its float model`);
+  }
+  return c;
 }
 
 /** timm state-dict keys and shapes of a ViT with this config, in model order. */
@@ -43,4 +62,50 @@ export function expectedVitTensors(cfg: VitConfig): Map<string, number[]> {
   m.set('head.weight', [cfg.numClasses, d]);
   m.set('head.bias', [cfg.numClasses]);
   return m;
+}
+
+/** timm state-dict keys and shapes of a SwinTransformer with this config, in model order. */
+export function expectedSwinTensors(cfg: SwinConfig): Map<string, number[]> {
+  const e = cfg.embedDim;
+  const m = new Map<string, number[]>([
+    ['patch_embed.proj.weight', [e, cfg.inChans, cfg.patchSize, cfg.patchSize]],
+    ['patch_embed.proj.bias', [e]],
+    ['patch_embed.norm.weight', [e]],
+    ['patch_embed.norm.bias', [e]],
+  ]);
+  cfg.stages.forEach((s, i) => {
+    if (s.downsample) {
+      m.set(`layers.${i}.downsample.norm.weight`, [4 * s.inDim]);
+      m.set(`layers.${i}.downsample.norm.bias`, [4 * s.inDim]);
+      m.set(`layers.${i}.downsample.reduction.weight`, [s.dim, 4 * s.inDim]);
+    }
+    const d = s.dim;
+    for (let j = 0; j < s.depth; j++) {
+      const b = `layers.${i}.blocks.${j}`;
+      const w = s.windowing[j % 2]!.window;
+      m.set(`${b}.norm1.weight`, [d]);
+      m.set(`${b}.norm1.bias`, [d]);
+      m.set(`${b}.attn.relative_position_bias_table`, [(2 * w - 1) ** 2, s.numHeads]);
+      m.set(`${b}.attn.qkv.weight`, [3 * d, d]);
+      m.set(`${b}.attn.qkv.bias`, [3 * d]);
+      m.set(`${b}.attn.proj.weight`, [d, d]);
+      m.set(`${b}.attn.proj.bias`, [d]);
+      m.set(`${b}.norm2.weight`, [d]);
+      m.set(`${b}.norm2.bias`, [d]);
+      m.set(`${b}.mlp.fc1.weight`, [s.mlpHidden, d]);
+      m.set(`${b}.mlp.fc1.bias`, [s.mlpHidden]);
+      m.set(`${b}.mlp.fc2.weight`, [d, s.mlpHidden]);
+      m.set(`${b}.mlp.fc2.bias`, [d]);
+    }
+  });
+  m.set('norm.weight', [cfg.numFeatures]);
+  m.set('norm.bias', [cfg.numFeatures]);
+  m.set('head.fc.weight', [cfg.numClasses, cfg.numFeatures]);
+  m.set('head.fc.bias', [cfg.numClasses]);
+  return m;
+}
+
+/** The tensors a checkpoint of this config holds. */
+export function expectedTensors(cfg: ModelConfig): Map<string, number[]> {
+  return cfg.family === 'swin' ? expectedSwinTensors(cfg) : expectedVitTensors(cfg);
 }

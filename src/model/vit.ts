@@ -58,6 +58,23 @@ function applyHook(hooks: ForwardHooks | undefined, point: string, t: Tensor): T
   return r;
 }
 
+/**
+ * The second half of a pre-LN block, x + fc2(gelu(fc1(LayerNorm(x)))), shared by ViT and Swin
+ * blocks; `prefix` names the block's quantization points. Consumes nothing.
+ */
+export function mlpResidual(ctx: GpuContext, x: Tensor, w: Pick<BlockWeights, 'norm2' | 'fc1' | 'fc2'>, eps: number, prefix: string, hooks?: ForwardHooks): Tensor {
+  const h = applyHook(hooks, `${prefix}.mlp.fc1.input`, layerNorm(ctx, x, w.norm2.gamma, w.norm2.beta, eps, `${prefix}.norm2`));
+  const f1 = linear(ctx, h, w.fc1.weight, w.fc1.bias, `${prefix}.mlp.fc1`);
+  h.release();
+  const g = applyHook(hooks, `${prefix}.mlp.fc2.input`, gelu(ctx, f1, `${prefix}.mlp.gelu`));
+  f1.release();
+  const f2 = linear(ctx, g, w.fc2.weight, w.fc2.bias, `${prefix}.mlp.fc2`);
+  g.release();
+  const out = add(ctx, x, f2, `${prefix}.residual2`);
+  f2.release();
+  return out;
+}
+
 export class VitModel implements Classifier {
   private constructor(
     readonly ctx: GpuContext,
@@ -146,16 +163,8 @@ export class VitModel implements Classifier {
     heads.release();
     const x1 = add(ctx, x, proj, `${p}.residual1`);
     proj.release();
-    const h2 = applyHook(hooks, `${p}.mlp.fc1.input`, layerNorm(ctx, x1, w.norm2.gamma, w.norm2.beta, eps, `${p}.norm2`));
-    const f1 = linear(ctx, h2, w.fc1.weight, w.fc1.bias, `${p}.mlp.fc1`);
-    h2.release();
-    const g = applyHook(hooks, `${p}.mlp.fc2.input`, gelu(ctx, f1, `${p}.mlp.gelu`));
-    f1.release();
-    const f2 = linear(ctx, g, w.fc2.weight, w.fc2.bias, `${p}.mlp.fc2`);
-    g.release();
-    const x2 = add(ctx, x1, f2, `blocks.${i}.residual2`);
+    const x2 = mlpResidual(ctx, x1, w, eps, p, hooks);
     x1.release();
-    f2.release();
     return x2;
   }
 

@@ -7,7 +7,7 @@
 /// <reference types="@webgpu/types" preserve="true" />
 export * from '../pipeline/public-api.js';
 export { openDataset } from '../data/open.js';
-export { loadCheckpoint } from '../io/checkpoint-node.js';
+export { loadCheckpoint, loadVitCheckpoint } from '../io/checkpoint-node.js';
 export { readQuantizedVit, writeQuantizedVit } from '../io/quantized-file-node.js';
 export { FolderStore } from '../io/run-store-node.js';
 export { type NodeAcquireOptions, createNodeContext } from '../runtime/node-gpu.js';

@@ -7,6 +7,7 @@ import { adaroundBackwardKernel } from './adaround-backward.js';
 import { adaroundInitKernel } from './adaround-init.js';
 import { adaroundWeightKernel } from './adaround-weight.js';
 import { addKernel } from './add.js';
+import { attentionBiasKernel } from './attention-bias.js';
 import { calibCandidateErrorsKernel } from './calib-candidate-errors.js';
 import { calibLinearWeightLossKernel } from './calib-linear-weight-loss.js';
 import { calibMatmulLossKernel } from './calib-matmul-loss.js';
@@ -32,6 +33,7 @@ import { layerNormKernel } from './layer-norm.js';
 import { layerNormBackwardKernel } from './layer-norm-backward.js';
 import { matmulKernel } from './matmul.js';
 import { matmulTextureKernel } from './matmul-texture.js';
+import { meanPoolKernel } from './mean-pool.js';
 import { mseGradKernel } from './mse-grad.js';
 import { mseLossKernel } from './mse-loss.js';
 import { packedWeightLinearKernel } from './packed-weight-linear.js';
@@ -47,6 +49,7 @@ import { sampleIndicesKernel } from './sample-indices.js';
 import { softmaxKernel } from './softmax.js';
 import { softmaxBackwardKernel } from './softmax-backward.js';
 import { sumSlicesKernel } from './sum-slices.js';
+import { tokenGatherKernel } from './token-gather.js';
 import { transposeKernel } from './transpose.js';
 
 export const ALL_KERNELS: readonly KernelDescriptor[] = [
@@ -57,6 +60,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   adaroundInitKernel,
   adaroundWeightKernel,
   addKernel,
+  attentionBiasKernel,
   calibCandidateErrorsKernel,
   calibLinearWeightLossKernel,
   calibMatmulLossKernel,
@@ -82,6 +86,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   layerNormBackwardKernel,
   matmulKernel,
   matmulTextureKernel,
+  meanPoolKernel,
   transposeKernel,
   mseGradKernel,
   mseLossKernel,
@@ -98,4 +103,5 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   softmaxKernel,
   softmaxBackwardKernel,
   sumSlicesKernel,
+  tokenGatherKernel,
 ];

@@ -6,8 +6,8 @@
 import type { Dataset } from '../data/dataset.js';
 import { evaluate } from '../inference/evaluate.js';
 import type { Classifier } from '../model/classifier.js';
-import type { VitCheckpoint } from '../model/checkpoint.js';
-import { VitModel } from '../model/vit.js';
+import type { ModelCheckpoint } from '../model/checkpoint.js';
+import { uploadFloatModel } from '../model/float-model.js';
 import { FakeQuantVit } from '../quant/fake-quant-model.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import type { GpuContext } from '../runtime/context.js';
@@ -30,7 +30,7 @@ export interface CompareOptions {
 
 export async function compareTop1(
   ctx: GpuContext,
-  models: { float: VitCheckpoint; calibrated: QuantizedVit | null; quantized: QuantizedVit },
+  models: { float: ModelCheckpoint; calibrated: QuantizedVit | null; quantized: QuantizedVit },
   data: Dataset,
   opts: CompareOptions = {},
 ): Promise<Comparison> {
@@ -41,7 +41,7 @@ export async function compareTop1(
       model.release();
     }
   };
-  const float = await top1('float', VitModel.upload(ctx, models.float));
+  const float = await top1('float', uploadFloatModel(ctx, models.float));
   const calib = models.calibrated ? (await top1('calibration only', FakeQuantVit.upload(ctx, models.calibrated))).top1 : null;
   const quantized = (await top1(models.quantized.info.method, FakeQuantVit.upload(ctx, models.quantized))).top1;
   return { data: data.description, count: float.count, float: float.top1, calib, quantized };

@@ -3,6 +3,8 @@
  * GPU memory quantization needs, and whether that fits an adapter's limits.
  */
 import type { VitConfig } from '../model/config.js';
+import type { SwinConfig } from '../model/swin-config.js';
+import { swinForwardFlops, swinParameterCount } from '../model/swin.js';
 import { forwardFlops, parameterCount } from '../model/vit.js';
 import { calibrationMemory, type PhasePeak } from '../quant/memory.js';
 import type { FisherSettings } from '../recon/losses.js';
@@ -97,6 +99,67 @@ export function modelInfo(c: VitConfig, memory: RunShape): ModelInfo {
     parameters: parameterCount(c),
     flops_per_image: forwardFlops(c),
     memory: runMemory(c, memory),
+    preprocess: c.preprocess,
+    label_names: c.labelNames ?? null,
+  };
+}
+
+export interface SwinStageInfo {
+  resolution: number;
+  dim: number;
+  depth: number;
+  num_heads: number;
+  mlp_hidden: number;
+  /** Window side, windows per image and padded grid side (alike in every block), and the odd blocks' cyclic shift (even blocks do not shift). */
+  window: number;
+  windows: number;
+  shift: number;
+  padded: number;
+  patch_merging: boolean;
+}
+
+export interface SwinModelInfo {
+  architecture: string;
+  family: 'swin';
+  img_size: number;
+  patch_size: number;
+  window_size: number;
+  in_chans: number;
+  embed_dim: number;
+  stages: SwinStageInfo[];
+  num_features: number;
+  num_classes: number;
+  parameters: number;
+  flops_per_image: number;
+  preprocess: SwinConfig['preprocess'];
+  label_names: string[] | null;
+}
+
+export function swinModelInfo(c: SwinConfig): SwinModelInfo {
+  return {
+    architecture: c.architecture,
+    family: c.family,
+    img_size: c.imgSize,
+    patch_size: c.patchSize,
+    window_size: c.windowSize,
+    in_chans: c.inChans,
+    embed_dim: c.embedDim,
+    stages: c.stages.map((s) => ({
+      resolution: s.resolution,
+      dim: s.dim,
+      depth: s.depth,
+      num_heads: s.numHeads,
+      mlp_hidden: s.mlpHidden,
+      window: s.windowing[1].window,
+      windows: s.windowing[1].numWindows,
+      shift: s.windowing[1].shift,
+      padded: s.windowing[1].padded,
+      patch_merging: s.downsample,
+    })),
+    num_features: c.numFeatures,
+    num_classes: c.numClasses,
+    parameters: swinParameterCount(c),
+    flops_per_image: swinForwardFlops(c),
     preprocess: c.preprocess,
     label_names: c.labelNames ?? null,
   };

@@ -12,14 +12,29 @@ export { IntVit } from '../inference/int-vit.js';
 export { checkpointFromBytes, checkpointToSafetensors } from '../io/checkpoint-file.js';
 export { checkMatchesModel, isQuantizedFile, parseQuantizedVit, serializeQuantizedVit } from '../io/quantized-file.js';
 export { type CheckpointFile, MemoryStore, type RunStore } from '../io/run-store.js';
-export type { VitCheckpoint } from '../model/checkpoint.js';
+export { type ModelCheckpoint, type SwinCheckpoint, type VitCheckpoint, isSwinCheckpoint, requireVit } from '../model/checkpoint.js';
 export type { Classifier } from '../model/classifier.js';
 export { type VitConfig, parseVitConfig } from '../model/config.js';
+export { uploadFloatModel } from '../model/float-model.js';
+export { type ModelConfig, parseModelConfig } from '../model/model-config.js';
+export { type SwinConfig, type SwinStage, type SwinWindowing, parseSwinConfig } from '../model/swin-config.js';
+export { SwinModel, swinForwardFlops, swinParameterCount } from '../model/swin.js';
 export { VitModel, forwardFlops, parameterCount } from '../model/vit.js';
 export { type AblationOptions, type AblationRequest, type AblationRun, ablationTable, runAblation } from './ablate.js';
 export { type CompareOptions, type Comparison, compareTop1 } from './compare.js';
 export { type FisherPicture, type FisherPictureRequest, fisherPicture } from './fim.js';
-export { type ModelInfo, type RunMemory, type RunShape, memoryFitProblems, memoryPeakPhase, modelInfo, runMemory } from './model-info.js';
+export {
+  type ModelInfo,
+  type RunMemory,
+  type RunShape,
+  type SwinModelInfo,
+  type SwinStageInfo,
+  memoryFitProblems,
+  memoryPeakPhase,
+  modelInfo,
+  runMemory,
+  swinModelInfo,
+} from './model-info.js';
 export {
   type CalibrationImages,
   type CheckpointPolicy,

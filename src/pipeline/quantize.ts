@@ -11,7 +11,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { checkMatchesModel, parseQuantizedVit, serializeQuantizedVit } from '../io/quantized-file.js';
 import type { RunStore } from '../io/run-store.js';
-import type { VitCheckpoint } from '../model/checkpoint.js';
+import { type ModelCheckpoint, requireVit } from '../model/checkpoint.js';
 import { type CalibrationMethod, calibrate } from '../quant/calibrate.js';
 import { seededIndices } from '../quant/calibration-set.js';
 import type { QuantizationInfo, QuantizedVit } from '../quant/quantized-model.js';
@@ -40,7 +40,8 @@ export interface CalibrationImages {
 }
 
 export interface QuantizeRequest {
-  checkpoint: VitCheckpoint;
+  /** A ViT / DeiT checkpoint; a Swin is refused until its quantization lands ([E7]). */
+  checkpoint: ModelCheckpoint;
   calibration: CalibrationImages;
   method: Method;
   wbits: number;
@@ -127,8 +128,9 @@ function checkRequest(req: QuantizeRequest): void {
 }
 
 /** Runs the quantize flow and writes the file to the store's output. */
-export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts: QuantizeOptions): Promise<QuantizeResult> {
-  checkRequest(req);
+export async function quantizeModel(ctx: GpuContext, request: QuantizeRequest, opts: QuantizeOptions): Promise<QuantizeResult> {
+  checkRequest(request);
+  const req = { ...request, checkpoint: requireVit(request.checkpoint, 'quantizeModel') };
   // The largest binding splits calibration captures and reconstruction caches into chunks.
   const memory = runMemory(req.checkpoint.config, {
     method: req.method, wbits: req.wbits, abits: req.abits, images: req.calibration.count, settings: req.settings, fisher: req.fisher,

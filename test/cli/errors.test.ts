@@ -36,9 +36,15 @@ describe('CLI errors', () => {
     const dir = demoCopy();
     const cfgPath = join(dir, 'config.json');
     const cfg = JSON.parse(readFileSync(cfgPath, 'utf8'));
-    cfg.architecture = 'swin_tiny_patch4_window7_224';
+    cfg.architecture = 'convnext_tiny';
     writeFileSync(cfgPath, JSON.stringify(cfg));
-    expectOneLineError(await runCli(['info', '--model', dir]), /config\.json.*architecture.*swin_tiny_patch4_window7_224/);
+    expectOneLineError(await runCli(['info', '--model', dir]), /config\.json.*architecture.*convnext_tiny/);
+  });
+
+  it('a Swin config.json over ViT weights', async () => {
+    const dir = demoCopy();
+    writeFileSync(join(dir, 'config.json'), JSON.stringify({ architecture: 'swin_tiny_patch4_window7_224' }));
+    expectOneLineError(await runCli(['info', '--model', dir]), /model\.safetensors: does not match swin_tiny_patch4_window7_224 from config\.json: missing tensors: patch_embed\.norm\.weight/);
   });
 
   it('missing data folder', async () => {

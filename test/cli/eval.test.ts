@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDataset } from '../../src/data/open.js';
 import { evaluate } from '../../src/inference/evaluate.js';
-import { loadCheckpoint } from '../../src/io/checkpoint-node.js';
+import { loadVitCheckpoint } from '../../src/io/checkpoint-node.js';
 import { VitModel } from '../../src/model/vit.js';
 import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
 import { runCli } from '../helpers/cli.js';
@@ -17,7 +17,7 @@ const fixture = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'test', 'fixtures', '
 
 describe('demo model evaluation', () => {
   it('predicts the same classes as PyTorch on the first 500 Fashion-MNIST test images', async () => {
-    const ckpt = await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'));
+    const ckpt = await loadVitCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'), 'the test');
     const data = await openDataset('fashion-mnist:test', ckpt.config.preprocess);
     const ctx = await testContext();
     const model = VitModel.upload(ctx, ckpt);

@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openDataset } from '../../src/data/open.js';
-import { loadCheckpoint } from '../../src/io/checkpoint-node.js';
+import { loadVitCheckpoint } from '../../src/io/checkpoint-node.js';
 import { VitModel } from '../../src/model/vit.js';
 import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
 import { uniformTensor } from '../../src/util/prng.js';
@@ -46,7 +46,7 @@ describe('PyTorch parity', () => {
 
   it('demo model on the first 16 Fashion-MNIST test images: max relative error < 1e-4', async () => {
     const f = fixture('demo-logits.json');
-    const ckpt = await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'));
+    const ckpt = await loadVitCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'), 'the test');
     const data = await openDataset('fashion-mnist:test', ckpt.config.preprocess);
     const batch = await data.batch(Array.from({ length: f.first }, (_, i) => i));
     const ctx = await testContext();

@@ -39,7 +39,7 @@ const REQUEST = {
   fisher: { ...source.DEFAULT_FISHER, k: 2 },
   toolVersion: 'pack-test',
 } as const;
-const NODE_ONLY = ['FolderStore', 'createNodeContext', 'loadCheckpoint', 'openDataset', 'readQuantizedVit', 'writeQuantizedVit'];
+const NODE_ONLY = ['FolderStore', 'createNodeContext', 'loadCheckpoint', 'loadVitCheckpoint', 'openDataset', 'readQuantizedVit', 'writeQuantizedVit'];
 
 interface Outcome {
   exports: string[];
@@ -136,7 +136,7 @@ describe('the packed package', () => {
 
     // The same computation from the source in this process, on the checkpoint as read from the
     // folder (the file's model digest follows the order of the tensors).
-    const checkpoint = await source.loadCheckpoint(join(app, 'public', 'model'));
+    const checkpoint = await source.loadVitCheckpoint(join(app, 'public', 'model'), 'the test');
     const ctx = await source.createNodeContext();
     try {
       const logits = async (model: source.Classifier) => Array.from(await ctx.read(model.forward(ctx.upload(pixels, [COUNT, ...model.inputShape], 'images'))));

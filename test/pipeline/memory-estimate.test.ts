@@ -13,7 +13,7 @@ import { DEFAULT_FISHER } from '../../src/recon/losses.js';
 import { PRESETS, type ReconSettings } from '../../src/recon/settings.js';
 import type { GpuContext } from '../../src/runtime/context.js';
 import { createNodeContext } from '../../src/runtime/node-gpu.js';
-import { loadCheckpoint } from '../../src/io/checkpoint-node.js';
+import { loadVitCheckpoint } from '../../src/io/checkpoint-node.js';
 import { uniformTensor } from '../../src/util/prng.js';
 import { phasePeaks } from '../helpers/phase-peaks.js';
 import { randomVitCheckpoint } from '../helpers/random-vit.js';
@@ -44,7 +44,7 @@ function expectWithin(estimate: number, measured: number, what: string) {
 
 describe('memory estimate against the allocation counter', () => {
   it('demo model, FIMA-Q: calibration search and reconstruction each within 20 %', async () => {
-    const demo = await loadCheckpoint('demo/fashion-vit');
+    const demo = await loadVitCheckpoint('demo/fashion-vit', 'the test');
     const settings = { ...PRESETS.quick, iters: 2, calibSize: 48, searchSize: 8, searchCandidates: 16, batch: 12 };
     const m = await measure(demo, 'fimaq', 4, settings);
     expectWithin(m.estimate.calibration.peakBytes, m.calib, 'calibration');
@@ -99,7 +99,7 @@ describe('memory check before a run', () => {
   });
 
   it('quantize refuses to start when the estimate exceeds the budget, and writes nothing', async () => {
-    const demo = await loadCheckpoint('demo/fashion-vit');
+    const demo = await loadVitCheckpoint('demo/fashion-vit', 'the test');
     const store = new MemoryStore();
     const settings = { ...PRESETS.quick, iters: 2, calibSize: 16, searchSize: 8 };
     await expect(

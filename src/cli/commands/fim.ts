@@ -4,6 +4,7 @@ import { PNG } from 'pngjs';
 import { openDataset } from '../../data/open.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
+import { requireVit } from '../../model/checkpoint.js';
 import { checkOutputs } from '../../io/output-paths.js';
 import { fisherPicture } from '../../pipeline/fim.js';
 import { seededIndices } from '../../quant/calibration-set.js';
@@ -21,7 +22,7 @@ export async function commandFim(values: Values, given: Set<OptionName>): Promis
   const calibSpec = calibSpecOf(values, 'the images to average over');
   // Written once, atomically, at the end: no checkpoint to share, so no lock.
   checkOutputs([{ path: values.out, option: '--out', extension: '.png', what: 'a PNG picture' }], [...modelInputs(modelPath), ...dataInput(calibSpec, '--calib')]);
-  const ckpt = await loadCheckpoint(modelPath);
+  const ckpt = requireVit(await loadCheckpoint(modelPath), 'fimaq fim');
   const cfg = ckpt.config;
   const block = integerOption(values.block, 'block', Math.min(1, cfg.depth - 1), 0, cfg.depth - 1);
   const channels = positiveInt(values.channels, 'channels', Math.min(64, cfg.embedDim));

@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { decodeImage } from '../../data/decode.js';
 import { preprocessInto } from '../../data/preprocess.js';
 import { IntVit } from '../../inference/int-vit.js';
-import type { VitCheckpoint } from '../../model/checkpoint.js';
-import { VitModel } from '../../model/vit.js';
+import type { ModelCheckpoint } from '../../model/checkpoint.js';
+import { uploadFloatModel } from '../../model/float-model.js';
 import { FimaqError } from '../../util/errors.js';
 import { adapterJson, loadModel, print, resolveModelPath, withContext } from '../common.js';
 import { type OptionName, type Values, checkApplicable, positiveInt } from '../options.js';
@@ -47,7 +47,7 @@ export async function commandInfer(values: Values, given: Set<OptionName>, extra
   const [c, h, w] = cfg.preprocess.inputSize;
   const size = c * h * w;
   await withContext(values, async (ctx) => {
-    const model = loaded.quantized ? IntVit.upload(ctx, loaded.quantized) : VitModel.upload(ctx, loaded.float as VitCheckpoint);
+    const model = loaded.quantized ? IntVit.upload(ctx, loaded.quantized) : uploadFloatModel(ctx, loaded.float as ModelCheckpoint);
     const results: { image: string; top: { class: number; label: string; probability: number }[] }[] = [];
     for (let from = 0; from < files.length; from += batchSize) {
       const batch = files.slice(from, from + batchSize);

@@ -2,7 +2,8 @@
  * `fimaq info`: architecture, size, cost of a model, and the GPU memory a quantize run with the
  * given method and settings needs (pipeline/model-info.ts; the same estimate quantize checks).
  */
-import { memoryFitProblems, memoryPeakPhase, modelInfo } from '../../pipeline/model-info.js';
+import type { SwinConfig } from '../../model/swin-config.js';
+import { memoryFitProblems, memoryPeakPhase, modelInfo, swinModelInfo } from '../../pipeline/model-info.js';
 import { METHODS, type Method, isReconMethod } from '../../pipeline/quantize.js';
 import { FimaqError } from '../../util/errors.js';
 import { loadModel, print, resolveModelPath } from '../common.js';
@@ -18,7 +19,14 @@ export async function commandInfo(values: Values, given: Set<OptionName>): Promi
   const usable = new Set(quantizeOptions(method));
   checkApplicable(given, ['model', ...MEMORY_OPTIONS.filter((o) => usable.has(o))], () => `does not apply to fimaq info --method ${method} (see fimaq --help)`);
   const modelPath = resolveModelPath(values.model);
-  const { config: c } = await loadModel(modelPath);
+  const { config } = await loadModel(modelPath);
+  if (config.family === 'swin') {
+    const memoryOption = MEMORY_OPTIONS.find((o) => given.has(o));
+    if (memoryOption) throw new FimaqError(`--${memoryOption} does not apply to ${modelPath}: quantizing a Swin is not implemented yet, so there is no run to estimate`);
+    printSwinInfo(values, modelPath, config);
+    return;
+  }
+  const c = config;
   const recon = isReconMethod(method);
   const settings = recon ? reconSettings(values) : undefined;
   const images = settings?.calibSize ?? positiveInt(values['calib-size'], 'calib-size', 128);
@@ -29,7 +37,6 @@ export async function commandInfo(values: Values, given: Set<OptionName>): Promi
   const m = info.memory;
   // Buffer limits are the adapter's; only the budget is checked here (quantize checks both).
   const problems = budget === undefined ? [] : memoryFitProblems(m, { maxBufferSize: Infinity, maxStorageBufferBindingSize: Infinity }, budget * 2 ** 20);
-  const p = c.preprocess;
   const mib = (b: number) => (b / 2 ** 20).toFixed(1);
   const recText = m.reconstruction ? `; reconstruction on ${m.calibration_images} images, batch ${m.batch}: ${mib(m.reconstruction.peakBytes)} MiB (${m.reconstruction.peakAt})` : '';
   print(
@@ -43,7 +50,33 @@ export async function commandInfo(values: Values, given: Set<OptionName>): Promi
       `GPU memory of quantize --method ${method}${settings ? ` --preset ${values.preset ?? 'paper'}` : ''}: peak ${mib(m.peak_bytes)} MiB (${memoryPeakPhase(m)}), largest buffer ${mib(m.largest_buffer_bytes)} MiB`,
       `  calibration search on ${m.search_images} images: ${mib(m.calibration.peakBytes)} MiB (${m.calibration.peakAt})${recText}`,
       ...(budget === undefined ? [] : [problems.length === 0 ? `  fits --gpu-memory ${budget} MiB` : `  does not fit: ${problems.join('; ')}`]),
-      `preprocessing: resize ${p.interpolation} to ${Math.floor(p.inputSize[1] / p.cropPct)}, centre crop ${p.inputSize[1]} (crop_pct ${p.cropPct}), mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`,
+      preprocessLine(c.preprocess),
+    ].join('\n'),
+  );
+}
+
+function preprocessLine(p: SwinConfig['preprocess']): string {
+  return `preprocessing: resize ${p.interpolation} to ${Math.floor(p.inputSize[1] / p.cropPct)}, centre crop ${p.inputSize[1]} (crop_pct ${p.cropPct}), mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`;
+}
+
+/** A Swin's stages; quantizing a Swin is not implemented yet, so there is no run to estimate memory for. */
+function printSwinInfo(values: Values, modelPath: string, c: SwinConfig): void {
+  const info = swinModelInfo(c);
+  const grid = (n: number) => `${n}x${n}`;
+  print(
+    values,
+    { command: 'info', model: modelPath, ...info, memory: null },
+    [
+      `${modelPath}`,
+      `architecture: ${c.architecture} (swin), ${info.stages.length} stages, width ${c.embedDim}, window ${c.windowSize}`,
+      ...info.stages.map(
+        (s, i) =>
+          `  stage ${i}: ${s.patch_merging ? 'patch merging, then ' : ''}${s.depth} blocks on ${grid(s.resolution)} tokens, width ${s.dim}, ${s.num_heads} heads, MLP ${s.mlp_hidden}; ${s.windows} windows of ${grid(s.window)}${s.padded > s.resolution ? ` (grid padded to ${grid(s.padded)})` : ''}, odd blocks shifted by ${s.shift}`,
+      ),
+      `input: ${c.inChans}x${c.imgSize}x${c.imgSize}, patch ${c.patchSize} (${grid(c.gridSize)} patches), average pooling, ${c.numClasses} classes`,
+      `parameters: ${info.parameters.toLocaleString('en-US')}; forward: ${(info.flops_per_image / 1e6).toFixed(1)} MFLOP per image`,
+      'GPU memory of quantize: not estimated (quantizing a Swin is not implemented yet)',
+      preprocessLine(c.preprocess),
     ].join('\n'),
   );
 }

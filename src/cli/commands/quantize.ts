@@ -2,6 +2,7 @@
 import { resolve } from 'node:path';
 import { openDataset } from '../../data/open.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
+import { requireVit } from '../../model/checkpoint.js';
 import { FolderStore } from '../../io/run-store-node.js';
 import { type Comparison, compareTop1 } from '../../pipeline/compare.js';
 import { memoryPeakPhase } from '../../pipeline/model-info.js';
@@ -73,7 +74,7 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
     recon ? [{ path: store.where, what: 'the checkpoint folder of --out' }] : [],
   );
   try {
-    const ckpt = await loadCheckpoint(modelPath);
+    const ckpt = requireVit(await loadCheckpoint(modelPath), 'fimaq quantize');
     const data = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
     const size = settings?.calibSize ?? positiveInt(values['calib-size'], 'calib-size', 128);
     const calibration = await calibrationImages(data, size, seed, await indexList(values['calib-indices'], data.count));

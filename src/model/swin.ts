@@ -1,0 +1,241 @@
+/**
+ * The float Swin Transformer forward on the GPU, op by op as timm's SwinTransformer computes it:
+ * patch embedding + LayerNorm -> stages (patch merging, then blocks of window attention with the
+ * relative position bias, shifted on odd blocks) -> LayerNorm of every token -> average pool ->
+ * head. Tokens stay in grid order [B, R², C] between blocks; window attention gathers them into
+ * windows [B·nW, N, C] and back with `token-gather` maps computed once at upload.
+ */
+import { add } from '../ops/add.js';
+import { attentionContext, attentionScores } from '../ops/attention.js';
+import { attentionBias } from '../ops/attention-bias.js';
+import { layerNorm } from '../ops/layer-norm.js';
+import { linear } from '../ops/matmul.js';
+import { meanPool } from '../ops/mean-pool.js';
+import { patchEmbed } from '../ops/patch-embed.js';
+import { softmax } from '../ops/softmax.js';
+import { tokenGather } from '../ops/token-gather.js';
+import type { GpuContext, Tensor } from '../runtime/context.js';
+import type { SwinCheckpoint } from './checkpoint.js';
+import type { Classifier } from './classifier.js';
+import type { SwinConfig, SwinStage, SwinWindowing } from './swin-config.js';
+import { patchMergeMap, swinAttentionBias, windowMergeMap, windowPartitionMap } from './swin-windows.js';
+import { type BlockWeights, type LinearWeights, type NormWeights, mlpResidual } from './vit.js';
+
+/** The token maps of one windowing (a stage's even or odd blocks). */
+interface WindowMaps {
+  windowing: SwinWindowing;
+  partition: Tensor;
+  merge: Tensor;
+}
+
+interface SwinBlockWeights extends BlockWeights {
+  /** Relative position bias (+ the shifted windows' mask): [1 or nW, heads, N, N]. */
+  attnBias: Tensor;
+}
+
+interface StageWeights {
+  config: SwinStage;
+  /** Patch merging (every stage but the first). */
+  downsample: { norm: NormWeights; reduction: Tensor; map: Tensor } | null;
+  maps: [WindowMaps, WindowMaps];
+  blocks: SwinBlockWeights[];
+}
+
+export class SwinModel implements Classifier {
+  private constructor(
+    readonly ctx: GpuContext,
+    readonly config: SwinConfig,
+    readonly patchEmbed: LinearWeights,
+    readonly patchNorm: NormWeights,
+    readonly stages: StageWeights[],
+    readonly norm: NormWeights,
+    readonly head: LinearWeights,
+  ) {}
+
+  get inputShape(): readonly [number, number, number] {
+    return [this.config.inChans, this.config.imgSize, this.config.imgSize];
+  }
+
+  get numClasses(): number {
+    return this.config.numClasses;
+  }
+
+  /** Uploads a checkpoint's weights, with each block's attention bias and the token maps, to the GPU. */
+  static upload(ctx: GpuContext, ckpt: SwinCheckpoint): SwinModel {
+    const cfg = ckpt.config;
+    const data = (name: string): Float32Array => {
+      const d = ckpt.weights.get(name);
+      if (!d) throw new Error(`checkpoint has no tensor ${name}`);
+      return d;
+    };
+    const take = (name: string, shape: number[]): Tensor => ctx.upload(data(name), shape, name);
+    const lin = (prefix: string, outF: number, inF: number): LinearWeights => ({
+      weight: take(`${prefix}.weight`, [outF, inF]),
+      bias: take(`${prefix}.bias`, [outF]),
+    });
+    const ln = (prefix: string, width: number): NormWeights => ({ gamma: take(`${prefix}.weight`, [width]), beta: take(`${prefix}.bias`, [width]) });
+    const e = cfg.embedDim;
+    const stages = cfg.stages.map((s, i): StageWeights => {
+      const maps = s.windowing.map((g) => ({
+        windowing: g,
+        partition: ctx.upload(windowPartitionMap(s.resolution, g), [g.numWindows * g.window ** 2], `layers.${i}.window_partition`),
+        merge: ctx.upload(windowMergeMap(s.resolution, g), [s.resolution ** 2], `layers.${i}.window_merge`),
+      })) as [WindowMaps, WindowMaps];
+      const blocks = Array.from({ length: s.depth }, (_, j): SwinBlockWeights => {
+        const p = `layers.${i}.blocks.${j}`;
+        const g = s.windowing[j % 2]!;
+        const bias = swinAttentionBias(data(`${p}.attn.relative_position_bias_table`), s.numHeads, g);
+        const n = g.window ** 2;
+        return {
+          norm1: ln(`${p}.norm1`, s.dim),
+          qkv: lin(`${p}.attn.qkv`, 3 * s.dim, s.dim),
+          proj: lin(`${p}.attn.proj`, s.dim, s.dim),
+          norm2: ln(`${p}.norm2`, s.dim),
+          fc1: lin(`${p}.mlp.fc1`, s.mlpHidden, s.dim),
+          fc2: lin(`${p}.mlp.fc2`, s.dim, s.mlpHidden),
+          attnBias: ctx.upload(bias, [bias.length / (s.numHeads * n * n), s.numHeads, n, n], `${p}.attn.bias`),
+        };
+      });
+      const downsample = s.downsample
+        ? {
+            norm: ln(`layers.${i}.downsample.norm`, 4 * s.inDim),
+            reduction: take(`layers.${i}.downsample.reduction.weight`, [s.dim, 4 * s.inDim]),
+            map: ctx.upload(patchMergeMap(2 * s.resolution), [4 * s.resolution ** 2], `layers.${i}.downsample.map`),
+          }
+        : null;
+      return { config: s, downsample, maps, blocks };
+    });
+    return new SwinModel(
+      ctx,
+      cfg,
+      { weight: take('patch_embed.proj.weight', [e, cfg.inChans, cfg.patchSize, cfg.patchSize]), bias: take('patch_embed.proj.bias', [e]) },
+      ln('patch_embed.norm', e),
+      stages,
+      ln('norm', cfg.numFeatures),
+      lin('head.fc', cfg.numClasses, cfg.numFeatures),
+    );
+  }
+
+  /** Tokens [B, R², E] in grid order from images [B, C, H, W]. */
+  embed(images: Tensor): Tensor {
+    const patches = patchEmbed(this.ctx, images, this.patchEmbed.weight, this.patchEmbed.bias, 'patch_embed');
+    const x = layerNorm(this.ctx, patches, this.patchNorm.gamma, this.patchNorm.beta, this.config.layerNormEps, 'patch_embed.norm');
+    patches.release();
+    return x;
+  }
+
+  /** Stage i's patch merging [B, (2R)², C/2] -> [B, R², C]; consumes nothing. */
+  downsample(i: number, x: Tensor): Tensor {
+    const { config: s, downsample: d } = this.stages[i]!;
+    if (!d) throw new Error(`stage ${i} has no patch merging`);
+    const batch = x.shape[0]!;
+    const p = `layers.${i}.downsample`;
+    const merged = tokenGather(this.ctx, x, d.map, batch, s.inDim, [batch, s.resolution ** 2, 4 * s.inDim], `${p}.merge`);
+    const n = layerNorm(this.ctx, merged, d.norm.gamma, d.norm.beta, this.config.layerNormEps, `${p}.norm`);
+    merged.release();
+    const out = linear(this.ctx, n, d.reduction, null, `${p}.reduction`);
+    n.release();
+    return out;
+  }
+
+  /** Block j of stage i on tokens [B, R², C]; consumes nothing, returns a new tensor. */
+  block(i: number, j: number, x: Tensor): Tensor {
+    const ctx = this.ctx;
+    const stage = this.stages[i]!;
+    const s = stage.config;
+    const w = stage.blocks[j]!;
+    const maps = stage.maps[j % 2]!;
+    const n = maps.windowing.window ** 2;
+    const batch = x.shape[0]!;
+    const eps = this.config.layerNormEps;
+    const p = `layers.${i}.blocks.${j}`;
+    const h = layerNorm(ctx, x, w.norm1.gamma, w.norm1.beta, eps, `${p}.norm1`);
+    const windows = tokenGather(ctx, h, maps.partition, batch, s.dim, [batch * maps.windowing.numWindows, n, s.dim], `${p}.windows`);
+    h.release();
+    const qkv = linear(ctx, windows, w.qkv.weight, w.qkv.bias, `${p}.attn.qkv`);
+    windows.release();
+    const scores = attentionScores(ctx, qkv, s.numHeads, `${p}.attn.scores`);
+    attentionBias(ctx, scores, w.attnBias);
+    const attn = softmax(ctx, scores, `${p}.attn.softmax`);
+    scores.release();
+    const heads = attentionContext(ctx, attn, qkv, `${p}.attn.context`);
+    attn.release();
+    qkv.release();
+    const proj = linear(ctx, heads, w.proj.weight, w.proj.bias, `${p}.attn.proj`);
+    heads.release();
+    const back = tokenGather(ctx, proj, maps.merge, batch, s.dim, [batch, s.resolution ** 2, s.dim], `${p}.unwindow`);
+    proj.release();
+    const x1 = add(ctx, x, back, `${p}.residual1`);
+    back.release();
+    const out = mlpResidual(ctx, x1, w, eps, p);
+    x1.release();
+    return out;
+  }
+
+  /** Logits [B, classes]: LayerNorm of every token, their average, then the head. */
+  headForward(x: Tensor): Tensor {
+    const n = layerNorm(this.ctx, x, this.norm.gamma, this.norm.beta, this.config.layerNormEps, 'norm');
+    const pooled = meanPool(this.ctx, n, 'head.pool');
+    n.release();
+    const logits = linear(this.ctx, pooled, this.head.weight, this.head.bias, 'head.fc');
+    pooled.release();
+    return logits;
+  }
+
+  /** Logits [B, classes] for preprocessed images [B, C, H, W]. */
+  forward(images: Tensor): Tensor {
+    let x = this.embed(images);
+    const step = (next: Tensor) => {
+      x.release();
+      x = next;
+    };
+    this.stages.forEach((stage, i) => {
+      if (stage.downsample) step(this.downsample(i, x));
+      for (let j = 0; j < stage.blocks.length; j++) step(this.block(i, j, x));
+    });
+    const logits = this.headForward(x);
+    x.release();
+    return logits;
+  }
+
+  /** Frees the weights, biases and maps. */
+  release(): void {
+    const all: Tensor[] = [this.patchEmbed.weight, this.patchEmbed.bias, this.patchNorm.gamma, this.patchNorm.beta, this.norm.gamma, this.norm.beta, this.head.weight, this.head.bias];
+    for (const s of this.stages) {
+      if (s.downsample) all.push(s.downsample.norm.gamma, s.downsample.norm.beta, s.downsample.reduction, s.downsample.map);
+      for (const m of s.maps) all.push(m.partition, m.merge);
+      for (const b of s.blocks) {
+        all.push(b.norm1.gamma, b.norm1.beta, b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias, b.attnBias);
+        all.push(b.norm2.gamma, b.norm2.beta, b.fc1.weight, b.fc1.bias, b.fc2.weight, b.fc2.bias);
+      }
+    }
+    for (const t of all) t.release();
+  }
+}
+
+/** Parameter count of a Swin with this config (what `fimaq info` prints). */
+export function swinParameterCount(cfg: SwinConfig): number {
+  let n = cfg.embedDim * (cfg.inChans * cfg.patchSize ** 2 + 1) + 2 * cfg.embedDim;
+  for (const s of cfg.stages) {
+    if (s.downsample) n += 4 * s.inDim * 2 + 4 * s.inDim * s.dim;
+    const d = s.dim;
+    const table = (2 * s.windowing[0].window - 1) ** 2 * s.numHeads;
+    n += s.depth * (4 * d + table + 3 * d * d + 3 * d + d * d + d + 2 * s.mlpHidden * d + s.mlpHidden + d);
+  }
+  return n + 2 * cfg.numFeatures + cfg.numClasses * (cfg.numFeatures + 1);
+}
+
+/** Multiply-accumulates per image, times two: the FLOPs of one forward (padding tokens counted, as computed). */
+export function swinForwardFlops(cfg: SwinConfig): number {
+  let macs = cfg.gridSize ** 2 * cfg.embedDim * cfg.inChans * cfg.patchSize ** 2;
+  for (const s of cfg.stages) {
+    const tokens = s.resolution ** 2;
+    if (s.downsample) macs += tokens * 4 * s.inDim * s.dim;
+    for (let j = 0; j < s.depth; j++) {
+      const g = s.windowing[j % 2]!;
+      const windowed = g.numWindows * g.window ** 2;
+      macs += windowed * 4 * s.dim * s.dim + 2 * windowed * g.window ** 2 * s.dim + 2 * tokens * s.dim * s.mlpHidden;
+    }
+  }
+  return 2 * (macs + cfg.numFeatures * cfg.numClasses);
+}

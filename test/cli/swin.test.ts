@@ -1,0 +1,52 @@
+/** The CLI on Swin checkpoints: info, float eval and infer; quantizing is refused by name until [E7] lands. */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { checkpointToSafetensors } from '../../src/io/checkpoint-file.js';
+import { expectOneLineError, runCli } from '../helpers/cli.js';
+import { randomSwinCheckpoint } from '../helpers/random-vit.js';
+
+/** A random-weight Swin on 28x28 grey images whose first stage pads its 14x14 grid to windows of 5. */
+function swinFolder(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fimaq-swin-'));
+  const config = JSON.stringify({
+    architecture: 'swin_tiny_patch4_window7_224',
+    model_args: { img_size: 28, patch_size: 2, window_size: 5, in_chans: 1, num_classes: 10, embed_dim: 16, depths: [2, 2], num_heads: [2, 4] },
+    pretrained_cfg: { mean: [0.286], std: [0.353], crop_pct: 1, interpolation: 'bilinear' },
+  });
+  writeFileSync(join(dir, 'config.json'), config);
+  writeFileSync(join(dir, 'model.safetensors'), checkpointToSafetensors(randomSwinCheckpoint(config, 9)));
+  return dir;
+}
+
+describe('fimaq on a Swin checkpoint', () => {
+  const dir = swinFolder();
+
+  it('info describes the stages, windows and padding (text and --json)', async () => {
+    const text = await runCli(['info', '--model', dir]);
+    expect(text.code, text.stderr).toBe(0);
+    expect(text.stdout).toMatch(/architecture: swin_tiny_patch4_window7_224 \(swin\), 2 stages, width 16, window 5/);
+    expect(text.stdout).toMatch(/stage 0: 2 blocks on 14x14 tokens, width 16, 2 heads, MLP 64; 9 windows of 5x5 \(grid padded to 15x15\), odd blocks shifted by 2/);
+    expect(text.stdout).toMatch(/stage 1: patch merging, then 2 blocks on 7x7 tokens, width 32, 4 heads, MLP 128; 4 windows of 5x5 \(grid padded to 10x10\), odd blocks shifted by 2/);
+    const json = await runCli(['info', '--model', dir, '--json']);
+    const j = JSON.parse(json.stdout);
+    expect(j).toMatchObject({ family: 'swin', window_size: 5, num_features: 32, num_classes: 10, memory: null });
+    expect(j.stages[1]).toMatchObject({ resolution: 7, dim: 32, depth: 2, num_heads: 4, window: 5, windows: 4, shift: 2, padded: 10, patch_merging: true });
+    expect(j.parameters).toBeGreaterThan(10_000);
+  });
+
+  it('eval runs the float model and prints one JSON object', async () => {
+    const r = await runCli(['eval', '--model', dir, '--data', 'fashion-mnist:test', '--limit', '16', '--batch', '8', '--json']);
+    expect(r.code, r.stderr).toBe(0);
+    const j = JSON.parse(r.stdout);
+    expect(j).toMatchObject({ engine: 'float', count: 16 });
+    expect(j.top5).toBeGreaterThanOrEqual(j.top1);
+  });
+
+  it('quantize refuses a Swin, and info the options of a quantize run, each in one line', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'fimaq-swin-q-')), 'q.safetensors');
+    expectOneLineError(await runCli(['quantize', '--model', dir, '--calib', 'fashion-mnist:train', '--method', 'rtn', '--out', out]), /fimaq quantize does not support Swin models yet/);
+    expectOneLineError(await runCli(['info', '--model', dir, '--method', 'mse']), /--method does not apply to .*quantizing a Swin is not implemented yet/);
+  });
+});

@@ -1,0 +1,56 @@
+/**
+ * Swin engine logits vs timm's own SwinTransformer (fixtures written by tools/make_swin_fixtures.py).
+ * Relative error = max |engine - timm| / max |timm| over all logits of the fixture.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { SwinModel, swinParameterCount } from '../../src/model/swin.js';
+import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
+import { uniformTensor } from '../../src/util/prng.js';
+import { testContext } from '../helpers/gpu.js';
+import { randomSwinCheckpoint } from '../helpers/random-vit.js';
+
+function maxRelativeError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    err = Math.max(err, Math.abs(got[i] - ref[i]));
+    scale = Math.max(scale, Math.abs(ref[i]));
+  }
+  return err / scale;
+}
+
+interface RandomSwinFixture {
+  name: string;
+  config: unknown;
+  weight_seed: number;
+  parameters: number;
+  image: { seed: number; stream: number; scale: number; count: number; size: [number, number, number] };
+  logits: number[][];
+}
+
+const random = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'test', 'fixtures', 'swin-random.json'), 'utf8')) as { models: RandomSwinFixture[] };
+// swin_tiny (28 M parameters, 4.5 GFLOP per image) within 1e-3 as the issue asks; the small padded model within 1e-4.
+const TOLERANCE: Record<string, number> = { swin_tiny: 1e-3, padded: 1e-4 };
+
+describe('Swin: timm parity', () => {
+  for (const f of random.models) {
+    it(`random-weight ${f.name}: parameters as timm counts them, logits within ${TOLERANCE[f.name]}`, async () => {
+      const ckpt = randomSwinCheckpoint(JSON.stringify(f.config), f.weight_seed);
+      expect(swinParameterCount(ckpt.config)).toBe(f.parameters);
+      const { seed, stream, scale, count, size } = f.image;
+      const images = uniformTensor(seed, stream, count * size[0] * size[1] * size[2], 0, scale);
+      const ctx = await testContext();
+      const model = SwinModel.upload(ctx, ckpt);
+      const imgT = ctx.upload(images, [count, ...size], 'images');
+      const logits = model.forward(imgT);
+      const rel = maxRelativeError(await ctx.read(logits), f.logits.flat());
+      console.log(`${f.name} random: max relative error ${rel.toExponential(2)}`);
+      expect(rel).toBeLessThan(TOLERANCE[f.name]!);
+      logits.release();
+      imgT.release();
+      model.release();
+    });
+  }
+});
