@@ -18,7 +18,7 @@ import { IntVit } from '../src/inference/int-vit.js';
 import type { VitCheckpoint } from '../src/model/checkpoint.js';
 import { VitModel } from '../src/model/vit.js';
 import { calibrate } from '../src/quant/calibrate.js';
-import { FakeQuantVit } from '../src/quant/fake-quant-model.js';
+import { FakeQuantModel } from '../src/quant/fake-quant-model.js';
 import type { QuantizedVit } from '../src/quant/quantized-model.js';
 import { RowCache } from '../src/quant/capture.js';
 import { fisherSnapshot } from '../src/recon/fisher.js';
@@ -277,7 +277,7 @@ export async function recordFisherSnapshot(rec: CensusRecorder, m: CensusModels,
 export async function recordForward(rec: CensusRecorder, m: CensusModels, pipeline: 'float' | 'fake' | 'int', batch: number): Promise<Work> {
   const { ctx } = rec;
   const c = m.float.config;
-  const model = pipeline === 'float' ? VitModel.upload(ctx, m.float) : pipeline === 'fake' ? FakeQuantVit.upload(ctx, m.quantized) : IntVit.upload(ctx, m.quantized);
+  const model = pipeline === 'float' ? VitModel.upload(ctx, m.float) : pipeline === 'fake' ? FakeQuantModel.upload(ctx, m.quantized) : IntVit.upload(ctx, m.quantized);
   const images = ctx.upload(uniformTensor(5, 1, batch * c.inChans * c.imgSize ** 2, 0, 1), [batch, c.inChans, c.imgSize, c.imgSize], 'census.images');
   try {
     return await rec.record(() => model.forward(images).release());

@@ -24,14 +24,14 @@ import { openDataset } from '../src/data/open.js';
 import type { Classifier } from '../src/model/classifier.js';
 import { IntVit } from '../src/inference/int-vit.js';
 import { timeForwardMs } from '../src/inference/time-forward.js';
-import { serializeQuantizedVit } from '../src/io/quantized-file.js';
+import { serializeQuantizedModel } from '../src/io/quantized-file.js';
 import { loadVitCheckpoint } from '../src/io/checkpoint-node.js';
 import { checkpointToSafetensors } from '../src/io/checkpoint-file.js';
 import { type VitCheckpoint } from '../src/model/checkpoint.js';
 import { VitModel } from '../src/model/vit.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { seededIndices } from '../src/quant/calibration-set.js';
-import { FakeQuantVit } from '../src/quant/fake-quant-model.js';
+import { FakeQuantModel } from '../src/quant/fake-quant-model.js';
 import type { QuantizedVit } from '../src/quant/quantized-model.js';
 import type { AdapterSummary, GpuContext } from '../src/runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
@@ -70,7 +70,7 @@ async function quantizeRtn(ctx: GpuContext, ckpt: VitCheckpoint, pixels: Float32
   const r = await calibrate(ctx, ckpt, pixels, count, { method: 'rtn', wbits: bits, abits: bits });
   const info = { method: 'rtn', wbits: bits, abits: bits, seed: 0, calibSize: count, calibData: 'bench', toolVersion: 'bench' };
   const model: QuantizedVit = { ...r.quantized, configText: ckpt.configText, info };
-  return { model, bytes: serializeQuantizedVit(model) };
+  return { model, bytes: serializeQuantizedModel(model) };
 }
 
 async function prepareModels(): Promise<BenchModel[]> {
@@ -138,7 +138,7 @@ for (const m of models) {
       record(m.name, 'fimaq (Node, Dawn)', `${bits} integer`, batch, q.bytes.length, await timeNode(IntVit.upload(ctx, q.model), batch, r));
     }
     const q4 = m.quantized.W4A4;
-    record(m.name, 'fimaq (Node, Dawn)', 'W4A4 fake-quant (float simulation)', batch, q4.bytes.length, await timeNode(FakeQuantVit.upload(ctx, q4.model), batch, r));
+    record(m.name, 'fimaq (Node, Dawn)', 'W4A4 fake-quant (float simulation)', batch, q4.bytes.length, await timeNode(FakeQuantModel.upload(ctx, q4.model), batch, r));
     await ctx.dispose();
   }
 }

@@ -234,7 +234,7 @@ async function fim(msg: Extract<ToWorker, { type: 'fim' }>): Promise<void> {
 /** Top classes of dropped images on the integer pipeline of the last quantized file. */
 async function infer(files: File[], top: number): Promise<void> {
   if (!lastFile) throw new Error('quantize a model first: the integer pipeline runs the quantized file');
-  const q = parseQuantizedVit(lastFile, 'the quantized file');
+  const q = parseQuantizedVit(lastFile, 'the quantized file', 'the web app');
   const c = ctx as GpuContext;
   const cfg = q.config;
   const net = IntVit.upload(c, q);

@@ -6,10 +6,10 @@ import { preprocess, type PreprocessConfig, type RawImage } from '../data/prepro
 import type { Classifier } from '../model/classifier.js';
 import { IntVit } from '../inference/int-vit.js';
 import { timeForwardMs } from '../inference/time-forward.js';
-import { parseQuantizedVit } from '../io/quantized-file.js';
+import { parseQuantizedModel } from '../io/quantized-file.js';
 import { checkpointFromBytes } from '../io/checkpoint-file.js';
 import { uploadFloatModel } from '../model/float-model.js';
-import { FakeQuantVit } from '../quant/fake-quant-model.js';
+import { FakeQuantModel } from '../quant/fake-quant-model.js';
 import type { AdapterSummary, ContextOptions, GpuContext } from '../runtime/context.js';
 import { createContext } from '../runtime/device.js';
 
@@ -38,8 +38,8 @@ export type ModelBytes =
 
 function uploadModel(ctx: GpuContext, m: ModelBytes): Classifier & { release(): void } {
   if (m.kind === 'float') return uploadFloatModel(ctx, checkpointFromBytes(m.configText, m.safetensors, 'browser'));
-  const q = parseQuantizedVit(m.quantized, 'browser');
-  return m.kind === 'int' ? IntVit.upload(ctx, q) : FakeQuantVit.upload(ctx, q);
+  const q = parseQuantizedModel(m.quantized, 'browser');
+  return m.kind === 'int' ? IntVit.upload(ctx, q) : FakeQuantModel.upload(ctx, q);
 }
 
 /** Logits [count, classes] of any model kind on preprocessed images. */

@@ -7,11 +7,11 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { LabelOptions } from '../data/folder-labels.js';
 import { loadCheckpoint } from '../io/checkpoint-node.js';
-import { readQuantizedVit } from '../io/quantized-file-node.js';
+import { readQuantizedModel } from '../io/quantized-file-node.js';
 import type { ModelCheckpoint } from '../model/checkpoint.js';
 import type { ModelConfig } from '../model/model-config.js';
 import { checkIndices } from '../quant/calibration-set.js';
-import type { QuantizedVit } from '../quant/quantized-model.js';
+import type { QuantizedModel } from '../quant/quantized-model.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../runtime/node-gpu.js';
 import type { AdapterChoice } from '../runtime/vulkan-env.js';
@@ -72,10 +72,10 @@ export function print(values: Values, json: Record<string, unknown>, text: strin
 }
 
 /** A float checkpoint folder, or a quantized-model file. */
-export async function loadModel(path: string): Promise<{ config: ModelConfig; quantized: QuantizedVit | null; float: ModelCheckpoint | null }> {
+export async function loadModel(path: string): Promise<{ config: ModelConfig; quantized: QuantizedModel | null; float: ModelCheckpoint | null }> {
   if (!existsSync(path)) throw new FimaqError(`model ${path} does not exist (expected a checkpoint folder or a quantized-model file)`);
   if (statSync(path).isFile()) {
-    const q = await readQuantizedVit(path);
+    const q = await readQuantizedModel(path);
     return { config: q.config, quantized: q, float: null };
   }
   const ckpt = await loadCheckpoint(path);

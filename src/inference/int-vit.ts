@@ -29,7 +29,7 @@ import { packedWeightLinear } from '../ops/packed-weight-linear.js';
 import { quantizeCodes } from '../ops/quantize-codes.js';
 import { softmax } from '../ops/softmax.js';
 import type { VitConfig } from '../model/config.js';
-import type { ActivationQuant, QuantizedVit } from '../quant/quantized-model.js';
+import { type ActivationQuant, type QuantizedModel, type QuantizedVit, requireQuantizedVit } from '../quant/quantized-model.js';
 import { packedAttentionPerHeadRow, packedPerTensor, packedPerToken, packedQkvPerHeadChannelTransposed, packedQkvPerHeadToken } from '../quant/views.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 
@@ -73,8 +73,9 @@ export class IntVit implements Classifier {
     private readonly head: IntLinearLayer,
   ) {}
 
-  /** Uploads the packed codes and the float parameters of a quantized model. */
-  static upload(ctx: GpuContext, q: QuantizedVit): IntVit {
+  /** Uploads the packed codes and the float parameters of a quantized ViT / DeiT (a Swin has no integer pipeline yet). */
+  static upload(ctx: GpuContext, quantized: QuantizedModel): IntVit {
+    const q = requireQuantizedVit(quantized, 'IntVit', 'the integer pipeline');
     const owned: { release(): void }[] = [];
     const cfg = q.config;
     const float = (name: string): Tensor => {

@@ -1,13 +1,13 @@
 /** Node reader and writer for quantized-model files; kept apart so quantized-file.ts stays browser-safe. */
 import { readFile } from 'node:fs/promises';
-import type { QuantizedVit } from '../quant/quantized-model.js';
+import type { QuantizedModel } from '../quant/quantized-model.js';
 import { FimaqError } from '../util/errors.js';
 import { writeFileAtomic } from './atomic-write.js';
-import { parseQuantizedVit, serializeQuantizedVit } from './quantized-file.js';
+import { parseQuantizedModel, serializeQuantizedModel } from './quantized-file.js';
 
 /** Writes the model atomically: an existing file at `path` is replaced only by a complete new one. */
-export async function writeQuantizedVit(path: string, m: QuantizedVit): Promise<void> {
-  await writeFileAtomic(path, serializeQuantizedVit(m, path));
+export async function writeQuantizedModel(path: string, m: QuantizedModel): Promise<void> {
+  await writeFileAtomic(path, serializeQuantizedModel(m, path));
 }
 
 /** The bytes of a quantized-model file; a file that cannot be read is an error naming `path`. */
@@ -22,6 +22,6 @@ export async function readQuantizedBytes(path: string): Promise<Uint8Array> {
 }
 
 /** Reads and validates a quantized-model file; every error names `path`. */
-export async function readQuantizedVit(path: string): Promise<QuantizedVit> {
-  return parseQuantizedVit(await readQuantizedBytes(path), path);
+export async function readQuantizedModel(path: string): Promise<QuantizedModel> {
+  return parseQuantizedModel(await readQuantizedBytes(path), path);
 }

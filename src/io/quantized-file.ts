@@ -1,7 +1,7 @@
 /**
- * The quantized-model file: ONE safetensors file holding everything needed to run a quantized ViT
- * (a `QuantizedVit`, src/quant/quantized-model.ts). Pure and browser-safe; the Node reader and
- * writer are in quantized-file-node.ts.
+ * The quantized-model file: ONE safetensors file holding everything needed to run a quantized ViT,
+ * DeiT or Swin (a `QuantizedModel`, src/quant/quantized-model.ts). Pure and browser-safe; the Node
+ * reader and writer are in quantized-file-node.ts.
  *
  * Layout (D = embed_dim, T = tokens incl. the class token, H = heads, hd = D / H):
  *
@@ -24,6 +24,13 @@
  *   [1, T, D], `patch_embed.proj.bias`, each block's `norm1.*`, `norm2.*`, `attn.qkv.bias`,
  *   `attn.proj.bias`, `mlp.fc1.bias`, `mlp.fc2.bias`, then `norm.*` and `head.bias` (LayerNorm and
  *   biases after RepQ-ViT folding): every tensor of the float checkpoint except the six weights above.
+ * - A Swin (`config` names a swin_* architecture; a `QuantizedSwin`): the same with its names. Block
+ *   prefixes are `layers.{i}.blocks.{j}`; attention's token scales (qkv and proj inputs, q, k, the
+ *   map) have the window's N positions, the MLP's the stage's R² grid positions. Each patch merging
+ *   adds the weight `layers.{i}.downsample.reduction.weight`, its input quantizer
+ *   `layers.{i}.downsample.reduction.input` (scale [1], zero_point [1]) and the float
+ *   `layers.{i}.downsample.reduction.bias` (RepQ-ViT's folding creates it; zero without folding);
+ *   the head's weight is `head.fc.weight`, its input quantizer `head.input` (the pooled features).
  * - `__metadata__` (string -> string):
  *   - `format` = `fimaq-quantized`, `format_version` = `2`
  *   - `payload_crc32`: CRC-32 (src/io/crc32.ts) of the whole data section, the bytes after the
@@ -38,9 +45,24 @@
  *     every activation quantizer quantization.abits.
  */
 import { MAX_BITS, MIN_BITS, packCodes, unpackCodes, wordsPerRow } from '../util/pack.js';
-import { type ActivationQuant, type BlockQuant, QUANTIZED_WEIGHT, type QuantizationInfo, type QuantizedVit, type WeightQuant } from '../quant/quantized-model.js';
-import { expectedVitTensors } from '../model/checkpoint.js';
-import { parseVitConfig, type VitConfig } from '../model/config.js';
+import {
+  type ActivationQuant,
+  BLOCK_LINEARS,
+  BLOCK_MATMUL_INPUTS,
+  type BlockQuant,
+  QUANTIZED_WEIGHT,
+  type QuantizationInfo,
+  type QuantizedModel,
+  type QuantizedVit,
+  type WeightQuant,
+  modelQuantizers,
+  requireQuantizedVit,
+  swinMergeNames,
+} from '../quant/quantized-model.js';
+import { expectedTensors as expectedCheckpointTensors } from '../model/checkpoint.js';
+import type { VitConfig } from '../model/config.js';
+import { type ModelConfig, parseModelConfig } from '../model/model-config.js';
+import { swinBlocks } from '../model/swin-config.js';
 import { FimaqError } from '../util/errors.js';
 import { crc32, crc32Hex } from './crc32.js';
 import { checkFinite, parseSafetensors, serializeSafetensors, toFloat32, type Dtype, type RawTensor } from './safetensors.js';
@@ -51,11 +73,6 @@ export const QUANTIZED_FORMAT_VERSION = '2';
 const READABLE_VERSIONS = ['1', QUANTIZED_FORMAT_VERSION];
 const PAYLOAD_CRC_KEY = 'payload_crc32';
 
-
-/** BlockQuant linear field -> its timm module name inside a block. */
-const LINEARS = [['qkv', 'attn.qkv'], ['proj', 'attn.proj'], ['fc1', 'mlp.fc1'], ['fc2', 'mlp.fc2']] as const;
-/** BlockQuant matmul-input field -> its file prefix inside a block. */
-const MATMUL_INPUTS = [['q', 'attn.q'], ['k', 'attn.k'], ['v', 'attn.v'], ['attn', 'attn.map']] as const;
 
 /** What a config implies: quantized weights [rows, cols], activation quantizer shapes, float tensors. */
 interface Layout {
@@ -80,59 +97,76 @@ function list(items: string[]): string {
   return items.length > LISTED ? `${shown} and ${items.length - LISTED} more` : shown;
 }
 
-function layoutOf(cfg: VitConfig): Layout {
+/** A block's activation quantizers: token scales of attention over `attnTokens`, of the MLP over `mlpTokens`. */
+function blockActivations(activations: Layout['activations'], p: string, attnTokens: number, mlpTokens: number, heads: number, dim: number): void {
+  for (const [, module] of BLOCK_LINEARS) {
+    const t = module.startsWith('attn') ? attnTokens : mlpTokens;
+    activations.set(`${p}.${module}.input`, { scaleShape: [t], zeroPointShape: [1] });
+  }
+  activations.set(`${p}.attn.q`, { scaleShape: [heads, attnTokens], zeroPointShape: [heads] });
+  activations.set(`${p}.attn.k`, { scaleShape: [heads, attnTokens], zeroPointShape: [heads] });
+  activations.set(`${p}.attn.v`, { scaleShape: [heads, dim / heads], zeroPointShape: [heads] });
+  activations.set(`${p}.attn.map`, { scaleShape: [heads, attnTokens], zeroPointShape: [heads] });
+}
+
+function layoutOf(cfg: ModelConfig): Layout {
   const weights = new Map<string, [number, number]>();
   const floats = new Map<string, number[]>();
-  for (const [name, shape] of expectedVitTensors(cfg)) {
+  for (const [name, shape] of expectedCheckpointTensors(cfg)) {
     // Rows are output channels; the patch-embed conv [D, C, P, P] flattens to D x C*P*P.
     if (QUANTIZED_WEIGHT.test(name)) weights.set(name, [shape[0]!, product(shape.slice(1))]);
     else floats.set(name, shape);
   }
-  const t = cfg.numTokens;
-  const h = cfg.numHeads;
   const activations: Layout['activations'] = new Map();
-  for (let i = 0; i < cfg.depth; i++) {
-    for (const [, module] of LINEARS) activations.set(`blocks.${i}.${module}.input`, { scaleShape: [t], zeroPointShape: [1] });
-    activations.set(`blocks.${i}.attn.q`, { scaleShape: [h, t], zeroPointShape: [h] });
-    activations.set(`blocks.${i}.attn.k`, { scaleShape: [h, t], zeroPointShape: [h] });
-    activations.set(`blocks.${i}.attn.v`, { scaleShape: [h, cfg.embedDim / h], zeroPointShape: [h] });
-    activations.set(`blocks.${i}.attn.map`, { scaleShape: [h, t], zeroPointShape: [h] });
+  if (cfg.family === 'swin') {
+    // Each patch merging's reduction keeps the bias RepQ-ViT folding gives it (zero without folding).
+    for (const name of swinMergeNames(cfg)) {
+      floats.set(`${name}.bias`, [weights.get(`${name}.weight`)![0]]);
+      activations.set(`${name}.input`, { scaleShape: [1], zeroPointShape: [1] });
+    }
+    for (const b of swinBlocks(cfg)) {
+      const s = cfg.stages[b.stage]!;
+      blockActivations(activations, b.name, s.windowing[b.index % 2]!.window ** 2, s.resolution ** 2, s.numHeads, s.dim);
+    }
+  } else {
+    for (let i = 0; i < cfg.depth; i++) blockActivations(activations, `blocks.${i}`, cfg.numTokens, cfg.numTokens, cfg.numHeads, cfg.embedDim);
   }
   activations.set('head.input', { scaleShape: [1], zeroPointShape: [1] });
   return { weights, activations, floats };
 }
 
-/** The model's quantizers under their file names (parseQuantizedVit rebuilds the model with assembleBlock). */
-function quantizersOf(m: QuantizedVit): { weights: Map<string, WeightQuant>; activations: Map<string, ActivationQuant> } {
-  const weights = new Map<string, WeightQuant>([['patch_embed.proj.weight', m.patchEmbed.weight]]);
-  const activations = new Map<string, ActivationQuant>();
-  m.blocks.forEach((b, i) => {
-    for (const [field, module] of LINEARS) {
-      weights.set(`blocks.${i}.${module}.weight`, b[field].weight);
-      activations.set(`blocks.${i}.${module}.input`, b[field].input);
-    }
-    for (const [field, prefix] of MATMUL_INPUTS) activations.set(`blocks.${i}.${prefix}`, b[field]);
-  });
-  weights.set('head.weight', m.head.weight);
-  activations.set('head.input', m.head.input);
-  return { weights, activations };
+function assembleBlock(p: string, weights: Map<string, WeightQuant>, activations: Map<string, ActivationQuant>): BlockQuant {
+  const linear = (module: string) => ({ weight: weights.get(`${p}.${module}.weight`)!, input: activations.get(`${p}.${module}.input`)! });
+  const block = Object.fromEntries(BLOCK_LINEARS.map(([field, module]) => [field, linear(module)]));
+  for (const [field, name] of BLOCK_MATMUL_INPUTS) block[field] = activations.get(`${p}.${name}`)! as never;
+  return block as unknown as BlockQuant;
 }
 
-function assembleBlock(i: number, weights: Map<string, WeightQuant>, activations: Map<string, ActivationQuant>): BlockQuant {
-  const linear = (module: string) => ({
-    weight: weights.get(`blocks.${i}.${module}.weight`)!,
-    input: activations.get(`blocks.${i}.${module}.input`)!,
-  });
-  const act = (prefix: string) => activations.get(`blocks.${i}.${prefix}`)!;
+/** The model from its quantizers by name (modelQuantizers' inverse). */
+function assembleModel(
+  config: ModelConfig,
+  rest: { configText: string; floats: Map<string, Float32Array>; info: QuantizationInfo },
+  weights: Map<string, WeightQuant>,
+  activations: Map<string, ActivationQuant>,
+): QuantizedModel {
+  const patchEmbed = { weight: weights.get('patch_embed.proj.weight')! };
+  const head = { input: activations.get('head.input')! };
+  if (config.family === 'swin') {
+    return {
+      config,
+      ...rest,
+      patchEmbed,
+      blocks: swinBlocks(config).map((b) => assembleBlock(b.name, weights, activations)),
+      merges: swinMergeNames(config).map((n) => ({ weight: weights.get(`${n}.weight`)!, input: activations.get(`${n}.input`)! })),
+      head: { ...head, weight: weights.get('head.fc.weight')! },
+    };
+  }
   return {
-    qkv: linear('attn.qkv'),
-    proj: linear('attn.proj'),
-    fc1: linear('mlp.fc1'),
-    fc2: linear('mlp.fc2'),
-    q: act('attn.q'),
-    k: act('attn.k'),
-    v: act('attn.v'),
-    attn: act('attn.map'),
+    config,
+    ...rest,
+    patchEmbed,
+    blocks: Array.from({ length: config.depth }, (_, i) => assembleBlock(`blocks.${i}`, weights, activations)),
+    head: { ...head, weight: weights.get('head.weight')! },
   };
 }
 
@@ -212,12 +246,12 @@ type TensorRecord = Record<string, { dtype: Dtype; shape: number[]; data: ArrayB
  * Serialises a quantized model; `source` names the output in errors. A model the reader would
  * reject is refused with a FimaqError; one that disagrees with its own config is a bug and throws.
  */
-export function serializeQuantizedVit(m: QuantizedVit, source = 'quantized model'): Uint8Array {
+export function serializeQuantizedModel(m: QuantizedModel, source = 'quantized model'): Uint8Array {
   const where = `${source}: cannot write`;
   const layout = layoutOf(m.config);
-  const { weights, activations } = quantizersOf(m);
+  const { weights, activations } = modelQuantizers(m);
   if (weights.size !== layout.weights.size || activations.size !== layout.activations.size) {
-    throw new Error(`${where}: model has ${m.blocks.length} blocks but its config has depth ${m.config.depth}`);
+    throw new Error(`${where}: model has ${weights.size} quantized weights and ${activations.size} activation quantizers; its config implies ${layout.weights.size} and ${layout.activations.size}`);
   }
   const tensors: TensorRecord = {};
   const layers: Record<string, { wbits: number; cols: number } | { abits: number }> = {};
@@ -398,7 +432,7 @@ function expectedTensors(layout: Layout, bits: Map<string, number>): Map<string,
 }
 
 /** Reports every missing, unexpected, mis-shaped or mis-typed tensor together, on one line. */
-function checkTensorSet(tensors: Map<string, RawTensor>, expected: Map<string, ExpectedTensor>, cfg: VitConfig, source: string): void {
+function checkTensorSet(tensors: Map<string, RawTensor>, expected: Map<string, ExpectedTensor>, cfg: ModelConfig, source: string): void {
   const missing = [...expected.keys()].filter((k) => !tensors.has(k));
   const unexpected = [...tensors.keys()].filter((k) => !expected.has(k));
   const misshaped: string[] = [];
@@ -439,7 +473,7 @@ function checkPayloadCrc(stored: string | undefined, data: Uint8Array, source: s
 }
 
 /** Parses and fully validates a quantized-model file; `source` names it in error messages. */
-export function parseQuantizedVit(bytes: Uint8Array, source: string): QuantizedVit {
+export function parseQuantizedModel(bytes: Uint8Array, source: string): QuantizedModel {
   const { tensors, metadata, data } = parseSafetensors(bytes, source);
   if (metadata.format !== QUANTIZED_FORMAT) {
     const found = metadata.format === undefined ? 'its metadata has no format' : `metadata format is '${metadata.format}'`;
@@ -454,7 +488,7 @@ export function parseQuantizedVit(bytes: Uint8Array, source: string): QuantizedV
   if (version !== '1') checkPayloadCrc(metadata[PAYLOAD_CRC_KEY], data, source);
   const configText = metadata.config;
   if (configText === undefined) throw new FimaqError(`${source}: metadata 'config' is missing`);
-  const config = parseVitConfig(configText, `${source}: metadata config`);
+  const config = parseModelConfig(configText, `${source}: metadata config`);
   const info = parseInfo(metadataJson(metadata, 'quantization', source), source);
   const layout = layoutOf(config);
   const bits = parseLayers(metadataJson(metadata, 'layers', source), layout, source);
@@ -487,16 +521,14 @@ export function parseQuantizedVit(bytes: Uint8Array, source: string): QuantizedV
     floats.set(name, values);
   }
 
-  return {
-    config,
-    configText,
-    floats,
-    patchEmbed: { weight: weights.get('patch_embed.proj.weight')! },
-    blocks: Array.from({ length: config.depth }, (_, i) => assembleBlock(i, weights, activations)),
-    head: { weight: weights.get('head.weight')!, input: activations.get('head.input')! },
-    info,
-  };
+  return assembleModel(config, { configText, floats, info }, weights, activations);
 }
+
+/** A quantized-model file of a ViT / DeiT, for what has no Swin path yet; a Swin's is refused naming `what`. */
+export function parseQuantizedVit(bytes: Uint8Array, source: string, what: string): QuantizedVit {
+  return requireQuantizedVit(parseQuantizedModel(bytes, source), source, what);
+}
+
 
 /** VitConfig fields that must agree, under their config.json names (mlp_hidden = int(embed_dim * mlp_ratio)). */
 const ARCH_FIELDS: [keyof VitConfig, string][] = [

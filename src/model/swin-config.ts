@@ -184,3 +184,8 @@ export function parseSwinConfig(text: string, source: string): SwinConfig {
   if (labelNames !== undefined) config.labelNames = labelNames;
   return config;
 }
+
+/** Every block in model order: its stage, its index in the stage, and its name (layers.{i}.blocks.{j}). */
+export function swinBlocks(cfg: SwinConfig): { stage: number; index: number; name: string }[] {
+  return cfg.stages.flatMap((s, i) => Array.from({ length: s.depth }, (_, j) => ({ stage: i, index: j, name: `layers.${i}.blocks.${j}` })));
+}

@@ -4,6 +4,12 @@
  * relative position bias, shifted on odd blocks) -> LayerNorm of every token -> average pool ->
  * head. Tokens stay in grid order [B, R², C] between blocks; window attention gathers them into
  * windows [B·nW, N, C] and back with `token-gather` maps computed once at upload.
+ *
+ * Quantization points (ForwardHooks), named like the quantizers of the quantized-model file: in
+ * block `layers.{i}.blocks.{j}`, `attn.qkv.input`, `attn.qkv.output`, `attn.map` and
+ * `attn.proj.input` on windows [B·nW, N, ·] (their token scales are per window position, shared
+ * by all windows), `mlp.fc1.input` and `mlp.fc2.input` on the grid [B, R², ·];
+ * `layers.{i}.downsample.reduction.input` [B, R², 4C]; `head.input`, the pooled features [B, C].
  */
 import { add } from '../ops/add.js';
 import { attentionContext, attentionScores } from '../ops/attention.js';
@@ -19,7 +25,7 @@ import type { SwinCheckpoint } from './checkpoint.js';
 import type { Classifier } from './classifier.js';
 import type { SwinConfig, SwinStage, SwinWindowing } from './swin-config.js';
 import { patchMergeMap, swinAttentionBias, windowMergeMap, windowPartitionMap } from './swin-windows.js';
-import { type BlockWeights, type LinearWeights, type NormWeights, mlpResidual } from './vit.js';
+import { type BlockWeights, type ForwardHooks, type LinearWeights, type NormWeights, applyHook, mlpResidual } from './vit.js';
 
 /** The token maps of one windowing (a stage's even or odd blocks). */
 interface WindowMaps {
@@ -36,7 +42,8 @@ interface SwinBlockWeights extends BlockWeights {
 interface StageWeights {
   config: SwinStage;
   /** Patch merging (every stage but the first). */
-  downsample: { norm: NormWeights; reduction: Tensor; map: Tensor } | null;
+  /** Patch merging; the reduction has a bias only after RepQ-ViT folding (a quantized model's). */
+  downsample: { norm: NormWeights; reduction: { weight: Tensor; bias: Tensor | null }; map: Tensor } | null;
   maps: [WindowMaps, WindowMaps];
   blocks: SwinBlockWeights[];
 }
@@ -99,7 +106,10 @@ export class SwinModel implements Classifier {
       const downsample = s.downsample
         ? {
             norm: ln(`layers.${i}.downsample.norm`, 4 * s.inDim),
-            reduction: take(`layers.${i}.downsample.reduction.weight`, [s.dim, 4 * s.inDim]),
+            reduction: {
+              weight: take(`layers.${i}.downsample.reduction.weight`, [s.dim, 4 * s.inDim]),
+              bias: ckpt.weights.has(`layers.${i}.downsample.reduction.bias`) ? take(`layers.${i}.downsample.reduction.bias`, [s.dim]) : null,
+            },
             map: ctx.upload(patchMergeMap(2 * s.resolution), [4 * s.resolution ** 2], `layers.${i}.downsample.map`),
           }
         : null;
@@ -125,21 +135,21 @@ export class SwinModel implements Classifier {
   }
 
   /** Stage i's patch merging [B, (2R)², C/2] -> [B, R², C]; consumes nothing. */
-  downsample(i: number, x: Tensor): Tensor {
+  downsample(i: number, x: Tensor, hooks?: ForwardHooks): Tensor {
     const { config: s, downsample: d } = this.stages[i]!;
     if (!d) throw new Error(`stage ${i} has no patch merging`);
     const batch = x.shape[0]!;
     const p = `layers.${i}.downsample`;
     const merged = tokenGather(this.ctx, x, d.map, batch, s.inDim, [batch, s.resolution ** 2, 4 * s.inDim], `${p}.merge`);
-    const n = layerNorm(this.ctx, merged, d.norm.gamma, d.norm.beta, this.config.layerNormEps, `${p}.norm`);
+    const n = applyHook(hooks, `${p}.reduction.input`, layerNorm(this.ctx, merged, d.norm.gamma, d.norm.beta, this.config.layerNormEps, `${p}.norm`));
     merged.release();
-    const out = linear(this.ctx, n, d.reduction, null, `${p}.reduction`);
+    const out = linear(this.ctx, n, d.reduction.weight, d.reduction.bias, `${p}.reduction`);
     n.release();
     return out;
   }
 
   /** Block j of stage i on tokens [B, R², C]; consumes nothing, returns a new tensor. */
-  block(i: number, j: number, x: Tensor): Tensor {
+  block(i: number, j: number, x: Tensor, hooks?: ForwardHooks): Tensor {
     const ctx = this.ctx;
     const stage = this.stages[i]!;
     const s = stage.config;
@@ -150,15 +160,15 @@ export class SwinModel implements Classifier {
     const eps = this.config.layerNormEps;
     const p = `layers.${i}.blocks.${j}`;
     const h = layerNorm(ctx, x, w.norm1.gamma, w.norm1.beta, eps, `${p}.norm1`);
-    const windows = tokenGather(ctx, h, maps.partition, batch, s.dim, [batch * maps.windowing.numWindows, n, s.dim], `${p}.windows`);
+    const windows = applyHook(hooks, `${p}.attn.qkv.input`, tokenGather(ctx, h, maps.partition, batch, s.dim, [batch * maps.windowing.numWindows, n, s.dim], `${p}.windows`));
     h.release();
-    const qkv = linear(ctx, windows, w.qkv.weight, w.qkv.bias, `${p}.attn.qkv`);
+    const qkv = applyHook(hooks, `${p}.attn.qkv.output`, linear(ctx, windows, w.qkv.weight, w.qkv.bias, `${p}.attn.qkv`));
     windows.release();
     const scores = attentionScores(ctx, qkv, s.numHeads, `${p}.attn.scores`);
     attentionBias(ctx, scores, w.attnBias);
-    const attn = softmax(ctx, scores, `${p}.attn.softmax`);
+    const attn = applyHook(hooks, `${p}.attn.map`, softmax(ctx, scores, `${p}.attn.softmax`));
     scores.release();
-    const heads = attentionContext(ctx, attn, qkv, `${p}.attn.context`);
+    const heads = applyHook(hooks, `${p}.attn.proj.input`, attentionContext(ctx, attn, qkv, `${p}.attn.context`));
     attn.release();
     qkv.release();
     const proj = linear(ctx, heads, w.proj.weight, w.proj.bias, `${p}.attn.proj`);
@@ -167,15 +177,15 @@ export class SwinModel implements Classifier {
     proj.release();
     const x1 = add(ctx, x, back, `${p}.residual1`);
     back.release();
-    const out = mlpResidual(ctx, x1, w, eps, p);
+    const out = mlpResidual(ctx, x1, w, eps, p, hooks);
     x1.release();
     return out;
   }
 
   /** Logits [B, classes]: LayerNorm of every token, their average, then the head. */
-  headForward(x: Tensor): Tensor {
+  headForward(x: Tensor, hooks?: ForwardHooks): Tensor {
     const n = layerNorm(this.ctx, x, this.norm.gamma, this.norm.beta, this.config.layerNormEps, 'norm');
-    const pooled = meanPool(this.ctx, n, 'head.pool');
+    const pooled = applyHook(hooks, 'head.input', meanPool(this.ctx, n, 'head.pool'));
     n.release();
     const logits = linear(this.ctx, pooled, this.head.weight, this.head.bias, 'head.fc');
     pooled.release();
@@ -183,17 +193,17 @@ export class SwinModel implements Classifier {
   }
 
   /** Logits [B, classes] for preprocessed images [B, C, H, W]. */
-  forward(images: Tensor): Tensor {
+  forward(images: Tensor, hooks?: ForwardHooks): Tensor {
     let x = this.embed(images);
     const step = (next: Tensor) => {
       x.release();
       x = next;
     };
     this.stages.forEach((stage, i) => {
-      if (stage.downsample) step(this.downsample(i, x));
-      for (let j = 0; j < stage.blocks.length; j++) step(this.block(i, j, x));
+      if (stage.downsample) step(this.downsample(i, x, hooks));
+      for (let j = 0; j < stage.blocks.length; j++) step(this.block(i, j, x, hooks));
     });
-    const logits = this.headForward(x);
+    const logits = this.headForward(x, hooks);
     x.release();
     return logits;
   }
@@ -202,7 +212,7 @@ export class SwinModel implements Classifier {
   release(): void {
     const all: Tensor[] = [this.patchEmbed.weight, this.patchEmbed.bias, this.patchNorm.gamma, this.patchNorm.beta, this.norm.gamma, this.norm.beta, this.head.weight, this.head.bias];
     for (const s of this.stages) {
-      if (s.downsample) all.push(s.downsample.norm.gamma, s.downsample.norm.beta, s.downsample.reduction, s.downsample.map);
+      if (s.downsample) all.push(s.downsample.norm.gamma, s.downsample.norm.beta, s.downsample.reduction.weight, s.downsample.map, ...(s.downsample.reduction.bias ? [s.downsample.reduction.bias] : []));
       for (const m of s.maps) all.push(m.partition, m.merge);
       for (const b of s.blocks) {
         all.push(b.norm1.gamma, b.norm1.beta, b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias, b.attnBias);

@@ -51,7 +51,8 @@ export interface ForwardHooks {
   activation(point: string, t: Tensor): Tensor;
 }
 
-function applyHook(hooks: ForwardHooks | undefined, point: string, t: Tensor): Tensor {
+/** The tensor the forward continues with at a quantization point; releases t when the hook replaced it. */
+export function applyHook(hooks: ForwardHooks | undefined, point: string, t: Tensor): Tensor {
   if (!hooks) return t;
   const r = hooks.activation(point, t);
   if (r !== t) t.release();

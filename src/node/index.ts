@@ -8,7 +8,7 @@
 export * from '../pipeline/public-api.js';
 export { openDataset } from '../data/open.js';
 export { loadCheckpoint, loadVitCheckpoint } from '../io/checkpoint-node.js';
-export { readQuantizedVit, writeQuantizedVit } from '../io/quantized-file-node.js';
+export { readQuantizedModel, writeQuantizedModel } from '../io/quantized-file-node.js';
 export { FolderStore } from '../io/run-store-node.js';
 export { type NodeAcquireOptions, createNodeContext } from '../runtime/node-gpu.js';
 export type { AdapterChoice } from '../runtime/vulkan-env.js';

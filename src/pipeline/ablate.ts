@@ -9,7 +9,7 @@ import type { VitCheckpoint } from '../model/checkpoint.js';
 import { VitModel } from '../model/vit.js';
 import { calibrate } from '../quant/calibrate.js';
 import { seededIndices } from '../quant/calibration-set.js';
-import { FakeQuantVit } from '../quant/fake-quant-model.js';
+import { FakeQuantModel } from '../quant/fake-quant-model.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import type { FisherSettings } from '../recon/losses.js';
 import { reconstruct } from '../recon/reconstruct.js';
@@ -101,7 +101,7 @@ export async function runAblation(ctx: GpuContext, req: AblationRequest, opts: A
           q = r.quantized;
         }
         const seconds = (performance.now() - t0) / 1000 + calibSeconds;
-        const model = FakeQuantVit.upload(ctx, q);
+        const model = FakeQuantModel.upload(ctx, q);
         const r = await evaluate(model, evalData, { limit, keepLogits: true, signal: opts.signal, onProgress: () => progress(`${stage}: evaluating`) });
         model.release();
         const fidelity = fidelityTo(await floatReference(), r, ckpt.config.numClasses);

@@ -7,7 +7,7 @@
  * Resuming trusts nothing in the store: the state's resume record (units done, the run's
  * fingerprint, the float file's digest) and every float tensor are checked before use.
  */
-import { parseQuantizedVit, checkMatchesModel, serializeQuantizedVit } from '../io/quantized-file.js';
+import { parseQuantizedVit, checkMatchesModel, serializeQuantizedModel } from '../io/quantized-file.js';
 import { CHECKPOINT_FILES, type RunStore } from '../io/run-store.js';
 import { parseSafetensors, serializeSafetensors, toFloat32 } from '../io/safetensors.js';
 import { expectedVitTensors } from '../model/checkpoint.js';
@@ -69,7 +69,7 @@ export async function saveFloatWeights(store: RunStore, float: Map<string, Float
 /** Writes the model with `done` units finished and what they reported, with the run's record. */
 export async function saveState(store: RunStore, quantized: QuantizedVit, done: number, units: UnitDetails[], run: ResumeRecord): Promise<void> {
   const details = { ...quantized.info.details, resume: { done, method: run.method, fingerprint: run.fingerprint, float_sha256: run.floatDigest, units } };
-  await store.write('state', serializeQuantizedVit({ ...quantized, info: { ...quantized.info, details } }, `${store.where}/${STATE}`));
+  await store.write('state', serializeQuantizedModel({ ...quantized, info: { ...quantized.info, details } }, `${store.where}/${STATE}`));
 }
 
 /** Units done and the method according to the state file, for messages; null when it cannot be read. */
@@ -77,7 +77,7 @@ export async function checkpointProgress(store: RunStore): Promise<{ done: numbe
   const bytes = await store.read('state');
   if (!bytes) return null;
   try {
-    const resume = parseQuantizedVit(bytes, STATE).info.details?.resume as { done?: unknown; method?: unknown } | undefined;
+    const resume = parseQuantizedVit(bytes, STATE, 'resuming a run').info.details?.resume as { done?: unknown; method?: unknown } | undefined;
     return typeof resume?.done === 'number' && typeof resume.method === 'string' ? { done: resume.done, method: resume.method } : null;
   } catch {
     return null;
@@ -92,7 +92,7 @@ export async function hasCheckpoint(store: RunStore): Promise<boolean> {
 
 /** Keeps the calibration-only model beside the checkpoint. */
 export async function saveCalibrated(store: RunStore, calibrated: QuantizedVit): Promise<void> {
-  await store.write('calibrated', serializeQuantizedVit(calibrated, `${store.where}/calibrated.safetensors`));
+  await store.write('calibrated', serializeQuantizedModel(calibrated, `${store.where}/calibrated.safetensors`));
 }
 
 /** The calibration-only model of the checkpoint, or null when it was not kept. */
@@ -100,7 +100,7 @@ export async function loadCalibrated(store: RunStore, config: VitConfig): Promis
   const bytes = await store.read('calibrated');
   if (!bytes) return null;
   const path = `${store.where}/calibrated.safetensors`;
-  const q = parseQuantizedVit(bytes, path);
+  const q = parseQuantizedVit(bytes, path, 'resuming a run');
   checkMatchesModel(q, config, path);
   return q;
 }
@@ -116,7 +116,7 @@ export async function loadCheckpoint(store: RunStore, expect: CheckpointExpectat
   if (!stateBytes && !floatBytes) return null;
   if (!stateBytes) throw new FimaqError(`${store.where}: has ${FLOAT} but no ${STATE}; the checkpoint is incomplete: use --fresh to start over`);
   if (!floatBytes) throw new FimaqError(`${store.where}: has ${STATE} but no ${FLOAT}; the checkpoint is incomplete: use --fresh to start over`);
-  const quantized = parseQuantizedVit(stateBytes, statePath);
+  const quantized = parseQuantizedVit(stateBytes, statePath, 'resuming a run');
   const resume = quantized.info.details?.resume as { done?: unknown; fingerprint?: unknown; float_sha256?: unknown; units?: unknown } | undefined;
   if (!resume || typeof resume.fingerprint !== 'string' || typeof resume.float_sha256 !== 'string' || !Array.isArray(resume.units)) {
     throw new FimaqError(`${statePath}: not a reconstruction checkpoint of this fimaq version (no complete resume record); use --fresh to start over`);

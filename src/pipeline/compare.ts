@@ -8,8 +8,8 @@ import { evaluate } from '../inference/evaluate.js';
 import type { Classifier } from '../model/classifier.js';
 import type { ModelCheckpoint } from '../model/checkpoint.js';
 import { uploadFloatModel } from '../model/float-model.js';
-import { FakeQuantVit } from '../quant/fake-quant-model.js';
-import type { QuantizedVit } from '../quant/quantized-model.js';
+import { FakeQuantModel } from '../quant/fake-quant-model.js';
+import type { QuantizedModel } from '../quant/quantized-model.js';
 import type { GpuContext } from '../runtime/context.js';
 import type { PipelineProgress } from './quantize.js';
 
@@ -30,7 +30,7 @@ export interface CompareOptions {
 
 export async function compareTop1(
   ctx: GpuContext,
-  models: { float: ModelCheckpoint; calibrated: QuantizedVit | null; quantized: QuantizedVit },
+  models: { float: ModelCheckpoint; calibrated: QuantizedModel | null; quantized: QuantizedModel },
   data: Dataset,
   opts: CompareOptions = {},
 ): Promise<Comparison> {
@@ -42,7 +42,7 @@ export async function compareTop1(
     }
   };
   const float = await top1('float', uploadFloatModel(ctx, models.float));
-  const calib = models.calibrated ? (await top1('calibration only', FakeQuantVit.upload(ctx, models.calibrated))).top1 : null;
-  const quantized = (await top1(models.quantized.info.method, FakeQuantVit.upload(ctx, models.quantized))).top1;
+  const calib = models.calibrated ? (await top1('calibration only', FakeQuantModel.upload(ctx, models.calibrated))).top1 : null;
+  const quantized = (await top1(models.quantized.info.method, FakeQuantModel.upload(ctx, models.quantized))).top1;
   return { data: data.description, count: float.count, float: float.top1, calib, quantized };
 }

@@ -9,7 +9,7 @@ import { VitTail } from '../model/vit-tail.js';
 import { VitModel } from '../model/vit.js';
 import { klGrad } from '../ops/kl-grad.js';
 import { calibrate } from '../quant/calibrate.js';
-import { FakeQuantVit } from '../quant/fake-quant-model.js';
+import { FakeQuantModel } from '../quant/fake-quant-model.js';
 import { ClassTokenGradientStats, empiricalFisher, fimApproximations, lossTermFits, renderHeatmaps } from '../recon/fim-picture.js';
 import type { GpuContext } from '../runtime/context.js';
 
@@ -46,7 +46,7 @@ export async function fisherPicture(ctx: GpuContext, req: FisherPictureRequest, 
   const searchSize = Math.min(BATCH, count);
   const cal = await calibrate(ctx, ckpt, req.pixels.subarray(0, searchSize * perImage), searchSize, { method: 'calib', wbits: bits, abits: bits, eqN: 32, rounds: 1, signal });
   const info = { method: 'calib', wbits: bits, abits: bits, seed: 0, calibSize: searchSize, calibData: 'fim', toolVersion: req.toolVersion };
-  const fq = FakeQuantVit.upload(ctx, { ...cal.quantized, configText: ckpt.configText, info });
+  const fq = FakeQuantModel.upload(ctx, { ...cal.quantized, configText: ckpt.configText, info });
   const fp = VitModel.upload(ctx, { ...ckpt, weights: cal.reparameterized });
   const tail = new VitTail(fp, block + 1);
   const grads: Float64Array[] = [];

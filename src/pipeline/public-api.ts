@@ -10,7 +10,7 @@ export { type Interpolation, type PreprocessConfig, type RawImage, preprocess, v
 export { type EvalOptions, type EvalResult, evaluate, fidelityTo, top1Agreement } from '../inference/evaluate.js';
 export { IntVit } from '../inference/int-vit.js';
 export { checkpointFromBytes, checkpointToSafetensors } from '../io/checkpoint-file.js';
-export { checkMatchesModel, isQuantizedFile, parseQuantizedVit, serializeQuantizedVit } from '../io/quantized-file.js';
+export { checkMatchesModel, isQuantizedFile, parseQuantizedModel, parseQuantizedVit, serializeQuantizedModel } from '../io/quantized-file.js';
 export { type CheckpointFile, MemoryStore, type RunStore } from '../io/run-store.js';
 export { type ModelCheckpoint, type SwinCheckpoint, type VitCheckpoint, isSwinCheckpoint, requireVit } from '../model/checkpoint.js';
 export type { Classifier } from '../model/classifier.js';
@@ -52,7 +52,7 @@ export {
   quantizeModel,
 } from './quantize.js';
 export { seededIndices } from '../quant/calibration-set.js';
-export { FakeQuantVit } from '../quant/fake-quant-model.js';
+export { FakeQuantModel } from '../quant/fake-quant-model.js';
 export type { QuantizedVit } from '../quant/quantized-model.js';
 export { DEFAULT_FISHER, type FisherSettings } from '../recon/losses.js';
 export type { UnitReport } from '../recon/reconstruct.js';

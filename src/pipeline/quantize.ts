@@ -9,12 +9,13 @@
  * (no dates, no timings): the same settings, seed, data and adapter give the same bytes.
  */
 import type { Dataset } from '../data/dataset.js';
-import { checkMatchesModel, parseQuantizedVit, serializeQuantizedVit } from '../io/quantized-file.js';
+import { checkMatchesModel, parseQuantizedModel, parseQuantizedVit, serializeQuantizedModel } from '../io/quantized-file.js';
 import type { RunStore } from '../io/run-store.js';
-import { type ModelCheckpoint, requireVit } from '../model/checkpoint.js';
+import { type ModelCheckpoint, type SwinCheckpoint, isSwinCheckpoint, requireVit } from '../model/checkpoint.js';
 import { type CalibrationMethod, calibrate } from '../quant/calibrate.js';
+import { calibrateSwin } from '../quant/calibrate-swin.js';
 import { seededIndices } from '../quant/calibration-set.js';
-import type { QuantizationInfo, QuantizedVit } from '../quant/quantized-model.js';
+import type { QuantizationInfo, QuantizedModel, QuantizedSwin, QuantizedVit } from '../quant/quantized-model.js';
 import type { FisherSettings } from '../recon/losses.js';
 import { type UnitReport, reconstruct, unitNames } from '../recon/reconstruct.js';
 import type { ReconSettings } from '../recon/settings.js';
@@ -90,9 +91,9 @@ export interface QuantizeOptions {
 }
 
 export interface QuantizeResult {
-  quantized: QuantizedVit;
-  /** The memory estimate the run was checked against before it started. */
-  memory: RunMemory;
+  quantized: QuantizedModel;
+  /** The memory estimate the run was checked against before it started (null for a Swin, which has none yet). */
+  memory: RunMemory | null;
   /** The file's bytes, as written to the store's output. */
   bytes: Uint8Array;
   /** The calibration-only model (after a resume, the one the checkpoint kept; null if it kept none). */
@@ -130,6 +131,7 @@ function checkRequest(req: QuantizeRequest): void {
 /** Runs the quantize flow and writes the file to the store's output. */
 export async function quantizeModel(ctx: GpuContext, request: QuantizeRequest, opts: QuantizeOptions): Promise<QuantizeResult> {
   checkRequest(request);
+  if (isSwinCheckpoint(request.checkpoint)) return quantizeSwin(ctx, { ...request, checkpoint: request.checkpoint }, opts);
   const req = { ...request, checkpoint: requireVit(request.checkpoint, 'quantizeModel') };
   // The largest binding splits calibration captures and reconstruction caches into chunks.
   const memory = runMemory(req.checkpoint.config, {
@@ -143,12 +145,7 @@ export async function quantizeModel(ctx: GpuContext, request: QuantizeRequest, o
   const { store } = opts;
   const started = performance.now();
   const progress = (phase: PipelineProgress['phase']) => (stage: string, done: number, total: number) => opts.onProgress?.({ phase, stage, done, total });
-  const identity = {
-    model_sha256: await tensorsDigest(ckpt.weights),
-    calib_sha256: await sha256Hex(floatBytes(cal.pixels)),
-    calib_indices: cal.selection,
-    adapter: adapterName(ctx.adapter),
-  };
+  const identity = await runIdentity(ctx, ckpt, cal);
   const info = (m: string, details: Record<string, unknown>): QuantizationInfo => ({
     method: m, wbits, abits, seed, calibSize: cal.count, calibData: cal.name, toolVersion: req.toolVersion, details: { ...details, ...identity },
   });
@@ -226,6 +223,39 @@ export async function quantizeModel(ctx: GpuContext, request: QuantizeRequest, o
   return { quantized, memory, bytes, calibrated: calibratedModel, reports: result.reports, resumedAt: resumed?.done ?? 0, searchSize, calibSeconds, reconSeconds };
 }
 
+/** The file's identity fields: what the model, the images and the adapter were (no dates, no timings). */
+async function runIdentity(ctx: GpuContext, ckpt: ModelCheckpoint, cal: CalibrationImages): Promise<Record<string, string>> {
+  return {
+    model_sha256: await tensorsDigest(ckpt.weights),
+    calib_sha256: await sha256Hex(floatBytes(cal.pixels)),
+    calib_indices: cal.selection,
+    adapter: adapterName(ctx.adapter),
+  };
+}
+
+/**
+ * A Swin so far: the calibration methods (calib, rtn). Reconstruction of a Swin, its GPU memory
+ * estimate and its integer pipeline are not implemented yet ([E7]).
+ */
+async function quantizeSwin(ctx: GpuContext, req: QuantizeRequest & { checkpoint: SwinCheckpoint }, opts: QuantizeOptions): Promise<QuantizeResult> {
+  const { checkpoint: ckpt, calibration: cal, method, wbits, abits, seed } = req;
+  if (isReconMethod(method)) throw new FimaqError(`${ckpt.source}: --method ${method} does not support Swin models yet (${ckpt.config.architecture}); calib and rtn do`);
+  opts.onNotice?.('no GPU memory estimate for a Swin yet: the run is not checked against the GPU before it starts');
+  const started = performance.now();
+  const identity = await runIdentity(ctx, ckpt, cal);
+  const onProgress = (stage: string, done: number, total: number) => opts.onProgress?.({ phase: 'calibrate', stage, done, total });
+  const result = await calibrateSwin(ctx, ckpt, cal.pixels, cal.count, { method: method as CalibrationMethod, wbits, abits, onProgress, signal: opts.signal });
+  const quantized: QuantizedSwin = {
+    ...result.quantized,
+    configText: ckpt.configText,
+    info: { method, wbits, abits, seed, calibSize: cal.count, calibData: cal.name, toolVersion: req.toolVersion, details: identity },
+  };
+  const bytes = serializeQuantizedModel(quantized, opts.store.outputName);
+  parseQuantizedModel(bytes, 'the written file');
+  await opts.store.writeOutput(bytes);
+  return { quantized, memory: null, bytes, calibrated: null, reports: [], resumedAt: 0, searchSize: cal.count, calibSeconds: (performance.now() - started) / 1000, reconSeconds: 0 };
+}
+
 /**
  * Runs reconstruction; a lost device stops it with an error that says the checkpoint keeps the
  * finished units (`done()` of them), so that the run can be resumed on a new device.
@@ -241,8 +271,8 @@ async function keepingCheckpoint<T>(store: RunStore, done: () => number, run: ()
 
 /** Serialises, reads back (the file must parse as what it claims) and writes the output. */
 async function writeOutput(store: RunStore, q: QuantizedVit): Promise<Uint8Array> {
-  const bytes = serializeQuantizedVit(q, store.outputName);
-  checkMatchesModel(parseQuantizedVit(bytes, 'the written file'), q.config, 'the written file');
+  const bytes = serializeQuantizedModel(q, store.outputName);
+  checkMatchesModel(parseQuantizedVit(bytes, 'the written file', 'quantizeModel'), q.config, 'the written file');
   await store.writeOutput(bytes);
   return bytes;
 }

@@ -4,9 +4,9 @@
  * and the tool version), so the same request can be rebuilt, checked against the model and the
  * images given now, run again and compared byte for byte with the file.
  */
-import { parseQuantizedVit } from '../io/quantized-file.js';
+import { parseQuantizedModel } from '../io/quantized-file.js';
 import type { VitCheckpoint } from '../model/checkpoint.js';
-import type { QuantizedVit } from '../quant/quantized-model.js';
+import { type QuantizedModel, modelQuantizers } from '../quant/quantized-model.js';
 import type { FisherSettings } from '../recon/losses.js';
 import type { ReconSettings } from '../recon/settings.js';
 import { floatBytes, sha256Hex, tensorsDigest } from '../util/digest.js';
@@ -32,7 +32,7 @@ export interface RecordedRun {
 }
 
 /** The run recorded in a file; a file that does not record one (an older version's) is refused. */
-export function recordedRun(q: QuantizedVit, source: string): RecordedRun {
+export function recordedRun(q: QuantizedModel, source: string): RecordedRun {
   const d = q.info.details ?? {};
   const str = (key: string) => {
     if (typeof d[key] !== 'string') throw new FimaqError(`${source}: records no ${key}, so it cannot be reproduced (made by fimaq ${q.info.toolVersion}?)`);
@@ -87,21 +87,20 @@ export async function reproductionRequest(run: RecordedRun, checkpoint: VitCheck
 
 /** Names of the tensors and metadata keys in which two quantized files differ (empty when equal). */
 export function fileDifferences(a: Uint8Array, b: Uint8Array): string[] {
-  const qa = parseQuantizedVit(a, 'the recorded file');
-  const qb = parseQuantizedVit(b, 'the reproduced file');
+  const qa = parseQuantizedModel(a, 'the recorded file');
+  const qb = parseQuantizedModel(b, 'the reproduced file');
   const differ: string[] = [];
   // Typed arrays and maps as plain lists, so that equal contents give equal text.
   const canonical = (x: unknown) => JSON.stringify(x, (_, v) => (ArrayBuffer.isView(v) ? Array.from(v as Float32Array) : v instanceof Map ? [...v] : v));
   const same = (x: unknown, y: unknown) => canonical(x) === canonical(y);
   for (const [name, v] of qa.floats) if (!same(v, qb.floats.get(name))) differ.push(name);
-  const parts = (q: QuantizedVit): [string, unknown][] => [
-    ['patch_embed.proj.weight', q.patchEmbed.weight],
-    ...q.blocks.flatMap((blk, i) => Object.entries(blk).map(([k, v]): [string, unknown] => [`blocks.${i}.${k}`, v])),
-    ['head', q.head],
-  ];
+  const parts = (q: QuantizedModel): [string, unknown][] => {
+    const { weights, activations } = modelQuantizers(q);
+    return [...weights, ...activations];
+  };
   const pb = new Map(parts(qb));
   for (const [name, v] of parts(qa)) if (!same(v, pb.get(name))) differ.push(name);
-  for (const key of Object.keys({ ...qa.info, ...qb.info }) as (keyof QuantizedVit['info'])[]) {
+  for (const key of Object.keys({ ...qa.info, ...qb.info }) as (keyof QuantizedModel['info'])[]) {
     if (!same(qa.info[key], qb.info[key])) differ.push(`metadata ${key}`);
   }
   return differ;

@@ -5,13 +5,14 @@
  * same captures. The result is a QuantizedVit with round-to-nearest weight codes.
  */
 import type { VitCheckpoint } from '../model/checkpoint.js';
+import type { ModelConfig } from '../model/model-config.js';
 import { VitModel } from '../model/vit.js';
 import { attentionScores } from '../ops/attention.js';
 import type { QuantView } from '../ops/fake-quant.js';
 import { matmul } from '../ops/matmul.js';
 import type { GpuContext } from '../runtime/context.js';
 import { roundHalfEven, valuesPerHead } from './candidates.js';
-import { CaptureHooks, RowCache, forBatches } from './capture.js';
+import { CaptureHooks, type Chunking, RowCache, forBatches } from './capture.js';
 import { calibrationChunkImages } from './memory.js';
 import { checkBits } from '../util/pack.js';
 import { type ActivationQuant, type BlockQuant, QUANTIZED_WEIGHT, type QuantizedVit, type WeightQuant } from './quantized-model.js';
@@ -47,8 +48,6 @@ export interface CalibrationResult {
   reparameterized: Map<string, Float32Array>;
 }
 
-const BLOCK_POINTS = ['attn.qkv.input', 'attn.qkv.output', 'attn.map', 'attn.proj.input', 'mlp.fc1.input', 'mlp.fc2.input'];
-
 /** Integer codes of a weight under a per-row quantizer: clamp(round(w / s) + z, 0, qmax), as fake-quant computes. */
 export function roundToNearestCodes(w: Float32Array, rows: number, cols: number, q: Quantizer, bits: number): WeightQuant {
   const qmax = 2 ** bits - 1;
@@ -79,7 +78,7 @@ function minMax(values: ArrayLike<number>, bits: number): { scale: number; zeroP
   return { scale, zeroPoint: Math.min(Math.max(roundHalfEven(-lo / scale), 0), qmax) };
 }
 
-function minMaxRows(w: Float32Array, rows: number, cols: number, bits: number): Quantizer {
+export function minMaxRows(w: Float32Array, rows: number, cols: number, bits: number): Quantizer {
   const scale = new Float32Array(rows);
   const zeroPoint = new Float32Array(rows);
   for (let r = 0; r < rows; r++) {
@@ -97,16 +96,202 @@ function minMaxPerGroup(x: Float32Array, view: QuantView, groups: number, bits: 
 }
 
 /** Expands a per-group quantizer to `perGroup` scales per group (the per-token / per-channel expansion of §3.3). */
-function expand(q: Quantizer, groups: number, perGroup: number, bits: number, zeroPointShape: number[], scaleShape: number[]): ActivationQuant {
+export function expand(q: Quantizer, groups: number, perGroup: number, bits: number, zeroPointShape: number[], scaleShape: number[]): ActivationQuant {
   const scale = new Float32Array(groups * perGroup);
   for (let g = 0; g < groups; g++) scale.fill(q.scale[g], g * perGroup, (g + 1) * perGroup);
   return { bits, scale, scaleShape, zeroPoint: Float32Array.from(q.zeroPoint, roundHalfEven), zeroPointShape };
 }
 
-function weightOf(weights: Map<string, Float32Array>, name: string): Float32Array {
+export function weightOf(weights: Map<string, Float32Array>, name: string): Float32Array {
   const w = weights.get(name);
   if (!w) throw new Error(`checkpoint has no tensor ${name}`);
   return w;
+}
+
+/** What every search of one calibration shares; `weights` is the working copy RepQ-ViT rewrites. */
+export interface CalibrationEnv {
+  ctx: GpuContext;
+  weights: Map<string, Float32Array>;
+  search: boolean;
+  reparam: boolean;
+  wbits: number;
+  abits: number;
+  eqN: number;
+  rounds: number;
+}
+
+/** A linear to calibrate: its module name, its captured input rows, and the LayerNorm before it when RepQ-ViT may fold one. */
+export interface LinearToCalibrate {
+  name: string;
+  input: RowCache;
+  norm: string | null;
+  out: number;
+  in: number;
+}
+
+/**
+ * One linear (§4.1; rtn: min/max), after folding RepQ-ViT into a post-LayerNorm input when the
+ * calibration reparameterises. A linear without a bias (Swin's reduction) gets one, zero unless the
+ * folding makes it otherwise. Returns the weight codes and the per-tensor input quantizer.
+ */
+export async function calibrateLinear(env: CalibrationEnv, l: LinearToCalibrate): Promise<{ weight: WeightQuant; input: Quantizer }> {
+  const { ctx, weights, wbits, abits, eqN, rounds } = env;
+  const biasName = `${l.name}.bias`;
+  if (!weights.has(biasName)) weights.set(biasName, new Float32Array(l.out));
+  let xHost = await l.input.read();
+  let wHost = weightOf(weights, `${l.name}.weight`);
+  let input = l.input;
+  if (env.reparam && l.norm) {
+    const perChannel = await searchPerChannelInput(ctx, input.chunks, xHost, l.in, abits, eqN);
+    const folded = repqFold({
+      scale: perChannel.scale,
+      zeroPoint: perChannel.zeroPoint,
+      gamma: weightOf(weights, `${l.norm}.weight`),
+      beta: weightOf(weights, `${l.norm}.bias`),
+      weight: wHost,
+      bias: weightOf(weights, biasName),
+      outFeatures: l.out,
+    });
+    weights.set(`${l.norm}.weight`, Float32Array.from(folded.gamma));
+    weights.set(`${l.norm}.bias`, Float32Array.from(folded.beta));
+    wHost = Float32Array.from(folded.weight);
+    weights.set(`${l.name}.weight`, wHost);
+    weights.set(biasName, Float32Array.from(folded.bias));
+    // The LayerNorm output seen by the linear becomes x / r - b per channel.
+    xHost = Float32Array.from(xHost, (v, j) => v / folded.r[j % l.in] - folded.b[j % l.in]);
+    input = RowCache.upload(ctx, xHost, l.input.count, l.input.rowShape, `${l.name}.input.reparam`, { rowsPerChunk: l.input.rowsPerChunk });
+  }
+  let q: { weight: Quantizer; input: Quantizer };
+  if (env.search) {
+    const wT = ctx.upload(wHost, [l.out, l.in], `${l.name}.weight`);
+    const bT = ctx.upload(weightOf(weights, biasName), [l.out], biasName);
+    q = await searchLinear(ctx, { x: input.chunks, xHost, w: wT, wHost, bias: bT, wbits, abits, eqN, rounds });
+    wT.release();
+    bT.release();
+  } else {
+    const m = minMax(xHost, abits);
+    q = { weight: minMaxRows(wHost, l.out, l.in, wbits), input: { scale: Float32Array.of(m.scale), zeroPoint: Float32Array.of(m.zeroPoint) } };
+  }
+  if (input !== l.input) input.release();
+  return { weight: roundToNearestCodes(wHost, l.out, l.in, q.weight, wbits), input: q.input };
+}
+
+/** The patch embedding's weight (§4.3; rtn: min/max). The image is not quantized. */
+export async function calibratePatchEmbed(
+  env: CalibrationEnv,
+  images: Float32Array,
+  count: number,
+  cfg: Pick<ModelConfig, 'inChans' | 'imgSize' | 'patchSize' | 'embedDim'>,
+  chunking: Chunking,
+): Promise<{ weight: WeightQuant }> {
+  const { ctx, wbits } = env;
+  const D = cfg.embedDim;
+  const peW = weightOf(env.weights, 'patch_embed.proj.weight');
+  const cpp = cfg.inChans * cfg.patchSize ** 2;
+  let peQuant: Quantizer;
+  if (env.search) {
+    const patches = RowCache.upload(ctx, im2col(images, count, cfg.inChans, cfg.imgSize, cfg.patchSize), count, [(cfg.imgSize / cfg.patchSize) ** 2, cpp], 'calib.patches', chunking);
+    const wT = ctx.upload(peW, [D, cpp], 'calib.pe.weight');
+    peQuant = await searchConv(ctx, patches.chunks, wT, peW, wbits, env.rounds, env.eqN);
+    patches.release();
+    wT.release();
+  } else {
+    peQuant = minMaxRows(peW, D, cpp, wbits);
+  }
+  return { weight: roundToNearestCodes(peW, D, cpp, peQuant, wbits) };
+}
+
+/**
+ * A block's geometry for its quantizers: attention runs on `windows` sequences of `attnTokens`
+ * (a ViT: the images and all tokens; a Swin: every window of every image and the window's
+ * positions), the MLP on the images' `mlpTokens`.
+ */
+export interface BlockGeometry {
+  windows: number;
+  /**
+   * Whether the windows hold padding rows (a Swin grid that is not a multiple of the window). timm
+   * pads after norm1, so a padding row is zero in the LayerNorm's output space; RepQ-ViT's folding
+   * moves that space by -b per channel and would change what the padding rows contribute: qkv's
+   * input is then not folded.
+   */
+  padded: boolean;
+  attnTokens: number;
+  mlpTokens: number;
+  dim: number;
+  heads: number;
+  mlpHidden: number;
+}
+
+/** The capture points of a block, under its prefix. */
+export const BLOCK_POINTS = ['attn.qkv.input', 'attn.qkv.output', 'attn.map', 'attn.proj.input', 'mlp.fc1.input', 'mlp.fc2.input'];
+
+/** Every quantizer of one pre-LN transformer block, from its captured points. */
+export async function calibrateBlock(env: CalibrationEnv, p: string, capture: CaptureHooks, g: BlockGeometry): Promise<BlockQuant> {
+  const { ctx, abits, eqN, rounds } = env;
+  const take = (point: string) => capture.take(`${p}.${point}`);
+  const { attnTokens: T, dim: D, heads: H, windows } = g;
+  const hd = D / H;
+  const linear = async (name: string, input: string, norm: string | null, out: number, inF: number, tokens: number) => {
+    const q = await calibrateLinear(env, { name: `${p}.${name}`, input: take(input), norm: norm && `${p}.${norm}`, out, in: inF });
+    return { weight: q.weight, input: expand(q.input, 1, tokens, abits, [1], [tokens]) };
+  };
+  const qkvQ = await linear('attn.qkv', 'attn.qkv.input', g.padded ? null : 'norm1', 3 * D, D, T);
+  const projQ = await linear('attn.proj', 'attn.proj.input', null, D, D, T);
+  const fc1Q = await linear('mlp.fc1', 'mlp.fc1.input', 'norm2', g.mlpHidden, D, g.mlpTokens);
+  const fc2Q = await linear('mlp.fc2', 'mlp.fc2.input', null, D, g.mlpHidden, g.mlpTokens);
+
+  // The two matmuls of attention, per head, from the captured qkv and attention map.
+  const qkv = take('attn.qkv.output');
+  const map = take('attn.map');
+  const qkvHost = await qkv.read();
+  const mapHost = await map.read();
+  const qView = qkvPerHeadToken(windows, T, H, hd, 0);
+  const kView = qkvPerHeadToken(windows, T, H, hd, 1);
+  const vView = qkvPerHeadChannel(windows, T, H, hd);
+  const mapView = attentionPerHeadRow(windows, H, T);
+  let qk: { a: Quantizer; b: Quantizer };
+  let av: { a: Quantizer; b: Quantizer };
+  if (env.search) {
+    const qkRef = qkv.chunks.map((c) => attentionScores(ctx, c, H, 'calib.qk', 1));
+    qk = await searchMatmul(ctx, {
+      M: T, N: T, K: hd, images: windows, heads: H, bits: abits, rounds, candidates: eqN + 1,
+      reference: { tensor: qkRef, rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T },
+      a: { operand: { tensor: qkv.chunks, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: qView },
+      b: { operand: { tensor: qkv.chunks, offset: D, rowStride: 1, colStride: 3 * D, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: kView },
+    });
+    for (const t of qkRef) t.release();
+    const mapOperand = { rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T };
+    const vOperand = { offset: 2 * D, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd };
+    const avRef = map.chunks.map((m, i) => {
+      const rows = m.shape[0];
+      const out = ctx.empty([rows, H, T, hd], 'calib.av');
+      matmul(ctx, {
+        M: T, N: hd, K: T, batch: rows * H, inner: H, a: { ...mapOperand, tensor: m }, b: { ...vOperand, tensor: qkv.chunks[i] },
+        c: { tensor: out, rowStride: hd, batchStride: H * T * hd, innerStride: T * hd },
+      });
+      return out;
+    });
+    av = await searchMatmul(ctx, {
+      M: T, N: hd, K: T, images: windows, heads: H, bits: abits, rounds, candidates: eqN + 1,
+      reference: { tensor: avRef, rowStride: hd, colStride: 1, batchStride: H * T * hd, innerStride: T * hd },
+      a: { operand: { ...mapOperand, tensor: map.chunks }, host: mapHost, view: mapView },
+      b: { operand: { ...vOperand, tensor: qkv.chunks }, host: qkvHost, view: vView },
+    });
+    for (const t of avRef) t.release();
+  } else {
+    qk = { a: minMaxPerGroup(qkvHost, qView, H, abits), b: minMaxPerGroup(qkvHost, kView, H, abits) };
+    av = { a: minMaxPerGroup(mapHost, mapView, H, abits), b: minMaxPerGroup(qkvHost, vView, H, abits) };
+  }
+  return {
+    qkv: qkvQ,
+    proj: projQ,
+    fc1: fc1Q,
+    fc2: fc2Q,
+    q: expand(qk.a, H, T, abits, [H], [H, T]),
+    k: expand(qk.b, H, T, abits, [H], [H, T]),
+    attn: expand(av.a, H, T, abits, [H], [H, T]),
+    v: expand(av.b, H, hd, abits, [H], [H, hd]),
+  };
 }
 
 /**
@@ -126,7 +311,6 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   const T = cfg.numTokens;
   const D = cfg.embedDim;
   const H = cfg.numHeads;
-  const hd = D / H;
   const totalSteps = cfg.depth + 2;
   let step = 0;
   const progress = (stage: string) => {
@@ -147,23 +331,11 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   // split K by their row count, see `kSlices`).
   const batchSize = Math.min(opts.batchSize ?? 32, chunking.rowsPerChunk);
   const imageT = RowCache.upload(ctx, images, count, [cfg.inChans, cfg.imgSize, cfg.imgSize], 'calib.images', chunking);
+  const env: CalibrationEnv = { ctx, weights, search, reparam, wbits, abits, eqN, rounds };
 
   // Patch embedding: the weight only (the image stays float).
   progress('patch_embed');
-  const peName = 'patch_embed.proj.weight';
-  const peW = weightOf(weights, peName);
-  const cpp = cfg.inChans * cfg.patchSize ** 2;
-  let peQuant: Quantizer;
-  if (search) {
-    const patches = RowCache.upload(ctx, im2col(images, count, cfg.inChans, cfg.imgSize, cfg.patchSize), count, [cfg.numPatches, cpp], 'calib.patches', chunking);
-    const wT = ctx.upload(peW, [D, cpp], 'calib.pe.weight');
-    peQuant = await searchConv(ctx, patches.chunks, wT, peW, wbits, rounds, eqN);
-    patches.release();
-    wT.release();
-  } else {
-    peQuant = minMaxRows(peW, D, cpp, wbits);
-  }
-  const patchEmbed = { weight: roundToNearestCodes(peW, D, cpp, peQuant, wbits) };
+  const patchEmbed = await calibratePatchEmbed(env, images, count, cfg, chunking);
 
   // Float tokens of the whole calibration set.
   let x = new RowCache(ctx, count, [T, D], 'calib.tokens', chunking);
@@ -183,7 +355,7 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
     const capture = new CaptureHooks(ctx, count, new Set(BLOCK_POINTS.map((q) => `${p}.${q}`)), chunking);
     const next = new RowCache(ctx, count, [T, D], `calib.${p}.output`, chunking);
     forBatches(count, batchSize, (from, n) => {
-      capture.from = from;
+      capture.batch(from, n);
       const xb = x.slice(from, n, 'calib.batch');
       const out = model.block(i, xb, capture);
       next.put(out, from);
@@ -192,108 +364,7 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
     });
     // The forward's batch temporaries are not needed by the searches.
     ctx.trimPool();
-    const take = (point: string) => capture.take(`${p}.${point}`);
-    const linears = {
-      qkv: { name: `${p}.attn.qkv`, input: take('attn.qkv.input'), norm: `${p}.norm1`, out: 3 * D, in: D },
-      proj: { name: `${p}.attn.proj`, input: take('attn.proj.input'), norm: null, out: D, in: D },
-      fc1: { name: `${p}.mlp.fc1`, input: take('mlp.fc1.input'), norm: `${p}.norm2`, out: cfg.mlpHidden, in: D },
-      fc2: { name: `${p}.mlp.fc2`, input: take('mlp.fc2.input'), norm: null, out: D, in: cfg.mlpHidden },
-    };
-    const linearResults: Record<string, { weight: WeightQuant; input: ActivationQuant }> = {};
-    for (const [key, l] of Object.entries(linears)) {
-      let xHost = await l.input.read();
-      let wHost = weightOf(weights, `${l.name}.weight`);
-      let input = l.input;
-      if (reparam && l.norm) {
-        const perChannel = await searchPerChannelInput(ctx, input.chunks, xHost, l.in, abits, eqN);
-        const folded = repqFold({
-          scale: perChannel.scale,
-          zeroPoint: perChannel.zeroPoint,
-          gamma: weightOf(weights, `${l.norm}.weight`),
-          beta: weightOf(weights, `${l.norm}.bias`),
-          weight: wHost,
-          bias: weightOf(weights, `${l.name}.bias`),
-          outFeatures: l.out,
-        });
-        weights.set(`${l.norm}.weight`, Float32Array.from(folded.gamma));
-        weights.set(`${l.norm}.bias`, Float32Array.from(folded.beta));
-        wHost = Float32Array.from(folded.weight);
-        weights.set(`${l.name}.weight`, wHost);
-        weights.set(`${l.name}.bias`, Float32Array.from(folded.bias));
-        // The LayerNorm output seen by the linear becomes x / r - b per channel.
-        xHost = Float32Array.from(xHost, (v, j) => v / folded.r[j % l.in] - folded.b[j % l.in]);
-        input = RowCache.upload(ctx, xHost, count, l.input.rowShape, `${l.name}.input.reparam`, chunking);
-      }
-      const wT = ctx.upload(wHost, [l.out, l.in], `${l.name}.weight`);
-      const bT = ctx.upload(weightOf(weights, `${l.name}.bias`), [l.out], `${l.name}.bias`);
-      let q: { weight: Quantizer; input: Quantizer };
-      if (search) {
-        q = await searchLinear(ctx, { x: input.chunks, xHost, w: wT, wHost, bias: bT, wbits, abits, eqN, rounds });
-      } else {
-        const m = minMax(xHost, abits);
-        q = { weight: minMaxRows(wHost, l.out, l.in, wbits), input: { scale: Float32Array.of(m.scale), zeroPoint: Float32Array.of(m.zeroPoint) } };
-      }
-      linearResults[key] = {
-        weight: roundToNearestCodes(wHost, l.out, l.in, q.weight, wbits),
-        input: expand(q.input, 1, T, abits, [1], [T]),
-      };
-      if (input !== l.input) input.release();
-      wT.release();
-      bT.release();
-    }
-
-    // The two matmuls of attention, per head, from the captured qkv and attention map.
-    const qkv = take('attn.qkv.output');
-    const map = take('attn.map');
-    const qkvHost = await qkv.read();
-    const mapHost = await map.read();
-    const qView = qkvPerHeadToken(count, T, H, hd, 0);
-    const kView = qkvPerHeadToken(count, T, H, hd, 1);
-    const vView = qkvPerHeadChannel(count, T, H, hd);
-    const mapView = attentionPerHeadRow(count, H, T);
-    let qk: { a: Quantizer; b: Quantizer };
-    let av: { a: Quantizer; b: Quantizer };
-    if (search) {
-      const qkRef = qkv.chunks.map((c) => attentionScores(ctx, c, H, 'calib.qk', 1));
-      qk = await searchMatmul(ctx, {
-        M: T, N: T, K: hd, images: count, heads: H, bits: abits, rounds, candidates: eqN + 1,
-        reference: { tensor: qkRef, rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T },
-        a: { operand: { tensor: qkv.chunks, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: qView },
-        b: { operand: { tensor: qkv.chunks, offset: D, rowStride: 1, colStride: 3 * D, batchStride: T * 3 * D, innerStride: hd }, host: qkvHost, view: kView },
-      });
-      for (const t of qkRef) t.release();
-      const mapOperand = { rowStride: T, colStride: 1, batchStride: H * T * T, innerStride: T * T };
-      const vOperand = { offset: 2 * D, rowStride: 3 * D, colStride: 1, batchStride: T * 3 * D, innerStride: hd };
-      const avRef = map.chunks.map((m, i) => {
-        const images = m.shape[0];
-        const out = ctx.empty([images, H, T, hd], 'calib.av');
-        matmul(ctx, {
-          M: T, N: hd, K: T, batch: images * H, inner: H, a: { ...mapOperand, tensor: m }, b: { ...vOperand, tensor: qkv.chunks[i] },
-          c: { tensor: out, rowStride: hd, batchStride: H * T * hd, innerStride: T * hd },
-        });
-        return out;
-      });
-      av = await searchMatmul(ctx, {
-        M: T, N: hd, K: T, images: count, heads: H, bits: abits, rounds, candidates: eqN + 1,
-        reference: { tensor: avRef, rowStride: hd, colStride: 1, batchStride: H * T * hd, innerStride: T * hd },
-        a: { operand: { ...mapOperand, tensor: map.chunks }, host: mapHost, view: mapView },
-        b: { operand: { ...vOperand, tensor: qkv.chunks }, host: qkvHost, view: vView },
-      });
-      for (const t of avRef) t.release();
-    } else {
-      qk = { a: minMaxPerGroup(qkvHost, qView, H, abits), b: minMaxPerGroup(qkvHost, kView, H, abits) };
-      av = { a: minMaxPerGroup(mapHost, mapView, H, abits), b: minMaxPerGroup(qkvHost, vView, H, abits) };
-    }
-    blocks.push({
-      qkv: linearResults.qkv,
-      proj: linearResults.proj,
-      fc1: linearResults.fc1,
-      fc2: linearResults.fc2,
-      q: expand(qk.a, H, T, abits, [H], [H, T]),
-      k: expand(qk.b, H, T, abits, [H], [H, T]),
-      attn: expand(av.a, H, T, abits, [H], [H, T]),
-      v: expand(av.b, H, hd, abits, [H], [H, hd]),
-    });
+    blocks.push(await calibrateBlock(env, p, capture, { windows: count, padded: false, attnTokens: T, mlpTokens: T, dim: D, heads: H, mlpHidden: cfg.mlpHidden }));
     capture.release();
     x.release();
     x = next;
@@ -303,26 +374,14 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   progress('head');
   const headCapture = new CaptureHooks(ctx, count, new Set(['head.input']), chunking);
   forBatches(count, batchSize, (from, n) => {
-    headCapture.from = from;
+    headCapture.batch(from, n);
     const xb = x.slice(from, n, 'calib.batch');
     model.headForward(xb, headCapture).release();
     xb.release();
   });
   x.release();
   const headInput = headCapture.take('head.input');
-  const headX = await headInput.read();
-  const headW = weightOf(weights, 'head.weight');
-  let headQ: { weight: Quantizer; input: Quantizer };
-  if (search) {
-    const wT = ctx.upload(headW, [cfg.numClasses, D], 'head.weight');
-    const bT = ctx.upload(weightOf(weights, 'head.bias'), [cfg.numClasses], 'head.bias');
-    headQ = await searchLinear(ctx, { x: headInput.chunks, xHost: headX, w: wT, wHost: headW, bias: bT, wbits, abits, eqN, rounds });
-    wT.release();
-    bT.release();
-  } else {
-    const m = minMax(headX, abits);
-    headQ = { weight: minMaxRows(headW, cfg.numClasses, D, wbits), input: { scale: Float32Array.of(m.scale), zeroPoint: Float32Array.of(m.zeroPoint) } };
-  }
+  const headQ = await calibrateLinear(env, { name: 'head', input: headInput, norm: null, out: cfg.numClasses, in: D });
   headInput.release();
   model.release();
   progress('done');
@@ -335,7 +394,7 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
       floats,
       patchEmbed,
       blocks,
-      head: { weight: roundToNearestCodes(headW, cfg.numClasses, D, headQ.weight, wbits), input: expand(headQ.input, 1, 1, abits, [1], [1]) },
+      head: { weight: headQ.weight, input: expand(headQ.input, 1, 1, abits, [1], [1]) },
     },
     reparameterized: weights,
   };

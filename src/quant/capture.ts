@@ -83,10 +83,15 @@ export class RowCache {
   }
 }
 
-/** Hooks that gather the tensors at the named points into RowCaches (and leave the forward unchanged). */
+/**
+ * Hooks that gather the tensors at the named points into RowCaches (and leave the forward unchanged).
+ * A point's tensor holds the batch's images in order, each as one or more leading rows (a Swin's
+ * windows): its cache keeps rows of t.shape[1..], whole images per chunk.
+ */
 export class CaptureHooks implements ForwardHooks {
   readonly gathered = new Map<string, RowCache>();
-  from = 0;
+  private from = 0;
+  private images = 1;
   constructor(
     private readonly ctx: GpuContext,
     private readonly total: number,
@@ -94,14 +99,23 @@ export class CaptureHooks implements ForwardHooks {
     private readonly chunking?: Chunking,
   ) {}
 
+  /** The images the next forward runs: from .. from + images - 1 of the calibration set. */
+  batch(from: number, images: number): void {
+    this.from = from;
+    this.images = images;
+  }
+
   activation(point: string, t: Tensor): Tensor {
     if (this.points.has(point)) {
+      const perImage = t.shape[0]! / this.images;
+      if (!Number.isInteger(perImage)) throw new Error(`${point}: [${t.shape}] is not ${this.images} images of whole rows`);
       let g = this.gathered.get(point);
       if (!g) {
-        g = new RowCache(this.ctx, this.total, t.shape.slice(1), point, this.chunking);
+        const chunking = typeof this.chunking === 'object' ? { rowsPerChunk: this.chunking.rowsPerChunk * perImage } : this.chunking;
+        g = new RowCache(this.ctx, this.total * perImage, t.shape.slice(1), point, chunking);
         this.gathered.set(point, g);
       }
-      g.put(t, this.from);
+      g.put(t, this.from * perImage);
     }
     return t;
   }

@@ -1,14 +1,16 @@
 /**
- * Fake-quant evaluation of a QuantizedVit: the float forward with dequantized weights and every
- * activation quantizer applied at its quantization point (VitModel hooks). This is how the
- * method's own code evaluates, and the reference the integer pipeline is compared with.
+ * Fake-quant evaluation of a quantized model (ViT, DeiT or Swin): the float forward with
+ * dequantized weights and every activation quantizer applied at its quantization point (the
+ * forward's hooks). This is how the method's own code evaluates, and the reference the integer
+ * pipeline is compared with.
  */
 import type { Classifier } from '../model/classifier.js';
-import type { VitCheckpoint } from '../model/checkpoint.js';
+import { type ModelCheckpoint, type VitCheckpoint, isSwinCheckpoint } from '../model/checkpoint.js';
+import { SwinModel } from '../model/swin.js';
 import { VitModel, type ForwardHooks } from '../model/vit.js';
 import { fakeQuantInto, type QuantView } from '../ops/fake-quant.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
-import type { ActivationQuant, QuantizedVit, WeightQuant } from './quantized-model.js';
+import { type QuantizedModel, type QuantizedVit, type WeightQuant, modelQuantizers } from './quantized-model.js';
 import { attentionPerHeadRow, perTensor, perToken, qkvPerHeadChannel, qkvPerHeadToken } from './views.js';
 
 /** (code - zeroPoint) * scale per row: the weight the quantized model computes with. */
@@ -23,17 +25,12 @@ export function dequantizeWeight(w: WeightQuant): Float32Array {
 }
 
 /** The float checkpoint a quantized model computes with in fake-quant mode. */
-export function dequantizedCheckpoint(q: QuantizedVit): VitCheckpoint {
+export function dequantizedCheckpoint(q: QuantizedVit): VitCheckpoint;
+export function dequantizedCheckpoint(q: QuantizedModel): ModelCheckpoint;
+export function dequantizedCheckpoint(q: QuantizedModel): ModelCheckpoint {
   const weights = new Map(q.floats);
-  weights.set('patch_embed.proj.weight', dequantizeWeight(q.patchEmbed.weight));
-  q.blocks.forEach((b, i) => {
-    weights.set(`blocks.${i}.attn.qkv.weight`, dequantizeWeight(b.qkv.weight));
-    weights.set(`blocks.${i}.attn.proj.weight`, dequantizeWeight(b.proj.weight));
-    weights.set(`blocks.${i}.mlp.fc1.weight`, dequantizeWeight(b.fc1.weight));
-    weights.set(`blocks.${i}.mlp.fc2.weight`, dequantizeWeight(b.fc2.weight));
-  });
-  weights.set('head.weight', dequantizeWeight(q.head.weight));
-  return { config: q.config, weights, source: 'quantized model', configText: q.configText };
+  for (const [name, w] of modelQuantizers(q).weights) weights.set(name, dequantizeWeight(w));
+  return { config: q.config, weights, source: 'quantized model', configText: q.configText } as ModelCheckpoint;
 }
 
 interface UploadedQuantizer {
@@ -42,32 +39,27 @@ interface UploadedQuantizer {
   zeroPoint: Tensor;
 }
 
-export class FakeQuantVit implements Classifier {
+/** A block's point: its prefix (blocks.{i} or layers.{i}.blocks.{j}) and the point inside it. */
+const BLOCK_POINT = /^(.*blocks\.\d+)\.(attn\.qkv\.input|attn\.qkv\.output|attn\.map|attn\.proj\.input|mlp\.fc1\.input|mlp\.fc2\.input)$/;
+
+export class FakeQuantModel<M extends VitModel | SwinModel = VitModel | SwinModel> implements Classifier {
   private readonly quantizers = new Map<string, UploadedQuantizer>();
 
-  private constructor(readonly ctx: GpuContext, readonly model: VitModel, readonly quantized: QuantizedVit) {
-    const up = (name: string, a: ActivationQuant) =>
+  private constructor(readonly ctx: GpuContext, readonly model: M, readonly quantized: QuantizedModel) {
+    for (const [name, a] of modelQuantizers(quantized).activations) {
       this.quantizers.set(name, {
         bits: a.bits,
         scale: ctx.upload(a.scale, [a.scale.length], `${name}.scale`),
         zeroPoint: ctx.upload(a.zeroPoint, [a.zeroPoint.length], `${name}.zero_point`),
       });
-    quantized.blocks.forEach((b, i) => {
-      const p = `blocks.${i}`;
-      up(`${p}.attn.qkv.input`, b.qkv.input);
-      up(`${p}.attn.q`, b.q);
-      up(`${p}.attn.k`, b.k);
-      up(`${p}.attn.v`, b.v);
-      up(`${p}.attn.map`, b.attn);
-      up(`${p}.attn.proj.input`, b.proj.input);
-      up(`${p}.mlp.fc1.input`, b.fc1.input);
-      up(`${p}.mlp.fc2.input`, b.fc2.input);
-    });
-    up('head.input', quantized.head.input);
+    }
   }
 
-  static upload(ctx: GpuContext, q: QuantizedVit): FakeQuantVit {
-    return new FakeQuantVit(ctx, VitModel.upload(ctx, dequantizedCheckpoint(q)), q);
+  static upload(ctx: GpuContext, q: QuantizedVit): FakeQuantModel<VitModel>;
+  static upload(ctx: GpuContext, q: QuantizedModel): FakeQuantModel;
+  static upload(ctx: GpuContext, q: QuantizedModel): FakeQuantModel {
+    const ckpt = dequantizedCheckpoint(q);
+    return new FakeQuantModel(ctx, isSwinCheckpoint(ckpt) ? SwinModel.upload(ctx, ckpt) : VitModel.upload(ctx, ckpt), q);
   }
 
   get inputShape(): readonly [number, number, number] {
@@ -84,6 +76,13 @@ export class FakeQuantVit implements Classifier {
     return q;
   }
 
+  /** Heads of a block: a Swin's depend on its stage (layers.{i}). */
+  private heads(block: string): number {
+    const cfg = this.quantized.config;
+    if (cfg.family !== 'swin') return cfg.numHeads;
+    return cfg.stages[Number(/^layers\.(\d+)\./.exec(block)![1])]!.numHeads;
+  }
+
   /** A new tensor: the quantized copy of t through the given views (which must cover all of t). */
   private fakeQuant(t: Tensor, parts: [string, QuantView][]): Tensor {
     const y = this.ctx.empty(t.shape, `${parts[0][0]}:fq`);
@@ -96,14 +95,13 @@ export class FakeQuantVit implements Classifier {
 
   readonly hooks: ForwardHooks = {
     activation: (point: string, t: Tensor): Tensor => {
-      const cfg = this.quantized.config;
-      const heads = cfg.numHeads;
-      const hd = cfg.embedDim / heads;
-      if (point === 'head.input') return this.fakeQuant(t, [[point, perTensor(t.size)]]);
-      const m = /^(blocks\.\d+)\.(.+)$/.exec(point);
-      if (!m) throw new Error(`unknown quantization point ${point}`);
+      const m = BLOCK_POINT.exec(point);
+      // The head's input and a Swin's reduction input: one scale for the tensor.
+      if (!m) return this.fakeQuant(t, [[point, perTensor(t.size)]]);
       const [, block, rest] = m;
+      const heads = this.heads(block);
       const [batch, tokens] = t.shape;
+      const hd = t.shape[2]! / 3 / heads;
       switch (rest) {
         case 'attn.qkv.output':
           return this.fakeQuant(t, [

@@ -7,6 +7,7 @@
  * (calibrationChunkImages), and the searches work on one chunk at a time where they can.
  */
 import type { VitConfig } from '../model/config.js';
+import type { ModelConfig } from '../model/model-config.js';
 import { expectedVitTensors } from '../model/checkpoint.js';
 import { inputLossCandidates } from '../ops/calib-linear-input-loss.js';
 import { weightLossBlock } from '../ops/calib-linear-weight-loss.js';
@@ -67,16 +68,26 @@ export class PeakTracker {
  * the captures (fc1's output is fc2's input; the attention map) and what the searches derive from
  * them (a linear's output and residual, q.kᵀ, attn.v).
  */
-export function calibrationImageFloats(cfg: VitConfig): number {
+export function calibrationImageFloats(cfg: ModelConfig): number {
+  const image = Math.max(cfg.inChans * cfg.imgSize ** 2, (cfg.imgSize / cfg.patchSize) ** 2 * cfg.inChans * cfg.patchSize ** 2, cfg.numClasses);
+  if (cfg.family === 'swin') {
+    // A Swin's attention runs on every (padded) window: qkv, the map and q.kᵀ hold nW·N rows per image.
+    const stages = cfg.stages.map((s) => {
+      const windowed = Math.max(...s.windowing.map((g) => g.numWindows * g.window ** 2));
+      const n = Math.max(...s.windowing.map((g) => g.window ** 2));
+      return Math.max(windowed * 3 * s.dim, windowed * s.numHeads * n, s.resolution ** 2 * s.mlpHidden, s.resolution ** 2 * 4 * s.inDim);
+    });
+    return Math.max(image, ...stages);
+  }
   const T = cfg.numTokens;
-  return Math.max(cfg.inChans * cfg.imgSize ** 2, cfg.numPatches * cfg.inChans * cfg.patchSize ** 2, T * 3 * cfg.embedDim, T * cfg.mlpHidden, cfg.numHeads * T * T, cfg.numClasses);
+  return Math.max(image, T * 3 * cfg.embedDim, T * cfg.mlpHidden, cfg.numHeads * T * T);
 }
 
 /**
  * Images per chunk of every per-image tensor of calibration (src/quant/calibrate.ts): as many whole
  * images as one storage binding holds of the widest (at least one).
  */
-export function calibrationChunkImages(cfg: VitConfig, images: number, bindingBytes: number): number {
+export function calibrationChunkImages(cfg: ModelConfig, images: number, bindingBytes: number): number {
   return Math.max(1, Math.min(images, Math.floor(bindingBytes / (4 * calibrationImageFloats(cfg)))));
 }
 

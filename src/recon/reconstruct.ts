@@ -19,7 +19,7 @@ import { sampleIndices } from '../ops/sample-indices.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { im2col } from '../quant/calibrate.js';
 import { RowCache, forBatches } from '../quant/capture.js';
-import { FakeQuantVit } from '../quant/fake-quant-model.js';
+import { FakeQuantModel } from '../quant/fake-quant-model.js';
 import type { QuantizedVit } from '../quant/quantized-model.js';
 import { type ReconSettings, betaAt, keepThreshold, roundWeightAt, scaleLrAt } from './settings.js';
 import { BrecqLoss, type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type SnapshotSummary, type UnitLoss, tailAfter } from './losses.js';
@@ -170,7 +170,7 @@ export async function reconstruct(
 
   // The fake-quant model of `quantized` as it stands: it gives a unit's hard error before its
   // optimisation, and, uploaded again after it, the hard error after and the next unit's inputs.
-  let fq = FakeQuantVit.upload(ctx, quantized);
+  let fq = FakeQuantModel.upload(ctx, quantized);
   for (let u = 0; u < names.length; u++) {
     const name = names[u];
     // A unit's tensors differ in size from the last one's: free what the pool kept of those.
@@ -191,7 +191,7 @@ export async function reconstruct(
       fq.release();
       // The unit's state and step buffers are not needed while the next unit's data is made.
       ctx.trimPool();
-      fq = FakeQuantVit.upload(ctx, quantized);
+      fq = FakeQuantModel.upload(ctx, quantized);
       const report: UnitReport = { unit: name, seconds: 0, secondsPerStep, losses, hardError: { before, after: await hardError() }, ...(snapshots && { snapshots }) };
       report.seconds = (performance.now() - started) / 1000;
       reports.push(report);
@@ -254,7 +254,7 @@ export async function reconstruct(
 async function hardUnitError(
   ctx: GpuContext,
   name: string,
-  fq: FakeQuantVit,
+  fq: FakeQuantModel<VitModel>,
   data: { images: RowCache; fp: VitModel } | { xQ: RowCache; yFp: RowCache },
   batch: number,
 ): Promise<number> {

@@ -2,7 +2,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preprocess, type PreprocessConfig } from '../../src/data/preprocess.js';
 import { IntVit } from '../../src/inference/int-vit.js';
-import { serializeQuantizedVit } from '../../src/io/quantized-file.js';
+import { serializeQuantizedModel } from '../../src/io/quantized-file.js';
 import { checkpointToSafetensors } from '../../src/io/checkpoint-file.js';
 import { VitModel } from '../../src/model/vit.js';
 import { uniformTensor, uniforms } from '../../src/util/prng.js';
@@ -52,7 +52,7 @@ describe('headless Chromium', () => {
 
   it('runs the integer pipeline on a quantized file with the same logits as Node', async () => {
     const q = randomQuantizedVit(CONFIG, { wbits: 3, abits: 4, seed: 11 });
-    const bytes = serializeQuantizedVit(q);
+    const bytes = serializeQuantizedModel(q);
     const count = 3;
     const images = uniformTensor(3, 2, count * 3 * 16 * 16, 0, 1.5);
     const ctx = await testContext();

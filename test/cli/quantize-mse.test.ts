@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readQuantizedVit } from '../../src/io/quantized-file-node.js';
+import { readQuantizedModel } from '../../src/io/quantized-file-node.js';
 import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
 import { runCli } from '../helpers/cli.js';
 
@@ -45,7 +45,7 @@ describe('fimaq quantize --method mse', () => {
     expect(summary).toMatchObject({ method: 'mse', resumed_at_unit: 2, output: out });
     expect(summary.units.map((u: { unit: string }) => u.unit)).toEqual(['blocks.1', 'blocks.2', 'blocks.3', 'head']);
     expect(existsSync(`${out}.partial`)).toBe(false);
-    const file = await readQuantizedVit(out);
+    const file = await readQuantizedModel(out);
     expect(file.info).toMatchObject({ method: 'mse', wbits: 4, abits: 4, calibSize: 16 });
     const e = await runCli(['eval', '--model', out, '--data', 'fashion-mnist:test', '--limit', '32', '--json']);
     expect(e.code).toBe(0);

@@ -3,7 +3,7 @@ import { existsSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readQuantizedVit } from '../../src/io/quantized-file-node.js';
+import { readQuantizedModel } from '../../src/io/quantized-file-node.js';
 import { runCli } from '../helpers/cli.js';
 
 describe('fimaq quantize', () => {
@@ -16,7 +16,7 @@ describe('fimaq quantize', () => {
     const summary = JSON.parse(q.stdout);
     expect(summary).toMatchObject({ command: 'quantize', method: 'rtn', wbits: 4, abits: 4, calib_size: 8, output: out });
     expect(readdirSync(dir).filter((f) => f.includes('.tmp-'))).toEqual([]);
-    const file = await readQuantizedVit(out);
+    const file = await readQuantizedModel(out);
     expect(file.info).toMatchObject({ method: 'rtn', wbits: 4, abits: 4, calibSize: 8 });
     const e = await runCli(['eval', '--model', out, '--data', 'fashion-mnist:test', '--limit', '64', '--engine', 'both', '--json']);
     expect(e.code, e.stderr).toBe(0);

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DEMO_MODEL_DIR } from '../../src/cli/common.js';
-import { readQuantizedVit, writeQuantizedVit } from '../../src/io/quantized-file-node.js';
+import { readQuantizedModel, writeQuantizedModel } from '../../src/io/quantized-file-node.js';
 import { expectOneLineError, runCli } from '../helpers/cli.js';
 
 const TINY = ['--preset', 'quick', '--calib-size', '8', '--search-size', '2', '--search-candidates', '16', '--batch', '4', '--iters', '3', '--k', '1', '--seed', '5'];
@@ -34,9 +34,9 @@ describe('fimaq quantize --reproduce', () => {
   it('reports a file whose record does not give its bytes, naming what differs', async () => {
     // The record claims 2 iterations per unit: the file's own tensors no longer follow from it.
     const edited = join(dir, 'edited.safetensors');
-    const q = await readQuantizedVit(file);
+    const q = await readQuantizedModel(file);
     const details = q.info.details as { settings: { iters: number } };
-    await writeQuantizedVit(edited, { ...q, info: { ...q.info, details: { ...details, settings: { ...details.settings, iters: 2 } } } });
+    await writeQuantizedModel(edited, { ...q, info: { ...q.info, details: { ...details, settings: { ...details.settings, iters: 2 } } } });
     const r = await runCli(['quantize', '--reproduce', edited, '--model', 'demo', '--json']);
     expect(r.code).toBe(1);
     const summary = JSON.parse(r.stdout);

@@ -9,7 +9,7 @@ import { cpSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'no
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readQuantizedVit, writeQuantizedVit } from '../../src/io/quantized-file-node.js';
+import { readQuantizedModel, writeQuantizedModel } from '../../src/io/quantized-file-node.js';
 import { parseSafetensors, serializeSafetensors, toFloat32 } from '../../src/io/safetensors.js';
 import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
 import { type CliResult, runCli } from '../helpers/cli.js';
@@ -65,9 +65,9 @@ describe('checkpoints of an interrupted run', () => {
 
   async function editResume(partial: string, change: Record<string, unknown>): Promise<void> {
     const path = join(partial, 'state.safetensors');
-    const q = await readQuantizedVit(path);
+    const q = await readQuantizedModel(path);
     const resume = q.info.details!.resume as Record<string, unknown>;
-    await writeQuantizedVit(path, { ...q, info: { ...q.info, details: { ...q.info.details, resume: { ...resume, ...change } } } });
+    await writeQuantizedModel(path, { ...q, info: { ...q.info, details: { ...q.info.details, resume: { ...resume, ...change } } } });
   }
 
   /** Rewrites float.safetensors through `edit` and records the new digest, as if written by a buggy version. */
@@ -173,6 +173,6 @@ describe('checkpoints of an interrupted run', () => {
     expect(r.stderr).not.toMatch(/resuming/);
     expect(JSON.parse(r.stdout)).toMatchObject({ resumed_at_unit: 0 });
     expect(existsSync(`${out}.partial`)).toBe(false);
-    expect((await readQuantizedVit(out)).info.method).toBe('mse');
+    expect((await readQuantizedModel(out)).info.method).toBe('mse');
   }, 300_000);
 });

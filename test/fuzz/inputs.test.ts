@@ -15,7 +15,7 @@ import { labelledIdxDataset, idxSource } from '../../src/data/idx-dataset.js';
 import { MAX_IMAGE_PIXELS } from '../../src/data/image-size.js';
 import type { PreprocessConfig } from '../../src/data/preprocess.js';
 import { checkpointFromBytes, checkpointToSafetensors } from '../../src/io/checkpoint-file.js';
-import { parseQuantizedVit, serializeQuantizedVit } from '../../src/io/quantized-file.js';
+import { parseQuantizedModel, serializeQuantizedModel } from '../../src/io/quantized-file.js';
 import { parseVitConfig } from '../../src/model/config.js';
 import { FimaqError } from '../../src/util/errors.js';
 import { uniforms } from '../../src/util/prng.js';
@@ -189,11 +189,11 @@ describe('fuzzing the readers', () => {
 
   it('quantized-model files', async () => {
     const q = randomQuantizedVit(CONFIG_TEXT, { wbits: 3, abits: 4, seed: 5 });
-    const file = serializeQuantizedVit(q);
-    const result = await fuzz('quantized file', 5, file, async (b) => parseQuantizedVit(b, 'fuzz.safetensors'), (m) => {
+    const file = serializeQuantizedModel(q);
+    const result = await fuzz('quantized file', 5, file, async (b) => parseQuantizedModel(b, 'fuzz.safetensors'), (m) => {
       // A file that passes is a complete, self-consistent model: it writes and reads back the same.
       const model = m as typeof q;
-      expect(parseQuantizedVit(serializeQuantizedVit(model), 'again')).toStrictEqual(model);
+      expect(parseQuantizedModel(serializeQuantizedModel(model), 'again')).toStrictEqual(model);
     });
     // The checksum catches every change of the data; only header edits that keep a valid file pass.
     expect(result.refused).toBeGreaterThan(CASES_PER_FORMAT * 0.8);

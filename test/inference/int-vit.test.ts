@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import { IntVit } from '../../src/inference/int-vit.js';
 import { timeForwardMs } from '../../src/inference/time-forward.js';
-import { FakeQuantVit } from '../../src/quant/fake-quant-model.js';
+import { FakeQuantModel } from '../../src/quant/fake-quant-model.js';
 import type { QuantizedVit } from '../../src/quant/quantized-model.js';
 import type { GpuContext } from '../../src/runtime/context.js';
 import { uniformTensor } from '../../src/util/prng.js';
@@ -20,7 +20,7 @@ async function logitsOf(ctx: GpuContext, q: QuantizedVit, images: Float32Array, 
   const c = q.config;
   const input = ctx.upload(images, [batch, c.inChans, c.imgSize, c.imgSize], 'images');
   const intModel = IntVit.upload(ctx, q);
-  const fakeModel = FakeQuantVit.upload(ctx, q);
+  const fakeModel = FakeQuantModel.upload(ctx, q);
   const int = await ctx.read(intModel.forward(input));
   const fake = await ctx.read(fakeModel.forward(input));
   intModel.release();

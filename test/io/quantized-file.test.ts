@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { readQuantizedVit, writeQuantizedVit } from '../../src/io/quantized-file-node.js';
-import { checkMatchesModel, isQuantizedFile, parseQuantizedVit, serializeQuantizedVit } from '../../src/io/quantized-file.js';
+import { readQuantizedModel, writeQuantizedModel } from '../../src/io/quantized-file-node.js';
+import { checkMatchesModel, isQuantizedFile, parseQuantizedModel, serializeQuantizedModel } from '../../src/io/quantized-file.js';
 import { crc32, crc32Hex } from '../../src/io/crc32.js';
 import { parseSafetensors, serializeSafetensors, type Dtype } from '../../src/io/safetensors.js';
 import { expectedVitTensors } from '../../src/model/checkpoint.js';
@@ -91,16 +91,16 @@ describe('quantized-model file round trip', () => {
 
   it.each(cases)('%s: serialize -> parse gives back the same model', (_, make) => {
     const q = make();
-    const bytes = serializeQuantizedVit(q);
+    const bytes = serializeQuantizedModel(q);
     expect(isQuantizedFile(bytes)).toBe(true);
-    const back = parseQuantizedVit(bytes, SRC);
+    const back = parseQuantizedModel(bytes, SRC);
     expect(back).toStrictEqual(q);
     expect(back.configText).toBe(TINY_CONFIG);
   });
 
   it('stores the documented tensors, dtypes and metadata', () => {
     const q = tiny(3, 4);
-    const { tensors, metadata } = parseSafetensors(serializeQuantizedVit(q), SRC);
+    const { tensors, metadata } = parseSafetensors(serializeQuantizedModel(q), SRC);
     expect(metadata.format).toBe('fimaq-quantized');
     expect(metadata.format_version).toBe('2');
     expect(metadata.payload_crc32).toMatch(/^[0-9a-f]{8}$/);
@@ -140,47 +140,47 @@ describe('quantized-model file round trip', () => {
       await rm(dir, { recursive: true, force: true });
     });
 
-    it('writeQuantizedVit -> readQuantizedVit gives back the same model', async () => {
+    it('writeQuantizedModel -> readQuantizedModel gives back the same model', async () => {
       const q = tiny(3, 4);
       const path = join(dir, 'model.fimaq.safetensors');
-      await writeQuantizedVit(path, q);
+      await writeQuantizedModel(path, q);
       expect(isQuantizedFile(await readFile(path))).toBe(true);
-      expect(await readQuantizedVit(path)).toStrictEqual(q);
+      expect(await readQuantizedModel(path)).toStrictEqual(q);
     });
 
     it('names the path when a bit of the file flipped on disk', async () => {
       const path = join(dir, 'flipped.fimaq.safetensors');
-      await writeQuantizedVit(path, tiny(3, 4));
+      await writeQuantizedModel(path, tiny(3, 4));
       await writeFile(path, flipBit(await readFile(path), 'head.weight.codes', 0, 7));
-      await expect(readQuantizedVit(path)).rejects.toThrow(new RegExp(`^${path}: payload checksum mismatch \\(stored [0-9a-f]{8}, computed [0-9a-f]{8}\\): the file is corrupt$`));
+      await expect(readQuantizedModel(path)).rejects.toThrow(new RegExp(`^${path}: payload checksum mismatch \\(stored [0-9a-f]{8}, computed [0-9a-f]{8}\\): the file is corrupt$`));
     });
 
     it('names the output path when the model cannot be written', async () => {
       const path = join(dir, 'nan.fimaq.safetensors');
       const q = tiny(3, 4);
       q.blocks[1]!.attn.scale[0] = NaN;
-      await expect(writeQuantizedVit(path, q)).rejects.toThrow(`${path}: cannot write: quantizer 'blocks.1.attn.map' has scale NaN at index 0`);
+      await expect(writeQuantizedModel(path, q)).rejects.toThrow(`${path}: cannot write: quantizer 'blocks.1.attn.map' has scale NaN at index 0`);
     });
 
     it('names the path when the file is missing or damaged', async () => {
       const missing = join(dir, 'nope.safetensors');
-      await expect(readQuantizedVit(missing)).rejects.toThrow(`${missing}: file does not exist`);
+      await expect(readQuantizedModel(missing)).rejects.toThrow(`${missing}: file does not exist`);
       const cut = join(dir, 'cut.safetensors');
-      const bytes = serializeQuantizedVit(tiny(4, 4));
+      const bytes = serializeQuantizedModel(tiny(4, 4));
       await writeFile(cut, bytes.subarray(0, bytes.length - 3));
-      await expect(readQuantizedVit(cut)).rejects.toThrow(new RegExp(`^${cut}: file is truncated`));
+      await expect(readQuantizedModel(cut)).rejects.toThrow(new RegExp(`^${cut}: file is truncated`));
     });
   });
 });
 
-describe('parseQuantizedVit rejects bad files', () => {
-  const good = serializeQuantizedVit(tiny(3, 4));
+describe('parseQuantizedModel rejects bad files', () => {
+  const good = serializeQuantizedModel(tiny(3, 4));
 
   it.each([9, 3.5, 1, '4'])('a weight bit width of %j in layers', (bits) => {
     const bad = editLayers(good, (layers) => {
       layers['blocks.1.mlp.fc1.weight']!.wbits = bits;
     });
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(
+    expect(errorOf(() => parseQuantizedModel(bad, SRC))).toBe(
       `${SRC}: metadata layers['blocks.1.mlp.fc1.weight'].wbits: wrong bit width ${JSON.stringify(bits)} (expected an integer from 2 to 8)`,
     );
   });
@@ -189,20 +189,20 @@ describe('parseQuantizedVit rejects bad files', () => {
     const bad = editLayers(good, (layers) => {
       layers['blocks.0.attn.q']!.abits = 16;
     });
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toContain(`metadata layers['blocks.0.attn.q'].abits: wrong bit width 16`);
+    expect(errorOf(() => parseQuantizedModel(bad, SRC))).toContain(`metadata layers['blocks.0.attn.q'].abits: wrong bit width 16`);
   });
 
   it('cols in layers that disagree with the config', () => {
     const bad = editLayers(good, (layers) => {
       layers['head.weight']!.cols = 13;
     });
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(
+    expect(errorOf(() => parseQuantizedModel(bad, SRC))).toBe(
       `${SRC}: metadata layers['head.weight'].cols 13 disagrees with the config (head.weight has 12 columns)`,
     );
   });
 
   it('a truncated file, with the safetensors message intact', () => {
-    const msg = errorOf(() => parseQuantizedVit(good.subarray(0, good.length - 10), SRC));
+    const msg = errorOf(() => parseQuantizedModel(good.subarray(0, good.length - 10), SRC));
     expect(msg).toMatch(new RegExp(`^${SRC}: file is truncated: expected at least ${good.length} bytes, got ${good.length - 10}`));
   });
 
@@ -211,7 +211,7 @@ describe('parseQuantizedVit rejects bad files', () => {
       // fc1 is 48 x 12: at 3 bits a row needs 2 words; store 3.
       tensors['blocks.0.mlp.fc1.weight.codes'] = { dtype: 'U32', shape: [48, 3], data: new Uint32Array(144).fill(0x92492492) };
     });
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(
+    expect(errorOf(() => parseQuantizedModel(bad, SRC))).toBe(
       `${SRC}: tensors do not match vit_tiny_patch4_8 and the layers metadata: ` +
         'wrong shapes: blocks.0.mlp.fc1.weight.codes [48, 3] (expected [48, 2]: 12 cols at 3 bits)',
     );
@@ -221,7 +221,7 @@ describe('parseQuantizedVit rejects bad files', () => {
     const bad = editLayers(good, (layers) => {
       layers['blocks.1.attn.qkv.weight']!.wbits = 6; // 12 cols: 3 words at 6 bits, the file holds 2 (3 bits)
     });
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toContain(
+    expect(errorOf(() => parseQuantizedModel(bad, SRC))).toContain(
       'wrong shapes: blocks.1.attn.qkv.weight.codes [36, 2] (expected [36, 3]: 12 cols at 6 bits)',
     );
   });
@@ -231,13 +231,13 @@ describe('parseQuantizedVit rejects bad files', () => {
       delete tensors['blocks.1.attn.k.scale'];
       delete tensors['blocks.1.attn.k.zero_point'];
     });
-    expect(errorOf(() => parseQuantizedVit(noTensors, SRC))).toBe(
+    expect(errorOf(() => parseQuantizedModel(noTensors, SRC))).toBe(
       `${SRC}: tensors do not match vit_tiny_patch4_8 and the layers metadata: missing tensors: blocks.1.attn.k.scale, blocks.1.attn.k.zero_point`,
     );
     const noEntry = editLayers(good, (layers) => {
       delete layers['blocks.1.attn.k'];
     });
-    expect(errorOf(() => parseQuantizedVit(noEntry, SRC))).toBe(
+    expect(errorOf(() => parseQuantizedModel(noEntry, SRC))).toBe(
       `${SRC}: metadata layers does not match the config: missing entries: blocks.1.attn.k`,
     );
   });
@@ -248,7 +248,7 @@ describe('parseQuantizedVit rejects bad files', () => {
       tensors['blocks.0.attn.v.scale'] = { dtype: 'F32', shape: [3, 5], data: new Float32Array(15).fill(0.1) };
       tensors['head.weight.zero_point'] = { dtype: 'F32', shape: [5], data: new Float32Array(5).fill(1) };
     });
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(
+    expect(errorOf(() => parseQuantizedModel(bad, SRC))).toBe(
       `${SRC}: tensors do not match vit_tiny_patch4_8 and the layers metadata: unexpected tensors: blocks.2.norm1.weight; ` +
         'wrong shapes: blocks.0.attn.v.scale [3, 5] (expected [3, 4]); wrong dtypes: head.weight.zero_point F32 (expected I32)',
     );
@@ -262,7 +262,7 @@ describe('parseQuantizedVit rejects bad files', () => {
       const bytes = serializeSafetensors(tensors, metadata);
       expect(isQuantizedFile(bytes)).toBe(false);
       const found = metadata === undefined ? 'its metadata has no format' : "metadata format is 'pt'";
-      expect(errorOf(() => parseQuantizedVit(bytes, SRC))).toBe(`${SRC}: not a fimaq-quantized file (${found}); is it a float checkpoint?`);
+      expect(errorOf(() => parseQuantizedModel(bytes, SRC))).toBe(`${SRC}: not a fimaq-quantized file (${found}); is it a float checkpoint?`);
     }
   });
 
@@ -270,25 +270,25 @@ describe('parseQuantizedVit rejects bad files', () => {
     const bad = rewrite(good, (_, metadata) => {
       metadata.format_version = '3';
     });
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(`${SRC}: unsupported format_version '3' (this version reads 1 and 2)`);
+    expect(errorOf(() => parseQuantizedModel(bad, SRC))).toBe(`${SRC}: unsupported format_version '3' (this version reads 1 and 2)`);
   });
 
   it('an invalid config, with the config parser message', () => {
     const bad = rewrite(good, (_, metadata) => {
       metadata.config = TINY_CONFIG.replace('"num_heads": 3', '"num_heads": 5');
     });
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(`${SRC}: metadata config: embed_dim 12 is not divisible by num_heads 5`);
+    expect(errorOf(() => parseQuantizedModel(bad, SRC))).toBe(`${SRC}: metadata config: embed_dim 12 is not divisible by num_heads 5`);
   });
 
   it('bad quantization info', () => {
     const bad = rewrite(good, (_, metadata) => {
       metadata.quantization = JSON.stringify({ ...JSON.parse(metadata.quantization!), calib_size: -1 });
     });
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(`${SRC}: metadata quantization.calib_size must be an integer >= 0, got -1`);
+    expect(errorOf(() => parseQuantizedModel(bad, SRC))).toBe(`${SRC}: metadata quantization.calib_size must be an integer >= 0, got -1`);
     const badBits = rewrite(good, (_, metadata) => {
       metadata.quantization = JSON.stringify({ ...JSON.parse(metadata.quantization!), wbits: 0 });
     });
-    expect(errorOf(() => parseQuantizedVit(badBits, SRC))).toContain('metadata quantization.wbits: wrong bit width 0');
+    expect(errorOf(() => parseQuantizedModel(badBits, SRC))).toContain('metadata quantization.wbits: wrong bit width 0');
   });
 
   it('non-finite or non-positive scales', () => {
@@ -299,7 +299,7 @@ describe('parseQuantizedVit rejects bad files', () => {
         data[data.length - 1] = value;
         tensors[name] = { ...t, data };
       });
-      expect(errorOf(() => parseQuantizedVit(bad, SRC))).toMatch(
+      expect(errorOf(() => parseQuantizedModel(bad, SRC))).toMatch(
         new RegExp(`^${SRC}: tensor '${name.replace(/\./g, '\\.')}' has scale ${value} at index \\d+ \\(scales must be finite and positive\\)$`),
       );
     }
@@ -309,13 +309,13 @@ describe('parseQuantizedVit rejects bad files', () => {
     const bad = rewrite(good, (tensors) => {
       tensors['blocks.0.mlp.fc2.weight.zero_point'] = { dtype: 'I32', shape: [12], data: new Int32Array(12).fill(8) };
     });
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(
+    expect(errorOf(() => parseQuantizedModel(bad, SRC))).toBe(
       `${SRC}: tensor 'blocks.0.mlp.fc2.weight.zero_point' has zero-point 8 at index 0, outside [0, 7] for 3 bits`,
     );
     const frac = rewrite(good, (tensors) => {
       tensors['blocks.1.attn.v.zero_point'] = { dtype: 'F32', shape: [3], data: new Float32Array([1, 2.5, 3]) };
     });
-    expect(errorOf(() => parseQuantizedVit(frac, SRC))).toBe(
+    expect(errorOf(() => parseQuantizedModel(frac, SRC))).toBe(
       `${SRC}: tensor 'blocks.1.attn.v.zero_point' has zero-point 2.5 at index 1, not an integer`,
     );
   });
@@ -328,7 +328,7 @@ describe('parseQuantizedVit rejects bad files', () => {
         data[index] = value;
         tensors[name] = { ...t, data };
       });
-      expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(`${SRC}: tensor '${name}' has a non-finite value (${value}) at index ${index}`);
+      expect(errorOf(() => parseQuantizedModel(bad, SRC))).toBe(`${SRC}: tensor '${name}' has a non-finite value (${value}) at index ${index}`);
     }
   });
 
@@ -337,13 +337,13 @@ describe('parseQuantizedVit rejects bad files', () => {
     const layer = editLayers(good, (layers) => {
       layers['blocks.1.attn.qkv.weight']!.wbits = 4;
     });
-    expect(errorOf(() => parseQuantizedVit(layer, SRC))).toBe(
+    expect(errorOf(() => parseQuantizedModel(layer, SRC))).toBe(
       `${SRC}: metadata quantization.wbits is 3 but layer 'blocks.1.attn.qkv.weight' has wbits 4 (every layer must use the same width)`,
     );
     const abits = rewrite(good, (_, metadata) => {
       metadata.quantization = JSON.stringify({ ...JSON.parse(metadata.quantization!), abits: 8 });
     });
-    expect(errorOf(() => parseQuantizedVit(abits, SRC))).toBe(
+    expect(errorOf(() => parseQuantizedModel(abits, SRC))).toBe(
       `${SRC}: metadata quantization.abits is 8 but layer 'blocks.0.attn.qkv.input' has abits 4 (every layer must use the same width)`,
     );
   });
@@ -352,37 +352,37 @@ describe('parseQuantizedVit rejects bad files', () => {
     const out = 'out.fimaq.safetensors';
     const q = tiny(3, 4);
     q.blocks[1]!.fc1.weight.zeroPoint[2] = -1;
-    expect(errorOf(() => serializeQuantizedVit(q, out))).toBe(
+    expect(errorOf(() => serializeQuantizedModel(q, out))).toBe(
       `${out}: cannot write: tensor 'blocks.1.mlp.fc1.weight.zero_point' has zero-point -1 at index 2, outside [0, 7] for 3 bits`,
     );
     const nan = tiny(3, 4);
     nan.blocks[0]!.qkv.input.scale[3] = NaN;
-    expect(errorOf(() => serializeQuantizedVit(nan, out))).toBe(
+    expect(errorOf(() => serializeQuantizedModel(nan, out))).toBe(
       `${out}: cannot write: quantizer 'blocks.0.attn.qkv.input' has scale NaN at index 3 (non-finite values in the model or its activations)`,
     );
     const zero = tiny(3, 4);
     zero.head.weight.scale[1] = 0;
-    expect(errorOf(() => serializeQuantizedVit(zero, out))).toBe(
+    expect(errorOf(() => serializeQuantizedModel(zero, out))).toBe(
       `${out}: cannot write: quantizer 'head.weight' has scale 0 at index 1 (scales must be finite and positive)`,
     );
     const inf = tiny(3, 4);
     inf.floats.get('norm.weight')![2] = Infinity;
-    expect(errorOf(() => serializeQuantizedVit(inf, out))).toBe(`${out}: cannot write: tensor 'norm.weight' has a non-finite value (Infinity) at index 2`);
+    expect(errorOf(() => serializeQuantizedModel(inf, out))).toBe(`${out}: cannot write: tensor 'norm.weight' has a non-finite value (Infinity) at index 2`);
     const wbits = tiny(3, 4);
     wbits.info.wbits = 4;
-    expect(errorOf(() => serializeQuantizedVit(wbits, out))).toBe(
+    expect(errorOf(() => serializeQuantizedModel(wbits, out))).toBe(
       `${out}: cannot write: quantization.wbits is 4 but layer 'patch_embed.proj.weight' has wbits 3 (every layer must use the same width)`,
     );
     const abits = tiny(3, 4);
     abits.blocks[1]!.q.bits = 8;
-    expect(errorOf(() => serializeQuantizedVit(abits, out))).toBe(
+    expect(errorOf(() => serializeQuantizedModel(abits, out))).toBe(
       `${out}: cannot write: quantization.abits is 4 but layer 'blocks.1.attn.q' has abits 8 (every layer must use the same width)`,
     );
   });
 });
 
 describe('payload checksum', () => {
-  const good = serializeQuantizedVit(tiny(3, 4));
+  const good = serializeQuantizedModel(tiny(3, 4));
   const stored = parseSafetensors(good, SRC).metadata.payload_crc32!;
 
   it('is the CRC-32 of everything after the header', () => {
@@ -395,7 +395,7 @@ describe('payload checksum', () => {
     ['a scale', 'blocks.0.attn.map.scale', 9, 3],
   ])('catches a single flipped bit in %s', (_, name, at, bit) => {
     const bad = flipBit(good, name, at, bit);
-    expect(errorOf(() => parseQuantizedVit(bad, SRC))).toBe(
+    expect(errorOf(() => parseQuantizedModel(bad, SRC))).toBe(
       `${SRC}: payload checksum mismatch (stored ${stored}, computed ${payloadCrc(bad)}): the file is corrupt`,
     );
   });
@@ -404,11 +404,11 @@ describe('payload checksum', () => {
     const missing = rewrite(good, (_, metadata) => {
       delete metadata.payload_crc32;
     });
-    expect(errorOf(() => parseQuantizedVit(missing, SRC))).toBe(`${SRC}: metadata 'payload_crc32' is missing`);
+    expect(errorOf(() => parseQuantizedModel(missing, SRC))).toBe(`${SRC}: metadata 'payload_crc32' is missing`);
     const upper = rewrite(good, (_, metadata) => {
       metadata.payload_crc32 = stored.toUpperCase().padStart(9, '0');
     });
-    expect(errorOf(() => parseQuantizedVit(upper, SRC))).toMatch(new RegExp(`^${SRC}: metadata 'payload_crc32' is "0[0-9A-F]{8}", not 8 lowercase hex digits$`));
+    expect(errorOf(() => parseQuantizedModel(upper, SRC))).toMatch(new RegExp(`^${SRC}: metadata 'payload_crc32' is "0[0-9A-F]{8}", not 8 lowercase hex digits$`));
   });
 
   it('a version 1 file, which has none, still loads', () => {
@@ -416,7 +416,7 @@ describe('payload checksum', () => {
       metadata.format_version = '1';
       delete metadata.payload_crc32;
     });
-    expect(parseQuantizedVit(v1, SRC)).toStrictEqual(tiny(3, 4));
+    expect(parseQuantizedModel(v1, SRC)).toStrictEqual(tiny(3, 4));
   });
 });
 
@@ -445,7 +445,7 @@ describe('file size', () => {
     let params = 0;
     for (const shape of expectedVitTensors(cfg).values()) params += shape.reduce((a, b) => a * b, 1);
     const floatBytes = 4 * params;
-    const ratio = (wbits: number) => serializeQuantizedVit(randomQuantizedVit(config, { wbits, abits: 4, seed: 5 })).length / floatBytes;
+    const ratio = (wbits: number) => serializeQuantizedModel(randomQuantizedVit(config, { wbits, abits: 4, seed: 5 })).length / floatBytes;
     expect(ratio(4)).toBeLessThanOrEqual(0.14);
     expect(ratio(3)).toBeLessThanOrEqual(0.11);
   });

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { serializeSafetensors } from '../../src/io/safetensors.js';
-import { serializeQuantizedVit } from '../../src/io/quantized-file.js';
+import { serializeQuantizedModel } from '../../src/io/quantized-file.js';
 import { expectedVitTensors } from '../../src/model/checkpoint.js';
 import { parseVitConfig } from '../../src/model/config.js';
 import { randomQuantizedVit } from '../helpers/quantized-sample.js';
@@ -23,7 +23,7 @@ describe('quantized file size (deit_small-shaped)', () => {
     const ratios: Record<number, number> = {};
     for (const bits of [4, 3]) {
       const q = randomQuantizedVit(DEIT_SMALL, { wbits: bits, abits: bits, seed: bits });
-      ratios[bits] = serializeQuantizedVit(q).length / floatBytes;
+      ratios[bits] = serializeQuantizedModel(q).length / floatBytes;
     }
     console.log(`deit_small: float32 ${floatBytes} bytes; W4 ${ratios[4].toFixed(4)}x, W3 ${ratios[3].toFixed(4)}x`);
     expect(ratios[4]).toBeLessThanOrEqual(0.14);

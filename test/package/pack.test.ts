@@ -39,7 +39,7 @@ const REQUEST = {
   fisher: { ...source.DEFAULT_FISHER, k: 2 },
   toolVersion: 'pack-test',
 } as const;
-const NODE_ONLY = ['FolderStore', 'createNodeContext', 'loadCheckpoint', 'loadVitCheckpoint', 'openDataset', 'readQuantizedVit', 'writeQuantizedVit'];
+const NODE_ONLY = ['FolderStore', 'createNodeContext', 'loadCheckpoint', 'loadVitCheckpoint', 'openDataset', 'readQuantizedModel', 'writeQuantizedModel'];
 
 interface Outcome {
   exports: string[];
@@ -76,7 +76,7 @@ const bytes = async (name) => new Uint8Array(await (await fetch(name)).arrayBuff
 async function main() {
   const pixels = new Float32Array((await bytes('images.f32')).buffer);
   const checkpoint = fimaq.checkpointFromBytes(await (await fetch('model/config.json')).text(), await bytes('model/model.safetensors'), 'model');
-  const quantized = fimaq.parseQuantizedVit(await bytes('model-w4a4.safetensors'), 'model-w4a4.safetensors');
+  const quantized = fimaq.parseQuantizedModel(await bytes('model-w4a4.safetensors'), 'model-w4a4.safetensors');
   const ctx = await fimaq.createBrowserContext();
   const logits = async (model) => Array.from(await ctx.read(model.forward(ctx.upload(pixels, [${COUNT}, ...model.inputShape], 'images'))));
   const result = { exports: Object.keys(fimaq), float: await logits(fimaq.VitModel.upload(ctx, checkpoint)), int: await logits(fimaq.IntVit.upload(ctx, quantized)), adapter: ctx.adapter };

@@ -4,7 +4,7 @@
  * too; a checkpoint is never overwritten unless asked; progress and unit reports arrive.
  */
 import { describe, expect, it } from 'vitest';
-import { parseQuantizedVit, serializeQuantizedVit } from '../../src/io/quantized-file.js';
+import { parseQuantizedModel, serializeQuantizedModel } from '../../src/io/quantized-file.js';
 import { MemoryStore } from '../../src/io/run-store.js';
 import { type PipelineProgress, type QuantizeRequest, quantizeModel } from '../../src/pipeline/quantize.js';
 import { PRESETS } from '../../src/recon/settings.js';
@@ -46,7 +46,7 @@ describe('quantizeModel', () => {
     expect(runs[1].bytes).toEqual(runs[0].bytes);
     expect([...phases].sort()).toEqual(['calibrate', 'reconstruct']);
     expect(units.slice(0, 4)).toEqual(['patch_embed', 'blocks.0', 'blocks.1', 'head']);
-    const file = parseQuantizedVit(runs[0].bytes, 'out');
+    const file = parseQuantizedModel(runs[0].bytes, 'out');
     expect(file.info).toMatchObject({ method: 'fimaq', calibData: 'random', details: { calib_indices: 'seeded', preset: 'quick', search_size: 4 } });
     expect(JSON.stringify(file.info)).not.toMatch(/seconds|created/);
   });
@@ -68,7 +68,7 @@ describe('quantizeModel', () => {
     expect(resumed.reports.map((r) => r.unit)).toEqual(['blocks.1', 'head']);
     expect(resumed.bytes).toEqual(whole.bytes);
     // The calibration-only model the checkpoint kept, for the comparison after a resume.
-    expect(serializeQuantizedVit(resumed.calibrated!)).toEqual(serializeQuantizedVit(whole.calibrated!));
+    expect(serializeQuantizedModel(resumed.calibrated!)).toEqual(serializeQuantizedModel(whole.calibrated!));
   });
 
   it('fresh discards a checkpoint; a changed request cannot resume one', async () => {
@@ -89,7 +89,7 @@ describe('quantizeModel', () => {
       const store = new MemoryStore();
       const r = await quantizeModel(ctx, { ...request(method), settings: undefined, fisher: undefined }, { store });
       expect(store.files.size).toBe(0);
-      expect(parseQuantizedVit(r.bytes, 'out').info.method).toBe(method);
+      expect(parseQuantizedModel(r.bytes, 'out').info.method).toBe(method);
     }
   });
 });

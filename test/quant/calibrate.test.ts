@@ -1,9 +1,9 @@
 /** End-to-end calibration on a small random ViT: RepQ-ViT preserves the function, files round-trip, 8 bits stay close to float. */
 import { describe, expect, it } from 'vitest';
-import { parseQuantizedVit, serializeQuantizedVit } from '../../src/io/quantized-file.js';
+import { parseQuantizedModel, serializeQuantizedModel } from '../../src/io/quantized-file.js';
 import { VitModel } from '../../src/model/vit.js';
 import { calibrate } from '../../src/quant/calibrate.js';
-import { FakeQuantVit } from '../../src/quant/fake-quant-model.js';
+import { FakeQuantModel } from '../../src/quant/fake-quant-model.js';
 import type { Tensor } from '../../src/runtime/context.js';
 import { uniformTensor } from '../../src/util/prng.js';
 import { testContext } from '../helpers/gpu.js';
@@ -44,9 +44,9 @@ describe('calibrate', () => {
     expect(r.reparameterized.get('blocks.0.norm1.weight')).not.toEqual(ckpt.weights.get('blocks.0.norm1.weight'));
     const folded = await logitsOf(VitModel.upload(ctx, { ...ckpt, weights: r.reparameterized }));
     expect(relError(folded, original)).toBeLessThan(1e-5);
-    const file = serializeQuantizedVit({ ...r.quantized, configText: CONFIG, info: { ...INFO, method: 'calib', wbits: 4, abits: 4 } });
-    const back = parseQuantizedVit(file, 'calib.safetensors');
-    const quantized = await logitsOf(FakeQuantVit.upload(ctx, back));
+    const file = serializeQuantizedModel({ ...r.quantized, configText: CONFIG, info: { ...INFO, method: 'calib', wbits: 4, abits: 4 } });
+    const back = parseQuantizedModel(file, 'calib.safetensors');
+    const quantized = await logitsOf(FakeQuantModel.upload(ctx, back));
     expect(quantized.every(Number.isFinite)).toBe(true);
     expect(relError(quantized, original)).toBeLessThan(1);
   });
@@ -57,7 +57,7 @@ describe('calibrate', () => {
     const errors: Record<string, number> = {};
     for (const [method, bits] of [['rtn', 8], ['rtn', 4], ['calib', 4]] as const) {
       const r = await calibrate(ctx, ckpt, images, count, { method, wbits: bits, abits: bits });
-      errors[`${method}${bits}`] = relError(await logitsOf(FakeQuantVit.upload(ctx, { ...r.quantized, configText: CONFIG, info: INFO })), original);
+      errors[`${method}${bits}`] = relError(await logitsOf(FakeQuantModel.upload(ctx, { ...r.quantized, configText: CONFIG, info: INFO })), original);
     }
     expect(errors.rtn8).toBeLessThan(0.05);
     expect(errors.rtn4).toBeGreaterThan(errors.rtn8);

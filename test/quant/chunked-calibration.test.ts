@@ -7,7 +7,7 @@
  * (FIMAQ_SLOW_TESTS=1).
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { serializeQuantizedVit } from '../../src/io/quantized-file.js';
+import { serializeQuantizedModel } from '../../src/io/quantized-file.js';
 import type { VitCheckpoint } from '../../src/model/checkpoint.js';
 import { parseVitConfig } from '../../src/model/config.js';
 import { memoryFitProblems, runMemory } from '../../src/pipeline/model-info.js';
@@ -45,7 +45,7 @@ async function bothWays(ckpt: VitCheckpoint, count: number, limit: number, opts:
     ctx.resetPeaks();
     const r = await calibrate(ctx, ckpt, images, count, opts);
     peak = ctx.peakAllocatedBytes;
-    files.push(serializeQuantizedVit({ ...r.quantized, configText: ckpt.configText, info: { ...INFO, method: opts.method, wbits: opts.wbits, abits: opts.abits, calibSize: count } }));
+    files.push(serializeQuantizedModel({ ...r.quantized, configText: ckpt.configText, info: { ...INFO, method: opts.method, wbits: opts.wbits, abits: opts.abits, calibSize: count } }));
   }
   return { whole: files[0], chunked: files[1], peak };
 }

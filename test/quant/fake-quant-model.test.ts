@@ -1,6 +1,6 @@
-/** FakeQuantVit (GPU) vs the float64 reference forward with the same quantizers applied. */
+/** FakeQuantModel (GPU) vs the float64 reference forward with the same quantizers applied. */
 import { describe, expect, it } from 'vitest';
-import { FakeQuantVit, dequantizedCheckpoint } from '../../src/quant/fake-quant-model.js';
+import { FakeQuantModel, dequantizedCheckpoint } from '../../src/quant/fake-quant-model.js';
 import { attentionPerHeadRow, perTensor, perToken, qkvPerHeadChannel, qkvPerHeadToken } from '../../src/quant/views.js';
 import { uniformTensor } from '../../src/util/prng.js';
 import { testContext } from '../helpers/gpu.js';
@@ -18,7 +18,7 @@ describe('fake-quant model', () => {
       const batch = 3;
       const images = uniformTensor(4, 4, batch * c.inChans * c.imgSize * c.imgSize, 0, 1.5);
       const ctx = await testContext();
-      const model = FakeQuantVit.upload(ctx, q);
+      const model = FakeQuantModel.upload(ctx, q);
       const input = ctx.upload(images, [batch, c.inChans, c.imgSize, c.imgSize], 'images');
       const got = await ctx.read(model.forward(input));
       const heads = c.numHeads;

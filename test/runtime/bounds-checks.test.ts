@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { IntVit } from '../../src/inference/int-vit.js';
 import { calibrate } from '../../src/quant/calibrate.js';
-import { FakeQuantVit } from '../../src/quant/fake-quant-model.js';
+import { FakeQuantModel } from '../../src/quant/fake-quant-model.js';
 import { reconstruct } from '../../src/recon/reconstruct.js';
 import { PRESETS } from '../../src/recon/settings.js';
 import type { GpuContext } from '../../src/runtime/context.js';
@@ -30,7 +30,7 @@ async function pipeline(ctx: GpuContext): Promise<Float32Array[]> {
   const r = await reconstruct(ctx, { ...ckpt, weights: cal.reparameterized }, { ...cal.quantized, configText: CONFIG, info: INFO }, images, count, { settings, seed: 3, method: 'fimaq', fisher });
   const input = ctx.upload(images, [count, c.inChans, c.imgSize, c.imgSize], 'images');
   const outputs: Float32Array[] = [];
-  for (const model of [FakeQuantVit.upload(ctx, r.quantized), IntVit.upload(ctx, r.quantized)]) {
+  for (const model of [FakeQuantModel.upload(ctx, r.quantized), IntVit.upload(ctx, r.quantized)]) {
     const logits = model.forward(input);
     outputs.push(await ctx.read(logits));
     logits.release();

@@ -74,7 +74,8 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
     recon ? [{ path: store.where, what: 'the checkpoint folder of --out' }] : [],
   );
   try {
-    const ckpt = requireVit(await loadCheckpoint(modelPath), 'fimaq quantize');
+    const ckpt = await loadCheckpoint(modelPath);
+    if (recon) requireVit(ckpt, `fimaq quantize --method ${method}`);
     const data = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
     const size = settings?.calibSize ?? positiveInt(values['calib-size'], 'calib-size', 128);
     const calibration = await calibrationImages(data, size, seed, await indexList(values['calib-indices'], data.count));
@@ -104,7 +105,7 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
         : '';
       const common = {
         command: 'quantize', method, wbits, abits, seed, calib_size: calibration.count, calib_data: data.description, seconds, output: out, eval: evaluation, adapter: adapterJson(ctx.adapter),
-        memory_estimate: { peak_bytes: r.memory.peak_bytes, peak_at: memoryPeakPhase(r.memory) },
+        memory_estimate: r.memory && { peak_bytes: r.memory.peak_bytes, peak_at: memoryPeakPhase(r.memory) },
       };
       if (!settings) {
         print(values, common, `${method} W${wbits}A${abits}: calibrated on ${calibration.count} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}${evalText}\nadapter: ${describeAdapter(ctx.adapter)}`);

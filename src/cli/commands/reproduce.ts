@@ -6,7 +6,7 @@ import { resolve } from 'node:path';
 import { openDataset } from '../../data/open.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
 import { requireVit } from '../../model/checkpoint.js';
-import { parseQuantizedVit } from '../../io/quantized-file.js';
+import { parseQuantizedModel } from '../../io/quantized-file.js';
 import { readQuantizedBytes } from '../../io/quantized-file-node.js';
 import { MemoryStore } from '../../io/run-store.js';
 import { FolderStore } from '../../io/run-store-node.js';
@@ -22,7 +22,7 @@ export async function commandReproduce(values: Values, given: Set<OptionName>): 
   checkApplicable(given, ['reproduce', 'model', 'calib', 'calib-indices', 'out'], () => 'does not apply with --reproduce: the file records every setting');
   const file = resolve(values.reproduce as string);
   const original = await readQuantizedBytes(file);
-  const run = recordedRun(parseQuantizedVit(original, file), file);
+  const run = recordedRun(parseQuantizedModel(original, file), file);
   const modelPath = resolveModelPath(values.model);
   // The file names its calibration data; a recorded data set name is also a data spec.
   const calibSpec = values.calib ?? (/^fashion-mnist:(train|test)$/.test(run.calibData) ? run.calibData : undefined);
