@@ -12,9 +12,10 @@ requires packed_4x8_integer_dot_product;
 // Integer accumulation: Σ(a − za)(b − zb) = Σab − zb·Σa − za·Σb + K·za·zb, with Σab, Σa, Σb from
 // dot4 (Σa as the dot with 0x01010101) and K the true reduction length (padded lanes are 0
 // and add nothing to any sum). Everything is u32 arithmetic, which wraps modulo 2^32, so the final
-// bitcast to i32 is the exact accumulator whenever |acc| < 2^31. With codes and zero points in
-// [0, qmax], |acc| <= K·qmax², so the accumulator is exact for K·qmax² < 2^31: K <= 33025 at 8 bits
-// (K < 33000), K <= 9.5e6 at 4 bits. Its conversion to f32 is exact while |acc| < 2^24 (at 8 bits,
+// bitcast to i32 is the exact accumulator whenever |acc| < 2^31, for any integer zero points
+// (negative ones, or above qmax, which the method's activation quantizers may have, included).
+// With codes and zero points in [0, qmax], |acc| <= K·qmax², so the accumulator is exact for
+// K·qmax² < 2^31: K <= 33025 at 8 bits (K < 33000), K <= 9.5e6 at 4 bits. Its conversion to f32 is exact while |acc| < 2^24 (at 8 bits,
 // always for K <= 258); beyond that it is rounded to an adjacent f32. The output is
 // (alpha·sa·sb)·f32(acc): with all scales and alpha powers of two (e.g. 1) and no bias it is
 // exactly the scaled accumulator, which is how the tests check the kernel.
@@ -145,8 +146,10 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     ab[14] += vec4<u32>(dot4(a7, lo.x), dot4(a7, lo.y), dot4(a7, lo.z), dot4(a7, lo.w));
     ab[15] += vec4<u32>(dot4(a7, hi.x), dot4(a7, hi.y), dot4(a7, hi.z), dot4(a7, hi.w));
   }
-  let za = u32(round(zero_a[zo * p.za_bs + zi * p.za_is]));
-  let zb = u32(round(zero_b[zo * p.zb_bs + zi * p.zb_is]));
+  // Through i32: an activation zero-point may be negative (the method does not clamp it), and
+  // u32(negative f32) would clamp it to 0; the bit pattern of the i32 wraps like the sums do.
+  let za = bitcast<u32>(i32(round(zero_a[zo * p.za_bs + zi * p.za_is])));
+  let zb = bitcast<u32>(i32(round(zero_b[zo * p.zb_bs + zi * p.zb_is])));
   let zz = vec2<u32>(zo, zi);
   store4(zz, m0 + 0u, n0, ab[0], sum_a[0], sum_lo, za, zb);
   store4(zz, m0 + 0u, n0 + 4u, ab[1], sum_a[0], sum_hi, za, zb);

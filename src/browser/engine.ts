@@ -4,7 +4,7 @@
  */
 import { preprocess, type PreprocessConfig, type RawImage } from '../data/preprocess.js';
 import type { Classifier } from '../model/classifier.js';
-import { IntVit } from '../inference/int-vit.js';
+import { uploadIntModel } from '../inference/int-model.js';
 import { timeForwardMs } from '../inference/time-forward.js';
 import { parseQuantizedModel } from '../io/quantized-file.js';
 import { checkpointFromBytes } from '../io/checkpoint-file.js';
@@ -39,7 +39,7 @@ export type ModelBytes =
 function uploadModel(ctx: GpuContext, m: ModelBytes): Classifier & { release(): void } {
   if (m.kind === 'float') return uploadFloatModel(ctx, checkpointFromBytes(m.configText, m.safetensors, 'browser'));
   const q = parseQuantizedModel(m.quantized, 'browser');
-  return m.kind === 'int' ? IntVit.upload(ctx, q) : FakeQuantModel.upload(ctx, q);
+  return m.kind === 'int' ? uploadIntModel(ctx, q) : FakeQuantModel.upload(ctx, q);
 }
 
 /** Logits [count, classes] of any model kind on preprocessed images. */

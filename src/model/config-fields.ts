@@ -85,7 +85,7 @@ export function parsePreprocess(pretrained: Json, family: ModelFamily, inChans: 
     if (family === 'vit') return new Array<number>(inChans).fill(0.5);
     if (inChans === 3) return values;
     if (inChans === 1) return [values[0]!];
-    throw new FimaqError(`${source}: pretrained_cfg.${field} is required for a deit model with ${inChans} input channels`);
+    throw new FimaqError(`${source}: pretrained_cfg.${field} is required for a ${family} model with ${inChans} input channels`);
   };
   const mean =
     pretrained.mean === undefined ? defaults(IMAGENET_MEAN, 'mean') : numberList(pretrained.mean, inChans, 'pretrained_cfg.mean', source, false);

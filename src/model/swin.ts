@@ -34,18 +34,52 @@ interface WindowMaps {
   merge: Tensor;
 }
 
-interface SwinBlockWeights extends BlockWeights {
-  /** Relative position bias (+ the shifted windows' mask): [1 or nW, heads, N, N]. */
-  attnBias: Tensor;
+/** A stage's token geometry on the GPU (the float and the integer pipelines share it). */
+export interface StageGeometry {
+  config: SwinStage;
+  maps: [WindowMaps, WindowMaps];
+  /** Patch merging's 2x2 gather (every stage but the first). */
+  mergeMap: Tensor | null;
+  /** Each block's relative position bias, plus the shifted windows' mask: [1 or nW, heads, N, N]. */
+  attnBias: Tensor[];
+}
+
+/** Every stage's geometry; `biasTable` gives a block's relative_position_bias_table by its prefix. */
+export function uploadSwinGeometry(ctx: GpuContext, cfg: SwinConfig, biasTable: (block: string) => Float32Array): StageGeometry[] {
+  return cfg.stages.map((s, i) => ({
+    config: s,
+    maps: s.windowing.map((g) => ({
+      windowing: g,
+      partition: ctx.upload(windowPartitionMap(s.resolution, g), [g.numWindows * g.window ** 2], `layers.${i}.window_partition`),
+      merge: ctx.upload(windowMergeMap(s.resolution, g), [s.resolution ** 2], `layers.${i}.window_merge`),
+    })) as [WindowMaps, WindowMaps],
+    mergeMap: s.downsample ? ctx.upload(patchMergeMap(2 * s.resolution), [4 * s.resolution ** 2], `layers.${i}.downsample.map`) : null,
+    attnBias: Array.from({ length: s.depth }, (_, j) => {
+      const p = `layers.${i}.blocks.${j}`;
+      const g = s.windowing[j % 2]!;
+      const n = g.window ** 2;
+      const bias = swinAttentionBias(biasTable(p), s.numHeads, g);
+      return ctx.upload(bias, [bias.length / (s.numHeads * n * n), s.numHeads, n, n], `${p}.attn.bias`);
+    }),
+  }));
+}
+
+export function releaseSwinGeometry(stages: StageGeometry[]): void {
+  for (const s of stages) {
+    for (const m of s.maps) {
+      m.partition.release();
+      m.merge.release();
+    }
+    s.mergeMap?.release();
+    for (const b of s.attnBias) b.release();
+  }
 }
 
 interface StageWeights {
-  config: SwinStage;
-  /** Patch merging (every stage but the first). */
+  geometry: StageGeometry;
   /** Patch merging; the reduction has a bias only after RepQ-ViT folding (a quantized model's). */
-  downsample: { norm: NormWeights; reduction: { weight: Tensor; bias: Tensor | null }; map: Tensor } | null;
-  maps: [WindowMaps, WindowMaps];
-  blocks: SwinBlockWeights[];
+  downsample: { norm: NormWeights; reduction: { weight: Tensor; bias: Tensor | null } } | null;
+  blocks: BlockWeights[];
 }
 
 export class SwinModel implements Classifier {
@@ -82,17 +116,10 @@ export class SwinModel implements Classifier {
     });
     const ln = (prefix: string, width: number): NormWeights => ({ gamma: take(`${prefix}.weight`, [width]), beta: take(`${prefix}.bias`, [width]) });
     const e = cfg.embedDim;
+    const geometry = uploadSwinGeometry(ctx, cfg, (p) => data(`${p}.attn.relative_position_bias_table`));
     const stages = cfg.stages.map((s, i): StageWeights => {
-      const maps = s.windowing.map((g) => ({
-        windowing: g,
-        partition: ctx.upload(windowPartitionMap(s.resolution, g), [g.numWindows * g.window ** 2], `layers.${i}.window_partition`),
-        merge: ctx.upload(windowMergeMap(s.resolution, g), [s.resolution ** 2], `layers.${i}.window_merge`),
-      })) as [WindowMaps, WindowMaps];
-      const blocks = Array.from({ length: s.depth }, (_, j): SwinBlockWeights => {
+      const blocks = Array.from({ length: s.depth }, (_, j): BlockWeights => {
         const p = `layers.${i}.blocks.${j}`;
-        const g = s.windowing[j % 2]!;
-        const bias = swinAttentionBias(data(`${p}.attn.relative_position_bias_table`), s.numHeads, g);
-        const n = g.window ** 2;
         return {
           norm1: ln(`${p}.norm1`, s.dim),
           qkv: lin(`${p}.attn.qkv`, 3 * s.dim, s.dim),
@@ -100,7 +127,6 @@ export class SwinModel implements Classifier {
           norm2: ln(`${p}.norm2`, s.dim),
           fc1: lin(`${p}.mlp.fc1`, s.mlpHidden, s.dim),
           fc2: lin(`${p}.mlp.fc2`, s.dim, s.mlpHidden),
-          attnBias: ctx.upload(bias, [bias.length / (s.numHeads * n * n), s.numHeads, n, n], `${p}.attn.bias`),
         };
       });
       const downsample = s.downsample
@@ -110,10 +136,9 @@ export class SwinModel implements Classifier {
               weight: take(`layers.${i}.downsample.reduction.weight`, [s.dim, 4 * s.inDim]),
               bias: ckpt.weights.has(`layers.${i}.downsample.reduction.bias`) ? take(`layers.${i}.downsample.reduction.bias`, [s.dim]) : null,
             },
-            map: ctx.upload(patchMergeMap(2 * s.resolution), [4 * s.resolution ** 2], `layers.${i}.downsample.map`),
           }
         : null;
-      return { config: s, downsample, maps, blocks };
+      return { geometry: geometry[i]!, downsample, blocks };
     });
     return new SwinModel(
       ctx,
@@ -136,11 +161,12 @@ export class SwinModel implements Classifier {
 
   /** Stage i's patch merging [B, (2R)², C/2] -> [B, R², C]; consumes nothing. */
   downsample(i: number, x: Tensor, hooks?: ForwardHooks): Tensor {
-    const { config: s, downsample: d } = this.stages[i]!;
-    if (!d) throw new Error(`stage ${i} has no patch merging`);
+    const { geometry, downsample: d } = this.stages[i]!;
+    const s = geometry.config;
+    if (!d || !geometry.mergeMap) throw new Error(`stage ${i} has no patch merging`);
     const batch = x.shape[0]!;
     const p = `layers.${i}.downsample`;
-    const merged = tokenGather(this.ctx, x, d.map, batch, s.inDim, [batch, s.resolution ** 2, 4 * s.inDim], `${p}.merge`);
+    const merged = tokenGather(this.ctx, x, geometry.mergeMap, batch, s.inDim, [batch, s.resolution ** 2, 4 * s.inDim], `${p}.merge`);
     const n = applyHook(hooks, `${p}.reduction.input`, layerNorm(this.ctx, merged, d.norm.gamma, d.norm.beta, this.config.layerNormEps, `${p}.norm`));
     merged.release();
     const out = linear(this.ctx, n, d.reduction.weight, d.reduction.bias, `${p}.reduction`);
@@ -152,9 +178,9 @@ export class SwinModel implements Classifier {
   block(i: number, j: number, x: Tensor, hooks?: ForwardHooks): Tensor {
     const ctx = this.ctx;
     const stage = this.stages[i]!;
-    const s = stage.config;
+    const s = stage.geometry.config;
     const w = stage.blocks[j]!;
-    const maps = stage.maps[j % 2]!;
+    const maps = stage.geometry.maps[j % 2]!;
     const n = maps.windowing.window ** 2;
     const batch = x.shape[0]!;
     const eps = this.config.layerNormEps;
@@ -165,7 +191,7 @@ export class SwinModel implements Classifier {
     const qkv = applyHook(hooks, `${p}.attn.qkv.output`, linear(ctx, windows, w.qkv.weight, w.qkv.bias, `${p}.attn.qkv`));
     windows.release();
     const scores = attentionScores(ctx, qkv, s.numHeads, `${p}.attn.scores`);
-    attentionBias(ctx, scores, w.attnBias);
+    attentionBias(ctx, scores, stage.geometry.attnBias[j]!);
     const attn = applyHook(hooks, `${p}.attn.map`, softmax(ctx, scores, `${p}.attn.softmax`));
     scores.release();
     const heads = applyHook(hooks, `${p}.attn.proj.input`, attentionContext(ctx, attn, qkv, `${p}.attn.context`));
@@ -212,14 +238,14 @@ export class SwinModel implements Classifier {
   release(): void {
     const all: Tensor[] = [this.patchEmbed.weight, this.patchEmbed.bias, this.patchNorm.gamma, this.patchNorm.beta, this.norm.gamma, this.norm.beta, this.head.weight, this.head.bias];
     for (const s of this.stages) {
-      if (s.downsample) all.push(s.downsample.norm.gamma, s.downsample.norm.beta, s.downsample.reduction.weight, s.downsample.map, ...(s.downsample.reduction.bias ? [s.downsample.reduction.bias] : []));
-      for (const m of s.maps) all.push(m.partition, m.merge);
+      if (s.downsample) all.push(s.downsample.norm.gamma, s.downsample.norm.beta, s.downsample.reduction.weight, ...(s.downsample.reduction.bias ? [s.downsample.reduction.bias] : []));
       for (const b of s.blocks) {
-        all.push(b.norm1.gamma, b.norm1.beta, b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias, b.attnBias);
+        all.push(b.norm1.gamma, b.norm1.beta, b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias);
         all.push(b.norm2.gamma, b.norm2.beta, b.fc1.weight, b.fc1.bias, b.fc2.weight, b.fc2.bias);
       }
     }
     for (const t of all) t.release();
+    releaseSwinGeometry(this.stages.map((s) => s.geometry));
   }
 }
 

@@ -8,6 +8,8 @@ export type { LabelOptions } from '../data/folder-labels.js';
 export { type IdxArray, parseIdx } from '../data/idx.js';
 export { type Interpolation, type PreprocessConfig, type RawImage, preprocess, validatePreprocessConfig } from '../data/preprocess.js';
 export { type EvalOptions, type EvalResult, evaluate, fidelityTo, top1Agreement } from '../inference/evaluate.js';
+export { uploadIntModel } from '../inference/int-model.js';
+export { IntSwin } from '../inference/int-swin.js';
 export { IntVit } from '../inference/int-vit.js';
 export { checkpointFromBytes, checkpointToSafetensors } from '../io/checkpoint-file.js';
 export { checkMatchesModel, isQuantizedFile, parseQuantizedModel, parseQuantizedVit, serializeQuantizedModel } from '../io/quantized-file.js';

@@ -1,4 +1,4 @@
-/** The CLI on Swin checkpoints: info, float eval; calibration-only quantization and its fake-quant evaluation; what has no Swin path yet is refused by name. */
+/** The CLI on Swin checkpoints: info, float eval; calibration-only quantization, its fake-quant and integer evaluation; what has no Swin path yet is refused by name. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,7 +45,7 @@ describe('fimaq on a Swin checkpoint', () => {
   });
 
   // rtn: the calibration search of every window costs minutes on SwiftShader; test/quant/calibrate-swin.test.ts covers it.
-  it('quantize --method rtn writes a quantized Swin that eval runs as fake-quant', async () => {
+  it('quantize --method rtn writes a quantized Swin that eval runs as fake-quant and on the integer pipeline', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'fimaq-swin-q-')), 'q.safetensors');
     const q = await runCli(['quantize', '--model', dir, '--calib', 'fashion-mnist:train', '--calib-size', '8', '--method', 'rtn', '--out', out, '--json']);
     expect(q.code, q.stderr).toBe(0);
@@ -56,7 +56,11 @@ describe('fimaq on a Swin checkpoint', () => {
     const fake = await runCli(['eval', '--model', out, '--engine', 'fake', '--data', 'fashion-mnist:test', '--limit', '16', '--json']);
     expect(fake.code, fake.stderr).toBe(0);
     expect(JSON.parse(fake.stdout)).toMatchObject({ engine: 'fake-quant', method: 'rtn', count: 16 });
-    expectOneLineError(await runCli(['eval', '--model', out, '--data', 'fashion-mnist:test', '--limit', '16']), /the integer pipeline .* does not support quantized Swin models yet/);
+    const both = await runCli(['eval', '--model', out, '--engine', 'both', '--data', 'fashion-mnist:test', '--limit', '16', '--json']);
+    expect(both.code, both.stderr).toBe(0);
+    const j = JSON.parse(both.stdout);
+    expect(j).toMatchObject({ engine: 'int', count: 16 });
+    expect(j.top1_agreement).toBeGreaterThanOrEqual(15 / 16);
   });
 
   it('reconstruction methods refuse a Swin, and info the options of a quantize run, each in one line', async () => {

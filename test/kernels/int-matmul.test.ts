@@ -55,7 +55,8 @@ interface Built {
 }
 
 /**
- * Uploads random codes in [0, 2^bits − 1], nonzero zero points and the given scales, laid out with
+ * Uploads random codes in [0, 2^bits − 1], nonzero zero points (some negative, some above
+ * 2^bits − 1, as the method's activation quantizers may have them) and the given scales, laid out with
  * every stride different from the dense one: A rows 1 word apart beyond their length, B shared
  * scales across the outer batch, C rows with gaps.
  */
@@ -66,8 +67,11 @@ function build(ctx: GpuContext, l: Layout, bits: number, scaleA: (i: number) => 
   const words = wordsFor(K);
   const a = ints(batch * M * K, 0, qmax);
   const b = ints(batch * N * K, 0, qmax);
-  // Zero points: A per product z, B per head zi (shared across the outer batch); never 0.
+  // Zero points: A per product z, B per head zi (shared across the outer batch); never 0; A's
+  // include negative ones and ones above qmax (a negative one once read as 0 in the kernel).
   const zaTable = ints(batch, 1, qmax);
+  zaTable[0] = -2;
+  zaTable[batch - 1] = qmax + 2;
   const zbTable = ints(inner, 1, qmax);
   // Scales: A per (zo, zi, m); B per (zi, n), shared across the outer batch.
   const saTable = Array.from({ length: batch * M }, (_, i) => scaleA(i));

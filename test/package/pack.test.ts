@@ -63,7 +63,7 @@ const logits = async (model) => Array.from(await ctx.read(model.forward(ctx.uplo
 const float = await logits(fimaq.VitModel.upload(ctx, checkpoint));
 const calibration = { pixels, count, name: 'random', selection: 'seeded', indices: [...Array(count).keys()] };
 const r = await fimaq.quantizeModel(ctx, { ...request, checkpoint, calibration }, { store: new fimaq.MemoryStore() });
-const int = await logits(fimaq.IntVit.upload(ctx, r.quantized));
+const int = await logits(fimaq.uploadIntModel(ctx, r.quantized));
 await ctx.dispose();
 console.log(JSON.stringify({ exports: Object.keys(fimaq).sort(), float, int, file: createHash('sha256').update(r.bytes).digest('hex') }));
 `;
@@ -79,7 +79,7 @@ async function main() {
   const quantized = fimaq.parseQuantizedModel(await bytes('model-w4a4.safetensors'), 'model-w4a4.safetensors');
   const ctx = await fimaq.createBrowserContext();
   const logits = async (model) => Array.from(await ctx.read(model.forward(ctx.upload(pixels, [${COUNT}, ...model.inputShape], 'images'))));
-  const result = { exports: Object.keys(fimaq), float: await logits(fimaq.VitModel.upload(ctx, checkpoint)), int: await logits(fimaq.IntVit.upload(ctx, quantized)), adapter: ctx.adapter };
+  const result = { exports: Object.keys(fimaq), float: await logits(fimaq.VitModel.upload(ctx, checkpoint)), int: await logits(fimaq.uploadIntModel(ctx, quantized)), adapter: ctx.adapter };
   await ctx.dispose();
   return result;
 }
@@ -145,7 +145,7 @@ describe('the packed package', () => {
       expected = {
         exports: Object.keys(source).sort(),
         float: await logits(source.VitModel.upload(ctx, checkpoint)),
-        int: await logits(source.IntVit.upload(ctx, r.quantized)),
+        int: await logits(source.uploadIntModel(ctx, r.quantized)),
         file: createHash('sha256').update(r.bytes).digest('hex'),
         bytes: r.bytes,
       };

@@ -1,12 +1,11 @@
 /** `fimaq eval`: top-1 / top-5 of a float checkpoint, or of a quantized file on the integer and/or fake-quant engine. */
 import { openDataset } from '../../data/open.js';
-import { IntVit } from '../../inference/int-vit.js';
+import { uploadIntModel } from '../../inference/int-model.js';
 import { type EvalResult, evaluate, top1Agreement } from '../../inference/evaluate.js';
 import type { Classifier } from '../../model/classifier.js';
 import type { ModelCheckpoint } from '../../model/checkpoint.js';
 import { uploadFloatModel } from '../../model/float-model.js';
 import { FakeQuantModel } from '../../quant/fake-quant-model.js';
-import { requireQuantizedVit } from '../../quant/quantized-model.js';
 import { FimaqError } from '../../util/errors.js';
 import { adapterJson, describeAdapter, labelled, loadModel, print, resolveModelPath, withContext } from '../common.js';
 import { type OptionName, type Values, checkApplicable, optionalPositiveInt, positiveInt } from '../options.js';
@@ -49,8 +48,6 @@ export async function commandEval(values: Values, given: Set<OptionName>): Promi
   const engine = values.engine ?? 'int';
   if (!ENGINES.includes(engine as (typeof ENGINES)[number])) throw new FimaqError(`--engine must be one of ${ENGINES.join(', ')}, got '${engine}'`);
   const loaded = await loadModel(modelPath);
-  // Checked before the data is opened: the integer pipeline has no Swin path yet.
-  const intModel = loaded.quantized && engine !== 'fake' ? requireQuantizedVit(loaded.quantized, modelPath, 'the integer pipeline (--engine int, the default; --engine fake runs the fake-quant model)') : null;
   if (!loaded.quantized && values.engine !== undefined) throw new FimaqError(`--engine applies to quantized-model files; ${modelPath} is a float checkpoint`);
   const data = await openDataset(values.data, loaded.config.preprocess, labelled(loaded.config));
   await withContext(values, async (ctx) => {
@@ -63,7 +60,7 @@ export async function commandEval(values: Values, given: Set<OptionName>): Promi
     const q = loaded.quantized;
     const results: [string, EvalResult][] = [];
     if (!q) results.push(['float', await run('float', uploadFloatModel(ctx, loaded.float as ModelCheckpoint))]);
-    if (intModel) results.push(['int', await run('integer', IntVit.upload(ctx, intModel))]);
+    if (q && engine !== 'fake') results.push(['int', await run('integer', uploadIntModel(ctx, q))]);
     if (q && engine !== 'int') results.push(['fake-quant', await run('fake-quant', FakeQuantModel.upload(ctx, q))]);
     const [name, r] = results[0];
     const info = q?.info;

@@ -4,10 +4,9 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeImage } from '../../data/decode.js';
 import { preprocessInto } from '../../data/preprocess.js';
-import { IntVit } from '../../inference/int-vit.js';
+import { uploadIntModel } from '../../inference/int-model.js';
 import type { ModelCheckpoint } from '../../model/checkpoint.js';
 import { uploadFloatModel } from '../../model/float-model.js';
-import { requireQuantizedVit } from '../../quant/quantized-model.js';
 import { FimaqError } from '../../util/errors.js';
 import { adapterJson, loadModel, print, resolveModelPath, withContext } from '../common.js';
 import { type OptionName, type Values, checkApplicable, positiveInt } from '../options.js';
@@ -40,7 +39,6 @@ export async function commandInfer(values: Values, given: Set<OptionName>, extra
   const items = [...(values.images ?? []), ...extra];
   if (items.length === 0) throw new FimaqError('--images is required (image files or folders)');
   const loaded = await loadModel(modelPath);
-  const intModel = loaded.quantized ? requireQuantizedVit(loaded.quantized, modelPath, 'the integer pipeline') : null;
   const cfg = loaded.config;
   const top = Math.min(positiveInt(values.top, 'top', 5), cfg.numClasses);
   const batchSize = positiveInt(values.batch, 'batch', 32);
@@ -49,7 +47,7 @@ export async function commandInfer(values: Values, given: Set<OptionName>, extra
   const [c, h, w] = cfg.preprocess.inputSize;
   const size = c * h * w;
   await withContext(values, async (ctx) => {
-    const model = loaded.quantized ? IntVit.upload(ctx, intModel!) : uploadFloatModel(ctx, loaded.float as ModelCheckpoint);
+    const model = loaded.quantized ? uploadIntModel(ctx, loaded.quantized) : uploadFloatModel(ctx, loaded.float as ModelCheckpoint);
     const results: { image: string; top: { class: number; label: string; probability: number }[] }[] = [];
     for (let from = 0; from < files.length; from += batchSize) {
       const batch = files.slice(from, from + batchSize);
