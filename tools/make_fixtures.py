@@ -60,28 +60,34 @@ def floats(t):
     return [float(v) for v in t.reshape(-1).tolist()]
 
 
-def demo_fixture():
-    folder = os.path.join(ROOT, "demo", "fashion-vit")
-    with open(os.path.join(folder, "config.json")) as f:
-        config = json.load(f)
-    model = model_from_config(config)
-    model.load_state_dict(read_safetensors(os.path.join(folder, "model.safetensors")))
+def write_demo_logits(model, folder, file):
+    """A demo model's float32 logits for the first 16 Fashion-MNIST test images and its predicted class
+    for all 10,000 (one digit per image), to test/fixtures/<file>; returns its top-1."""
     model.eval()
     x, y = load("test")
     with torch.no_grad():
         logits = torch.cat([model(x[i:i + 500]) for i in range(0, len(x), 500)])
     pred = logits.argmax(-1)
     out = {
-        "model": "demo/fashion-vit",
+        "model": folder,
         "data": "fashion-mnist test",
         "first": 16,
         "logits": [floats(logits[i]) for i in range(16)],
         "top1": float((pred == y).float().mean()),
         "predictions": "".join(str(int(p)) for p in pred),
     }
-    with open(os.path.join(FIXTURES, "demo-logits.json"), "w") as f:
+    with open(os.path.join(FIXTURES, file), "w") as f:
         json.dump(out, f)
-    print(f"demo: top1 {out['top1']:.4f}")
+    return out["top1"]
+
+
+def demo_fixture():
+    folder = os.path.join(ROOT, "demo", "fashion-vit")
+    with open(os.path.join(folder, "config.json")) as f:
+        config = json.load(f)
+    model = model_from_config(config)
+    model.load_state_dict(read_safetensors(os.path.join(folder, "model.safetensors")))
+    print(f"demo: top1 {write_demo_logits(model, 'demo/fashion-vit', 'demo-logits.json'):.4f}")
 
 
 def deit_fixture():

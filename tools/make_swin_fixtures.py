@@ -25,9 +25,8 @@ import numpy as np
 import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from make_fixtures import FIXTURES, ROOT, floats, random_state_dict  # noqa: E402
+from make_fixtures import FIXTURES, ROOT, floats, random_state_dict, write_demo_logits  # noqa: E402
 from prng import uniform_tensor  # noqa: E402
-from train_demo import load  # noqa: E402
 from vit_torch import read_safetensors  # noqa: E402
 
 IMAGE_SEED, IMAGE_STREAM, IMAGE_SCALE, IMAGE_COUNT = 2025, 0, 2.0, 2
@@ -65,22 +64,7 @@ def demo_fixture(timm):
         config = json.load(f)
     model = timm.create_model(config["architecture"], pretrained=False, **config["model_args"])
     model.load_state_dict(read_safetensors(os.path.join(folder, "model.safetensors")))
-    model.eval()
-    x, y = load("test")
-    with torch.no_grad():
-        logits = torch.cat([model(x[i:i + 500]) for i in range(0, len(x), 500)])
-    pred = logits.argmax(-1)
-    out = {
-        "model": "demo/fashion-swin",
-        "data": "fashion-mnist test",
-        "first": 16,
-        "logits": [floats(logits[i]) for i in range(16)],
-        "top1": float((pred == y).float().mean()),
-        "predictions": "".join(str(int(p)) for p in pred),
-    }
-    with open(os.path.join(FIXTURES, "swin-demo-logits.json"), "w") as f:
-        json.dump(out, f)
-    print(f"demo swin: top1 {out['top1']:.4f}")
+    print(f"demo swin: top1 {write_demo_logits(model, 'demo/fashion-swin', 'swin-demo-logits.json'):.4f}")
 
 
 def main():

@@ -55,29 +55,23 @@ def evaluate(model, x, y):
     return correct / len(x)
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--epochs", type=int, default=15)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=2e-3)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--out", default="demo/fashion-vit")
-    args = ap.parse_args()
-    torch.set_num_threads(1)
-    torch.manual_seed(args.seed)
+def train(model, args, decays):
+    """AdamW (weight decay 0.05 where decays(name, param)), one warm-up epoch, then a cosine schedule;
+    label smoothing 0.1, the augmentation above. Prints the test accuracy after every epoch and
+    returns the last one and the seconds taken. The caller seeds torch before it builds the model."""
     gen = torch.Generator().manual_seed(args.seed)
     xtr, ytr = load("train")
     xte, yte = load("test")
-    model = VisionTransformer(**ARGS)
-    decay = [p for n, p in model.named_parameters() if p.ndim >= 2 and "embed" not in n and "token" not in n]
-    no_decay = [p for n, p in model.named_parameters() if not (p.ndim >= 2 and "embed" not in n and "token" not in n)]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}], lr=args.lr)
+    params = list(model.named_parameters())
+    opt = torch.optim.AdamW([{"params": [p for n, p in params if decays(n, p)], "weight_decay": 0.05},
+                             {"params": [p for n, p in params if not decays(n, p)], "weight_decay": 0.0}], lr=args.lr)
     steps_per_epoch = len(xtr) // args.batch
     total = args.epochs * steps_per_epoch
     warmup = steps_per_epoch
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / (total - warmup))))
     t0 = time.time()
+    acc = 0.0
     for epoch in range(args.epochs):
         model.train()
         perm = torch.randperm(len(xtr), generator=gen)
@@ -90,24 +84,44 @@ def main():
             sched.step()
         acc = evaluate(model, xte, yte)
         print(f"epoch {epoch + 1}/{args.epochs} loss {loss.item():.4f} test_acc {acc:.4f} elapsed {time.time() - t0:.0f}s", flush=True)
-    os.makedirs(args.out, exist_ok=True)
-    write_safetensors(os.path.join(args.out, "model.safetensors"), model.state_dict(),
-                      {"format": "pt", "trained_by": "tools/train_demo.py"})
+    return acc, round(time.time() - t0)
+
+
+def write_demo(out, model, config, script):
+    """<out>/model.safetensors and <out>/config.json (the hub layout timm reads); `config` gets the
+    Fashion-MNIST pretrained_cfg."""
+    os.makedirs(out, exist_ok=True)
+    write_safetensors(os.path.join(out, "model.safetensors"), model.state_dict(), {"format": "pt", "trained_by": script})
+    config["pretrained_cfg"] = {
+        "input_size": [1, 28, 28], "interpolation": "bilinear", "crop_pct": 1.0, "crop_mode": "center",
+        "mean": [MEAN], "std": [STD], "num_classes": 10, "label_names": LABELS,
+    }
+    with open(os.path.join(out, "config.json"), "w") as f:
+        json.dump(config, f, indent=2)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--batch", type=int, default=128)
+    ap.add_argument("--lr", type=float, default=2e-3)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--out", default="demo/fashion-vit")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    torch.manual_seed(args.seed)
+    model = VisionTransformer(**ARGS)
+    acc, seconds = train(model, args, lambda n, p: p.ndim >= 2 and "embed" not in n and "token" not in n)
     config = {
         "architecture": "vit_tiny_patch4_28",
         "num_classes": 10,
         "num_features": ARGS["embed_dim"],
         "global_pool": "token",
         "model_args": {k: v for k, v in ARGS.items()},
-        "pretrained_cfg": {
-            "input_size": [1, 28, 28], "interpolation": "bilinear", "crop_pct": 1.0, "crop_mode": "center",
-            "mean": [MEAN], "std": [STD], "num_classes": 10, "label_names": LABELS,
-        },
         "training": {"script": "tools/train_demo.py", "epochs": args.epochs, "batch": args.batch, "lr": args.lr,
-                     "seed": args.seed, "test_top1": acc, "seconds": round(time.time() - t0)},
+                     "seed": args.seed, "test_top1": acc, "seconds": seconds},
     }
-    with open(os.path.join(args.out, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
+    write_demo(args.out, model, config, "tools/train_demo.py")
     print(f"wrote {args.out} test_acc {acc:.4f}")
 
 

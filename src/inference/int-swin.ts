@@ -23,7 +23,7 @@ import { layerNorm } from '../ops/layer-norm.js';
 import { meanPool } from '../ops/mean-pool.js';
 import { packedWeightLinear } from '../ops/packed-weight-linear.js';
 import { tokenGather } from '../ops/token-gather.js';
-import { type QuantizedSwin, swinMergeNames } from '../quant/quantized-model.js';
+import type { QuantizedSwin } from '../quant/quantized-model.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { type IntBlock, type IntLinearLayer, IntUploader, intAttention, intLinearLayer, intMlpResidual } from './int-layers.js';
 
@@ -53,14 +53,13 @@ export class IntSwin implements Classifier {
       if (!t) throw new Error(`quantized model has no float tensor ${p}.attn.relative_position_bias_table`);
       return t;
     };
-    const mergeNames = swinMergeNames(cfg);
+    // Blocks and merges come in model order in the QuantizedSwin.
     let block = 0;
+    let merge = 0;
     const blocks = cfg.stages.map((s, i) => Array.from({ length: s.depth }, (_, j) => up.block(`layers.${i}.blocks.${j}`, q.blocks[block++]!, s.numHeads)));
-    const merges = cfg.stages.map((s, i) => {
-      if (!s.downsample) return null;
-      const m = mergeNames.indexOf(`layers.${i}.downsample.reduction`);
-      return { norm: ln(`layers.${i}.downsample.norm`), reduction: up.layer(mergeNames[m]!, q.merges[m]!) };
-    });
+    const merges = cfg.stages.map((s, i) =>
+      s.downsample ? { norm: ln(`layers.${i}.downsample.norm`), reduction: up.layer(`layers.${i}.downsample.reduction`, q.merges[merge++]!) } : null,
+    );
     const model = new IntSwin(
       ctx,
       cfg,

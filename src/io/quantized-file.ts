@@ -48,7 +48,6 @@ import { MAX_BITS, MIN_BITS, packCodes, unpackCodes, wordsPerRow } from '../util
 import {
   type ActivationQuant,
   BLOCK_LINEARS,
-  BLOCK_MATMUL_INPUTS,
   type BlockQuant,
   QUANTIZED_WEIGHT,
   type QuantizationInfo,
@@ -137,9 +136,17 @@ function layoutOf(cfg: ModelConfig): Layout {
 
 function assembleBlock(p: string, weights: Map<string, WeightQuant>, activations: Map<string, ActivationQuant>): BlockQuant {
   const linear = (module: string) => ({ weight: weights.get(`${p}.${module}.weight`)!, input: activations.get(`${p}.${module}.input`)! });
-  const block = Object.fromEntries(BLOCK_LINEARS.map(([field, module]) => [field, linear(module)]));
-  for (const [field, name] of BLOCK_MATMUL_INPUTS) block[field] = activations.get(`${p}.${name}`)! as never;
-  return block as unknown as BlockQuant;
+  const act = (name: string) => activations.get(`${p}.${name}`)!;
+  return {
+    qkv: linear('attn.qkv'),
+    proj: linear('attn.proj'),
+    fc1: linear('mlp.fc1'),
+    fc2: linear('mlp.fc2'),
+    q: act('attn.q'),
+    k: act('attn.k'),
+    v: act('attn.v'),
+    attn: act('attn.map'),
+  };
 }
 
 /** The model from its quantizers by name (modelQuantizers' inverse). */
@@ -531,7 +538,7 @@ export function parseQuantizedVit(bytes: Uint8Array, source: string, what: strin
 
 
 /** VitConfig fields that must agree, under their config.json names (mlp_hidden = int(embed_dim * mlp_ratio)). */
-const ARCH_FIELDS: [keyof VitConfig, string][] = [
+const VIT_FIELDS: [keyof VitConfig, string][] = [
   ['architecture', 'architecture'],
   ['imgSize', 'img_size'],
   ['patchSize', 'patch_size'],
@@ -543,14 +550,31 @@ const ARCH_FIELDS: [keyof VitConfig, string][] = [
   ['numClasses', 'num_classes'],
 ];
 
+/** The fields that define a graph, under their config.json names, as text. */
+function archFields(cfg: ModelConfig): Map<string, string> {
+  if (cfg.family !== 'swin') return new Map(VIT_FIELDS.map(([key, field]) => [field, String(cfg[key])]));
+  return new Map([
+    ['architecture', cfg.architecture],
+    ['img_size', String(cfg.imgSize)],
+    ['patch_size', String(cfg.patchSize)],
+    ['in_chans', String(cfg.inChans)],
+    ['embed_dim', String(cfg.embedDim)],
+    ['window_size', String(cfg.windowSize)],
+    ['depths', cfg.stages.map((s) => s.depth).join(',')],
+    ['num_heads', cfg.stages.map((s) => s.numHeads).join(',')],
+    ['mlp_hidden', cfg.stages.map((s) => s.mlpHidden).join(',')],
+    ['num_classes', String(cfg.numClasses)],
+  ]);
+}
+
 /**
  * Rejects a quantized model whose architecture differs from the model it is used with; every
  * differing field is named, file value first (e.g. "embed_dim 64 vs 96").
  */
-export function checkMatchesModel(q: QuantizedVit, cfg: VitConfig, source: string): void {
-  const diffs = ARCH_FIELDS.filter(([key]) => q.config[key] !== cfg[key]).map(
-    ([key, field]) => `${field} ${String(q.config[key])} vs ${String(cfg[key])}`,
-  );
+export function checkMatchesModel(q: QuantizedModel, cfg: ModelConfig, source: string): void {
+  const a = archFields(q.config);
+  const b = archFields(cfg);
+  const diffs = [...a.keys()].filter((field) => a.get(field) !== b.get(field)).map((field) => `${field} ${a.get(field)} vs ${b.get(field) ?? 'none'}`);
   if (diffs.length > 0) {
     throw new FimaqError(`${source}: quantized model does not match the model (quantized file vs model): ${diffs.join(', ')}`);
   }

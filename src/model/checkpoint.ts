@@ -28,9 +28,29 @@ export function isSwinCheckpoint(c: ModelCheckpoint): c is SwinCheckpoint {
 /** The checkpoint, for work that only ViT / DeiT models have so far (quantization of a Swin is [E7], in progress). */
 export function requireVit(c: ModelCheckpoint, command: string): VitCheckpoint {
   if (isSwinCheckpoint(c)) {
-    throw new FimaqError(`${c.source}: ${command} does not support Swin models yet (${c.config.architecture}); fimaq info, eval and infer run its float model`);
+    throw new FimaqError(`${c.source}: ${command} does not support Swin models yet (${c.config.architecture})`);
   }
   return c;
+}
+
+/**
+ * A pre-LN block's keys and shapes under prefix `b`, in timm's order; `attnExtra` (a Swin's relative
+ * position bias table) comes between norm1 and qkv, where timm's state dict has it.
+ */
+function setBlockTensors(m: Map<string, number[]>, b: string, d: number, h: number, attnExtra?: [string, number[]]): void {
+  m.set(`${b}.norm1.weight`, [d]);
+  m.set(`${b}.norm1.bias`, [d]);
+  if (attnExtra) m.set(`${b}.${attnExtra[0]}`, attnExtra[1]);
+  m.set(`${b}.attn.qkv.weight`, [3 * d, d]);
+  m.set(`${b}.attn.qkv.bias`, [3 * d]);
+  m.set(`${b}.attn.proj.weight`, [d, d]);
+  m.set(`${b}.attn.proj.bias`, [d]);
+  m.set(`${b}.norm2.weight`, [d]);
+  m.set(`${b}.norm2.bias`, [d]);
+  m.set(`${b}.mlp.fc1.weight`, [h, d]);
+  m.set(`${b}.mlp.fc1.bias`, [h]);
+  m.set(`${b}.mlp.fc2.weight`, [d, h]);
+  m.set(`${b}.mlp.fc2.bias`, [d]);
 }
 
 /** timm state-dict keys and shapes of a ViT with this config, in model order. */
@@ -42,21 +62,7 @@ export function expectedVitTensors(cfg: VitConfig): Map<string, number[]> {
     ['patch_embed.proj.weight', [d, cfg.inChans, p, p]],
     ['patch_embed.proj.bias', [d]],
   ]);
-  for (let i = 0; i < cfg.depth; i++) {
-    const b = `blocks.${i}`;
-    m.set(`${b}.norm1.weight`, [d]);
-    m.set(`${b}.norm1.bias`, [d]);
-    m.set(`${b}.attn.qkv.weight`, [3 * d, d]);
-    m.set(`${b}.attn.qkv.bias`, [3 * d]);
-    m.set(`${b}.attn.proj.weight`, [d, d]);
-    m.set(`${b}.attn.proj.bias`, [d]);
-    m.set(`${b}.norm2.weight`, [d]);
-    m.set(`${b}.norm2.bias`, [d]);
-    m.set(`${b}.mlp.fc1.weight`, [h, d]);
-    m.set(`${b}.mlp.fc1.bias`, [h]);
-    m.set(`${b}.mlp.fc2.weight`, [d, h]);
-    m.set(`${b}.mlp.fc2.bias`, [d]);
-  }
+  for (let i = 0; i < cfg.depth; i++) setBlockTensors(m, `blocks.${i}`, d, h);
   m.set('norm.weight', [d]);
   m.set('norm.bias', [d]);
   m.set('head.weight', [cfg.numClasses, d]);
@@ -79,23 +85,9 @@ export function expectedSwinTensors(cfg: SwinConfig): Map<string, number[]> {
       m.set(`layers.${i}.downsample.norm.bias`, [4 * s.inDim]);
       m.set(`layers.${i}.downsample.reduction.weight`, [s.dim, 4 * s.inDim]);
     }
-    const d = s.dim;
     for (let j = 0; j < s.depth; j++) {
-      const b = `layers.${i}.blocks.${j}`;
-      const w = s.windowing[j % 2]!.window;
-      m.set(`${b}.norm1.weight`, [d]);
-      m.set(`${b}.norm1.bias`, [d]);
-      m.set(`${b}.attn.relative_position_bias_table`, [(2 * w - 1) ** 2, s.numHeads]);
-      m.set(`${b}.attn.qkv.weight`, [3 * d, d]);
-      m.set(`${b}.attn.qkv.bias`, [3 * d]);
-      m.set(`${b}.attn.proj.weight`, [d, d]);
-      m.set(`${b}.attn.proj.bias`, [d]);
-      m.set(`${b}.norm2.weight`, [d]);
-      m.set(`${b}.norm2.bias`, [d]);
-      m.set(`${b}.mlp.fc1.weight`, [s.mlpHidden, d]);
-      m.set(`${b}.mlp.fc1.bias`, [s.mlpHidden]);
-      m.set(`${b}.mlp.fc2.weight`, [d, s.mlpHidden]);
-      m.set(`${b}.mlp.fc2.bias`, [d]);
+      const table = (2 * s.windowing[j % 2]!.window - 1) ** 2;
+      setBlockTensors(m, `layers.${i}.blocks.${j}`, s.dim, s.mlpHidden, ['attn.relative_position_bias_table', [table, s.numHeads]]);
     }
   });
   m.set('norm.weight', [cfg.numFeatures]);

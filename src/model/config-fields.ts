@@ -150,3 +150,25 @@ export function architectureName(json: Json, source: string): { raw: string; nam
   if (typeof raw !== 'string') throw new FimaqError(`${source}: architecture must be a string, got ${JSON.stringify(raw)}`);
   return { raw, name: raw.split('.')[0]! };
 }
+
+/** What a graph accepts in model_args: graph options only at the values it implements, its sizes, and options of training only. */
+export interface ModelArgRules {
+  graph: Record<string, (v: unknown) => boolean>;
+  sizes: ReadonlySet<string>;
+  trainingOnly: ReadonlySet<string>;
+  /** Names the graph in the error, e.g. "the standard ViT/DeiT graph". */
+  graphName: string;
+}
+
+/** Refuses a model_args key the graph does not know, and a graph option (also the top-level global_pool) at another value. */
+export function checkModelArgs(json: Json, modelArgs: Json, rules: ModelArgRules, source: string): void {
+  const check = (key: string, value: unknown, field: string) => {
+    if (!rules.graph[key]!(value)) throw new FimaqError(`${source}: ${field}=${JSON.stringify(value)} is not supported (only ${rules.graphName})`);
+  };
+  for (const [key, value] of Object.entries(modelArgs)) {
+    if (key in rules.graph) check(key, value, `model_args.${key}`);
+    else if (!rules.sizes.has(key) && !rules.trainingOnly.has(key)) throw new FimaqError(`${source}: model_args.${key} is not supported`);
+  }
+  // timm also records the pooling at the top level.
+  if (json.global_pool !== undefined) check('global_pool', json.global_pool, 'global_pool');
+}

@@ -6,7 +6,7 @@
 import type { PreprocessConfig } from '../data/preprocess.js';
 import { FimaqError } from '../util/errors.js';
 import {
-  type Json, architectureName, optionalObject, parseConfigJson, parseLabelNames, parseNumClasses, parsePreprocess, positiveInt, squareSize,
+  type Json, architectureName, checkModelArgs, optionalObject, parseConfigJson, parseLabelNames, parseNumClasses, parsePreprocess, positiveInt, squareSize,
 } from './config-fields.js';
 import { SWIN_SUPPORTED } from './swin-config.js';
 
@@ -67,12 +67,6 @@ const GRAPH_ARGS: Record<string, (v: unknown) => boolean> = {
   dynamic_img_pad: (v) => v === false,
 };
 
-function checkGraphArg(key: string, value: unknown, field: string, source: string): void {
-  if (!GRAPH_ARGS[key]!(value)) {
-    throw new FimaqError(`${source}: ${field}=${JSON.stringify(value)} is not supported (only the standard ViT/DeiT graph)`);
-  }
-}
-
 function parseArchitecture(json: Json, source: string): { architecture: string; family: 'vit' | 'deit'; match: RegExpExecArray } {
   const { raw, name: architecture } = architectureName(json, source);
   if (architecture.includes('distilled')) {
@@ -91,14 +85,7 @@ export function parseVitConfig(text: string, source: string): VitConfig {
   const modelArgs = optionalObject(json, 'model_args', source);
   const pretrained = optionalObject(json, 'pretrained_cfg', source);
 
-  for (const [key, value] of Object.entries(modelArgs)) {
-    if (key in GRAPH_ARGS) checkGraphArg(key, value, `model_args.${key}`, source);
-    else if (!SIZE_ARGS.has(key) && !TRAINING_ONLY_ARGS.has(key)) {
-      throw new FimaqError(`${source}: model_args.${key} is not supported`);
-    }
-  }
-  // timm also records the pooling at the top level.
-  if (json.global_pool !== undefined) checkGraphArg('global_pool', json.global_pool, 'global_pool', source);
+  checkModelArgs(json, modelArgs, { graph: GRAPH_ARGS, sizes: SIZE_ARGS, trainingOnly: TRAINING_ONLY_ARGS, graphName: 'the standard ViT/DeiT graph' }, source);
 
   const [sizeDim, sizeDepth, sizeHeads] = SIZES[match[2]!]!;
   const imgSize = squareSize(modelArgs.img_size ?? Number(match[4]), 'model_args.img_size', source);

@@ -7,7 +7,7 @@
 import type { PreprocessConfig } from '../data/preprocess.js';
 import { FimaqError } from '../util/errors.js';
 import {
-  type Json, architectureName, optionalObject, parseConfigJson, parseLabelNames, parseNumClasses, parsePreprocess, positiveInt, squareSize,
+  type Json, architectureName, checkModelArgs, optionalObject, parseConfigJson, parseLabelNames, parseNumClasses, parsePreprocess, positiveInt, squareSize,
 } from './config-fields.js';
 
 /** One block's window geometry on its stage's resolution x resolution grid. */
@@ -84,12 +84,6 @@ const GRAPH_ARGS: Record<string, (v: unknown) => boolean> = {
   norm_layer: (v) => v === 'layernorm',
 };
 
-function checkGraphArg(key: string, value: unknown, field: string, source: string): void {
-  if (!GRAPH_ARGS[key]!(value)) {
-    throw new FimaqError(`${source}: ${field}=${JSON.stringify(value)} is not supported (only timm's default Swin graph)`);
-  }
-}
-
 function intList(v: unknown, field: string, source: string): number[] {
   if (!Array.isArray(v) || v.length === 0) throw new FimaqError(`${source}: ${field} must be a non-empty list of positive integers, got ${JSON.stringify(v)}`);
   return v.map((x) => positiveInt(x, field, source));
@@ -111,11 +105,7 @@ export function parseSwinConfig(text: string, source: string): SwinConfig {
   if (match === null) throw new FimaqError(`${source}: architecture '${raw}' is not supported (supported: ${SWIN_SUPPORTED})`);
   const modelArgs = optionalObject(json, 'model_args', source);
   const pretrained = optionalObject(json, 'pretrained_cfg', source);
-  for (const [key, value] of Object.entries(modelArgs)) {
-    if (key in GRAPH_ARGS) checkGraphArg(key, value, `model_args.${key}`, source);
-    else if (!SIZE_ARGS.has(key) && !TRAINING_ONLY_ARGS.has(key)) throw new FimaqError(`${source}: model_args.${key} is not supported`);
-  }
-  if (json.global_pool !== undefined) checkGraphArg('global_pool', json.global_pool, 'global_pool', source);
+  checkModelArgs(json, modelArgs, { graph: GRAPH_ARGS, sizes: SIZE_ARGS, trainingOnly: TRAINING_ONLY_ARGS, graphName: "timm's default Swin graph" }, source);
 
   const [sizeDim, sizeDepths, sizeHeads] = SIZES[match[1]!]!;
   const imgSize = squareSize(modelArgs.img_size ?? Number(match[4]), 'model_args.img_size', source);

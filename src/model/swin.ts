@@ -25,7 +25,7 @@ import type { SwinCheckpoint } from './checkpoint.js';
 import type { Classifier } from './classifier.js';
 import type { SwinConfig, SwinStage, SwinWindowing } from './swin-config.js';
 import { patchMergeMap, swinAttentionBias, windowMergeMap, windowPartitionMap } from './swin-windows.js';
-import { type BlockWeights, type ForwardHooks, type LinearWeights, type NormWeights, applyHook, mlpResidual } from './vit.js';
+import { type BlockWeights, type ForwardHooks, type LinearWeights, type NormWeights, applyHook, blockTensors, mlpResidual, weightUploader } from './vit.js';
 
 /** The token maps of one windowing (a stage's even or odd blocks). */
 interface WindowMaps {
@@ -104,34 +104,14 @@ export class SwinModel implements Classifier {
   /** Uploads a checkpoint's weights, with each block's attention bias and the token maps, to the GPU. */
   static upload(ctx: GpuContext, ckpt: SwinCheckpoint): SwinModel {
     const cfg = ckpt.config;
-    const data = (name: string): Float32Array => {
-      const d = ckpt.weights.get(name);
-      if (!d) throw new Error(`checkpoint has no tensor ${name}`);
-      return d;
-    };
-    const take = (name: string, shape: number[]): Tensor => ctx.upload(data(name), shape, name);
-    const lin = (prefix: string, outF: number, inF: number): LinearWeights => ({
-      weight: take(`${prefix}.weight`, [outF, inF]),
-      bias: take(`${prefix}.bias`, [outF]),
-    });
-    const ln = (prefix: string, width: number): NormWeights => ({ gamma: take(`${prefix}.weight`, [width]), beta: take(`${prefix}.bias`, [width]) });
+    const { data, take, linear, norm, block } = weightUploader(ctx, ckpt.weights);
     const e = cfg.embedDim;
     const geometry = uploadSwinGeometry(ctx, cfg, (p) => data(`${p}.attn.relative_position_bias_table`));
     const stages = cfg.stages.map((s, i): StageWeights => {
-      const blocks = Array.from({ length: s.depth }, (_, j): BlockWeights => {
-        const p = `layers.${i}.blocks.${j}`;
-        return {
-          norm1: ln(`${p}.norm1`, s.dim),
-          qkv: lin(`${p}.attn.qkv`, 3 * s.dim, s.dim),
-          proj: lin(`${p}.attn.proj`, s.dim, s.dim),
-          norm2: ln(`${p}.norm2`, s.dim),
-          fc1: lin(`${p}.mlp.fc1`, s.mlpHidden, s.dim),
-          fc2: lin(`${p}.mlp.fc2`, s.dim, s.mlpHidden),
-        };
-      });
+      const blocks = Array.from({ length: s.depth }, (_, j) => block(`layers.${i}.blocks.${j}`, s.dim, s.mlpHidden));
       const downsample = s.downsample
         ? {
-            norm: ln(`layers.${i}.downsample.norm`, 4 * s.inDim),
+            norm: norm(`layers.${i}.downsample.norm`, 4 * s.inDim),
             reduction: {
               weight: take(`layers.${i}.downsample.reduction.weight`, [s.dim, 4 * s.inDim]),
               bias: ckpt.weights.has(`layers.${i}.downsample.reduction.bias`) ? take(`layers.${i}.downsample.reduction.bias`, [s.dim]) : null,
@@ -144,10 +124,10 @@ export class SwinModel implements Classifier {
       ctx,
       cfg,
       { weight: take('patch_embed.proj.weight', [e, cfg.inChans, cfg.patchSize, cfg.patchSize]), bias: take('patch_embed.proj.bias', [e]) },
-      ln('patch_embed.norm', e),
+      norm('patch_embed.norm', e),
       stages,
-      ln('norm', cfg.numFeatures),
-      lin('head.fc', cfg.numClasses, cfg.numFeatures),
+      norm('norm', cfg.numFeatures),
+      linear('head.fc', cfg.numClasses, cfg.numFeatures),
     );
   }
 
@@ -239,10 +219,7 @@ export class SwinModel implements Classifier {
     const all: Tensor[] = [this.patchEmbed.weight, this.patchEmbed.bias, this.patchNorm.gamma, this.patchNorm.beta, this.norm.gamma, this.norm.beta, this.head.weight, this.head.bias];
     for (const s of this.stages) {
       if (s.downsample) all.push(s.downsample.norm.gamma, s.downsample.norm.beta, s.downsample.reduction.weight, ...(s.downsample.reduction.bias ? [s.downsample.reduction.bias] : []));
-      for (const b of s.blocks) {
-        all.push(b.norm1.gamma, b.norm1.beta, b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias);
-        all.push(b.norm2.gamma, b.norm2.beta, b.fc1.weight, b.fc1.bias, b.fc2.weight, b.fc2.bias);
-      }
+      for (const b of s.blocks) all.push(...blockTensors(b));
     }
     for (const t of all) t.release();
     releaseSwinGeometry(this.stages.map((s) => s.geometry));

@@ -59,6 +59,36 @@ export function applyHook(hooks: ForwardHooks | undefined, point: string, t: Ten
   return r;
 }
 
+/** Uploads a checkpoint's float tensors by timm name, in the shapes the forward uses (ViT and Swin). */
+export function weightUploader(ctx: GpuContext, weights: Map<string, Float32Array>) {
+  const data = (name: string): Float32Array => {
+    const d = weights.get(name);
+    if (!d) throw new Error(`checkpoint has no tensor ${name}`);
+    return d;
+  };
+  const take = (name: string, shape: number[]): Tensor => ctx.upload(data(name), shape, name);
+  const linear = (prefix: string, outF: number, inF: number): LinearWeights => ({
+    weight: take(`${prefix}.weight`, [outF, inF]),
+    bias: take(`${prefix}.bias`, [outF]),
+  });
+  const norm = (prefix: string, width: number): NormWeights => ({ gamma: take(`${prefix}.weight`, [width]), beta: take(`${prefix}.bias`, [width]) });
+  /** A pre-LN block of width `dim` under its prefix (blocks.{i}, layers.{i}.blocks.{j}). */
+  const block = (p: string, dim: number, mlpHidden: number): BlockWeights => ({
+    norm1: norm(`${p}.norm1`, dim),
+    qkv: linear(`${p}.attn.qkv`, 3 * dim, dim),
+    proj: linear(`${p}.attn.proj`, dim, dim),
+    norm2: norm(`${p}.norm2`, dim),
+    fc1: linear(`${p}.mlp.fc1`, mlpHidden, dim),
+    fc2: linear(`${p}.mlp.fc2`, dim, mlpHidden),
+  });
+  return { data, take, linear, norm, block };
+}
+
+/** Every tensor of a block's weights, to release them. */
+export function blockTensors(b: BlockWeights): Tensor[] {
+  return [b.norm1.gamma, b.norm1.beta, b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias, b.norm2.gamma, b.norm2.beta, b.fc1.weight, b.fc1.bias, b.fc2.weight, b.fc2.bias];
+}
+
 /**
  * The second half of a pre-LN block, x + fc2(gelu(fc1(LayerNorm(x)))), shared by ViT and Swin
  * blocks; `prefix` names the block's quantization points. Consumes nothing.
@@ -99,32 +129,8 @@ export class VitModel implements Classifier {
   /** Uploads a checkpoint's weights to the GPU. */
   static upload(ctx: GpuContext, ckpt: VitCheckpoint): VitModel {
     const cfg = ckpt.config;
-    const take = (name: string, shape: number[]): Tensor => {
-      const data = ckpt.weights.get(name);
-      if (!data) throw new Error(`checkpoint has no tensor ${name}`);
-      return ctx.upload(data, shape, name);
-    };
-    const lin = (prefix: string, outF: number, inF: number): LinearWeights => ({
-      weight: take(`${prefix}.weight`, [outF, inF]),
-      bias: take(`${prefix}.bias`, [outF]),
-    });
-    const ln = (prefix: string): NormWeights => ({
-      gamma: take(`${prefix}.weight`, [cfg.embedDim]),
-      beta: take(`${prefix}.bias`, [cfg.embedDim]),
-    });
+    const { take, linear, norm, block } = weightUploader(ctx, ckpt.weights);
     const d = cfg.embedDim;
-    const blocks: BlockWeights[] = [];
-    for (let i = 0; i < cfg.depth; i++) {
-      const p = `blocks.${i}`;
-      blocks.push({
-        norm1: ln(`${p}.norm1`),
-        qkv: lin(`${p}.attn.qkv`, 3 * d, d),
-        proj: lin(`${p}.attn.proj`, d, d),
-        norm2: ln(`${p}.norm2`),
-        fc1: lin(`${p}.mlp.fc1`, cfg.mlpHidden, d),
-        fc2: lin(`${p}.mlp.fc2`, d, cfg.mlpHidden),
-      });
-    }
     return new VitModel(
       ctx,
       cfg,
@@ -134,9 +140,9 @@ export class VitModel implements Classifier {
       },
       take('cls_token', [d]),
       take('pos_embed', [cfg.numTokens, d]),
-      blocks,
-      ln('norm'),
-      lin('head', cfg.numClasses, d),
+      Array.from({ length: cfg.depth }, (_, i) => block(`blocks.${i}`, d, cfg.mlpHidden)),
+      norm('norm', d),
+      linear('head', cfg.numClasses, d),
     );
   }
 
@@ -195,10 +201,7 @@ export class VitModel implements Classifier {
   /** Frees the weights. */
   release(): void {
     const all: Tensor[] = [this.patchEmbed.weight, this.patchEmbed.bias, this.clsToken, this.posEmbed, this.norm.gamma, this.norm.beta, this.head.weight, this.head.bias];
-    for (const b of this.blocks) {
-      all.push(b.norm1.gamma, b.norm1.beta, b.qkv.weight, b.qkv.bias, b.proj.weight, b.proj.bias);
-      all.push(b.norm2.gamma, b.norm2.beta, b.fc1.weight, b.fc1.bias, b.fc2.weight, b.fc2.bias);
-    }
+    for (const b of this.blocks) all.push(...blockTensors(b));
     for (const t of all) t.release();
   }
 }

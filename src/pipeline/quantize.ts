@@ -9,13 +9,13 @@
  * (no dates, no timings): the same settings, seed, data and adapter give the same bytes.
  */
 import type { Dataset } from '../data/dataset.js';
-import { checkMatchesModel, parseQuantizedModel, parseQuantizedVit, serializeQuantizedModel } from '../io/quantized-file.js';
+import { checkMatchesModel, parseQuantizedModel, serializeQuantizedModel } from '../io/quantized-file.js';
 import type { RunStore } from '../io/run-store.js';
-import { type ModelCheckpoint, type SwinCheckpoint, isSwinCheckpoint, requireVit } from '../model/checkpoint.js';
+import { type ModelCheckpoint, isSwinCheckpoint, requireVit } from '../model/checkpoint.js';
 import { type CalibrationMethod, calibrate } from '../quant/calibrate.js';
 import { calibrateSwin } from '../quant/calibrate-swin.js';
 import { seededIndices } from '../quant/calibration-set.js';
-import type { QuantizationInfo, QuantizedModel, QuantizedSwin, QuantizedVit } from '../quant/quantized-model.js';
+import type { QuantizationInfo, QuantizedModel, QuantizedVit } from '../quant/quantized-model.js';
 import type { FisherSettings } from '../recon/losses.js';
 import { type UnitReport, reconstruct, unitNames } from '../recon/reconstruct.js';
 import type { ReconSettings } from '../recon/settings.js';
@@ -41,7 +41,7 @@ export interface CalibrationImages {
 }
 
 export interface QuantizeRequest {
-  /** A ViT / DeiT checkpoint; a Swin is refused until its quantization lands ([E7]). */
+  /** A ViT, DeiT or Swin checkpoint; a Swin takes only the calibration methods (calib, rtn) so far ([E7]). */
   checkpoint: ModelCheckpoint;
   calibration: CalibrationImages;
   method: Method;
@@ -129,18 +129,11 @@ function checkRequest(req: QuantizeRequest): void {
 }
 
 /** Runs the quantize flow and writes the file to the store's output. */
-export async function quantizeModel(ctx: GpuContext, request: QuantizeRequest, opts: QuantizeOptions): Promise<QuantizeResult> {
-  checkRequest(request);
-  if (isSwinCheckpoint(request.checkpoint)) return quantizeSwin(ctx, { ...request, checkpoint: request.checkpoint }, opts);
-  const req = { ...request, checkpoint: requireVit(request.checkpoint, 'quantizeModel') };
-  // The largest binding splits calibration captures and reconstruction caches into chunks.
-  const memory = runMemory(req.checkpoint.config, {
-    method: req.method, wbits: req.wbits, abits: req.abits, images: req.calibration.count, settings: req.settings, fisher: req.fisher,
-    chunkBytes: ctx.maxBindingBytes,
-  });
-  const problems = memoryFitProblems(memory, { maxBufferSize: ctx.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.maxBindingBytes }, opts.memoryBudgetBytes);
-  if (problems.length > 0) throw new FimaqError(`the run does not fit the GPU: ${problems.join('; ')}`);
-  opts.onMemoryEstimate?.(memory);
+export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts: QuantizeOptions): Promise<QuantizeResult> {
+  checkRequest(req);
+  // A Swin so far: the calibration methods only, without a memory estimate ([E7]).
+  if (isReconMethod(req.method)) requireVit(req.checkpoint, `--method ${req.method}`);
+  const memory = checkedMemory(ctx, req, opts);
   const { checkpoint: ckpt, calibration: cal, method, wbits, abits, seed } = req;
   const { store } = opts;
   const started = performance.now();
@@ -151,12 +144,14 @@ export async function quantizeModel(ctx: GpuContext, request: QuantizeRequest, o
   });
 
   if (!isReconMethod(method)) {
-    const result = await calibrate(ctx, ckpt, cal.pixels, cal.count, { method: method as CalibrationMethod, wbits, abits, onProgress: progress('calibrate'), signal: opts.signal });
-    const quantized: QuantizedVit = { ...result.quantized, configText: ckpt.configText, info: info(method, {}) };
+    const o = { method: method as CalibrationMethod, wbits, abits, onProgress: progress('calibrate'), signal: opts.signal };
+    const result = isSwinCheckpoint(ckpt) ? await calibrateSwin(ctx, ckpt, cal.pixels, cal.count, o) : await calibrate(ctx, ckpt, cal.pixels, cal.count, o);
+    const quantized = { ...result.quantized, configText: ckpt.configText, info: info(method, {}) } as QuantizedModel;
     const bytes = await writeOutput(store, quantized);
     return { quantized, memory, bytes, calibrated: null, reports: [], resumedAt: 0, searchSize: cal.count, calibSeconds: (performance.now() - started) / 1000, reconSeconds: 0 };
   }
 
+  const vit = requireVit(ckpt, `--method ${method}`);
   const s = req.settings as ReconSettings;
   const policy = opts.checkpoints ?? 'refuse';
   if (policy !== 'resume' && (await hasCheckpoint(store))) {
@@ -172,7 +167,7 @@ export async function quantizeModel(ctx: GpuContext, request: QuantizeRequest, o
   // Everything a resumed run reads: model config and float weights, the calibration images
   // themselves, and every setting that changes the result.
   const fingerprint = await sha256Hex(JSON.stringify({ method, config: await sha256Hex(ckpt.configText), ...identity, wbits, abits, seed, images: cal.indices, settings: fingerprinted, fisher: req.fisher }));
-  const resumed = policy === 'resume' ? await loadCheckpoint(store, { fingerprint, config: ckpt.config, unitNames: unitNames(ckpt.config.depth), wbits, abits }) : null;
+  const resumed = policy === 'resume' ? await loadCheckpoint(store, { fingerprint, config: vit.config, unitNames: unitNames(vit.config.depth), wbits, abits }) : null;
   if (policy === 'resume') opts.onNotice?.(resumed ? `resuming from ${store.where} after ${resumed.done} finished units` : `nothing to resume in ${store.where}; starting from the beginning`);
 
   let calibrated: QuantizedVit;
@@ -182,7 +177,7 @@ export async function quantizeModel(ctx: GpuContext, request: QuantizeRequest, o
     ({ quantized: calibrated, float, floatDigest } = resumed);
   } else {
     const perImage = cal.pixels.length / cal.count;
-    const result = await calibrate(ctx, ckpt, cal.pixels.subarray(0, searchSize * perImage), searchSize, {
+    const result = await calibrate(ctx, vit, cal.pixels.subarray(0, searchSize * perImage), searchSize, {
       method: 'calib', wbits, abits, eqN: s.searchCandidates, rounds: s.searchRounds, onProgress: progress('calibrate'), signal: opts.signal,
     });
     calibrated = { ...result.quantized, configText: ckpt.configText, info: info('calib', { search_size: searchSize }) };
@@ -196,7 +191,7 @@ export async function quantizeModel(ctx: GpuContext, request: QuantizeRequest, o
   const unitDetails: UnitDetails[] = [...(resumed?.units ?? [])];
   const calibSeconds = (performance.now() - started) / 1000;
   const record = { method, fingerprint, floatDigest };
-  const result = await keepingCheckpoint(store, () => unitDetails.length, () => reconstruct(ctx, { ...ckpt, weights: float }, calibrated, cal.pixels, cal.count, {
+  const result = await keepingCheckpoint(store, () => unitDetails.length, () => reconstruct(ctx, { ...vit, weights: float }, calibrated, cal.pixels, cal.count, {
     settings: s,
     seed,
     method,
@@ -217,7 +212,7 @@ export async function quantizeModel(ctx: GpuContext, request: QuantizeRequest, o
   const details = { preset: req.preset ?? 'custom', settings: s, fisher: req.fisher ?? null, search_size: searchSize, units: unitDetails };
   const quantized = { ...result.quantized, info: info(method, details) };
   // Read before the checkpoint goes: after a resume the state was no longer calibration-only.
-  const calibratedModel = resumed ? await loadCalibrated(store, ckpt.config) : calibrated;
+  const calibratedModel = resumed ? await loadCalibrated(store, vit.config) : calibrated;
   const bytes = await writeOutput(store, quantized);
   await store.clear();
   return { quantized, memory, bytes, calibrated: calibratedModel, reports: result.reports, resumedAt: resumed?.done ?? 0, searchSize, calibSeconds, reconSeconds };
@@ -234,26 +229,23 @@ async function runIdentity(ctx: GpuContext, ckpt: ModelCheckpoint, cal: Calibrat
 }
 
 /**
- * A Swin so far: the calibration methods (calib, rtn). Reconstruction of a Swin, its GPU memory
- * estimate and its integer pipeline are not implemented yet ([E7]).
+ * The run's memory estimate, checked against the GPU's binding limit and the budget before any work;
+ * null for a Swin, which has none yet (a notice says so).
  */
-async function quantizeSwin(ctx: GpuContext, req: QuantizeRequest & { checkpoint: SwinCheckpoint }, opts: QuantizeOptions): Promise<QuantizeResult> {
-  const { checkpoint: ckpt, calibration: cal, method, wbits, abits, seed } = req;
-  if (isReconMethod(method)) throw new FimaqError(`${ckpt.source}: --method ${method} does not support Swin models yet (${ckpt.config.architecture}); calib and rtn do`);
-  opts.onNotice?.('no GPU memory estimate for a Swin yet: the run is not checked against the GPU before it starts');
-  const started = performance.now();
-  const identity = await runIdentity(ctx, ckpt, cal);
-  const onProgress = (stage: string, done: number, total: number) => opts.onProgress?.({ phase: 'calibrate', stage, done, total });
-  const result = await calibrateSwin(ctx, ckpt, cal.pixels, cal.count, { method: method as CalibrationMethod, wbits, abits, onProgress, signal: opts.signal });
-  const quantized: QuantizedSwin = {
-    ...result.quantized,
-    configText: ckpt.configText,
-    info: { method, wbits, abits, seed, calibSize: cal.count, calibData: cal.name, toolVersion: req.toolVersion, details: identity },
-  };
-  const bytes = serializeQuantizedModel(quantized, opts.store.outputName);
-  parseQuantizedModel(bytes, 'the written file');
-  await opts.store.writeOutput(bytes);
-  return { quantized, memory: null, bytes, calibrated: null, reports: [], resumedAt: 0, searchSize: cal.count, calibSeconds: (performance.now() - started) / 1000, reconSeconds: 0 };
+function checkedMemory(ctx: GpuContext, req: QuantizeRequest, opts: QuantizeOptions): RunMemory | null {
+  if (isSwinCheckpoint(req.checkpoint)) {
+    opts.onNotice?.('no GPU memory estimate for a Swin yet: the run is not checked against the GPU before it starts');
+    return null;
+  }
+  // The largest binding splits calibration captures and reconstruction caches into chunks.
+  const memory = runMemory(req.checkpoint.config, {
+    method: req.method, wbits: req.wbits, abits: req.abits, images: req.calibration.count, settings: req.settings, fisher: req.fisher,
+    chunkBytes: ctx.maxBindingBytes,
+  });
+  const problems = memoryFitProblems(memory, { maxBufferSize: ctx.limits.maxBufferSize, maxStorageBufferBindingSize: ctx.maxBindingBytes }, opts.memoryBudgetBytes);
+  if (problems.length > 0) throw new FimaqError(`the run does not fit the GPU: ${problems.join('; ')}`);
+  opts.onMemoryEstimate?.(memory);
+  return memory;
 }
 
 /**
@@ -270,9 +262,9 @@ async function keepingCheckpoint<T>(store: RunStore, done: () => number, run: ()
 }
 
 /** Serialises, reads back (the file must parse as what it claims) and writes the output. */
-async function writeOutput(store: RunStore, q: QuantizedVit): Promise<Uint8Array> {
+async function writeOutput(store: RunStore, q: QuantizedModel): Promise<Uint8Array> {
   const bytes = serializeQuantizedModel(q, store.outputName);
-  checkMatchesModel(parseQuantizedVit(bytes, 'the written file', 'quantizeModel'), q.config, 'the written file');
+  checkMatchesModel(parseQuantizedModel(bytes, 'the written file'), q.config, 'the written file');
   await store.writeOutput(bytes);
   return bytes;
 }

@@ -10,8 +10,8 @@ import { swinBlocks } from '../model/swin-config.js';
 import { SwinModel } from '../model/swin.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { checkBits } from '../util/pack.js';
-import { type CalibrateOptions, type CalibrationEnv, BLOCK_POINTS, calibrateBlock, calibrateLinear, calibratePatchEmbed, expand } from './calibrate.js';
-import { CaptureHooks, RowCache, forBatches } from './capture.js';
+import { type CalibrateOptions, type CalibrationEnv, BLOCK_POINTS, calibrateBlock, calibrateLinear, calibratePatchEmbed, captureForward, expand } from './calibrate.js';
+import { type CaptureHooks, RowCache } from './capture.js';
 import { calibrationChunkImages } from './memory.js';
 import { type BlockQuant, type LinearQuant, QUANTIZED_WEIGHT, type QuantizedSwin } from './quantized-model.js';
 
@@ -51,28 +51,12 @@ export async function calibrateSwin(ctx: GpuContext, ckpt: SwinCheckpoint, image
 
   progress('patch_embed');
   const patchEmbed = await calibratePatchEmbed(env, images, count, cfg, chunking);
-  let x = new RowCache(ctx, count, [cfg.gridSize ** 2, cfg.embedDim], 'calib.tokens', chunking);
-  forBatches(count, batchSize, (from, n) => {
-    const img = imageT.slice(from, n, 'calib.batch');
-    const tokens = model.embed(img);
-    x.put(tokens, from);
-    tokens.release();
-    img.release();
-  });
+  let x = captureForward(ctx, imageT, batchSize, chunking, [], (img) => model.embed(img), { rowShape: [cfg.gridSize ** 2, cfg.embedDim], label: 'calib.tokens' }).next;
   imageT.release();
 
   /** Runs `forward` over the calibration set with the points captured; the outputs replace x. */
   const pass = (points: string[], rowShape: number[], label: string, forward: (xb: Tensor, capture: CaptureHooks) => Tensor): CaptureHooks => {
-    const capture = new CaptureHooks(ctx, count, new Set(points), chunking);
-    const next = new RowCache(ctx, count, rowShape, label, chunking);
-    forBatches(count, batchSize, (from, n) => {
-      capture.batch(from, n);
-      const xb = x.slice(from, n, 'calib.batch');
-      const out = forward(xb, capture);
-      next.put(out, from);
-      out.release();
-      xb.release();
-    });
+    const { capture, next } = captureForward(ctx, x, batchSize, chunking, points, forward, { rowShape, label });
     x.release();
     x = next;
     ctx.trimPool();
@@ -101,13 +85,7 @@ export async function calibrateSwin(ctx: GpuContext, ckpt: SwinCheckpoint, image
   }
 
   progress('head');
-  const headCapture = new CaptureHooks(ctx, count, new Set(['head.input']), chunking);
-  forBatches(count, batchSize, (from, n) => {
-    headCapture.batch(from, n);
-    const xb = x.slice(from, n, 'calib.batch');
-    model.headForward(xb, headCapture).release();
-    xb.release();
-  });
+  const headCapture = captureForward(ctx, x, batchSize, chunking, ['head.input'], (xb, c) => model.headForward(xb, c)).capture;
   x.release();
   const headQ = await calibrateLinear(env, { name: 'head.fc', input: headCapture.take('head.input'), norm: null, out: cfg.numClasses, in: cfg.numFeatures });
   headCapture.release();

@@ -10,7 +10,7 @@ import { VitModel } from '../model/vit.js';
 import { attentionScores } from '../ops/attention.js';
 import type { QuantView } from '../ops/fake-quant.js';
 import { matmul } from '../ops/matmul.js';
-import type { GpuContext } from '../runtime/context.js';
+import type { GpuContext, Tensor } from '../runtime/context.js';
 import { roundHalfEven, valuesPerHead } from './candidates.js';
 import { CaptureHooks, type Chunking, RowCache, forBatches } from './capture.js';
 import { calibrationChunkImages } from './memory.js';
@@ -295,6 +295,36 @@ export async function calibrateBlock(env: CalibrationEnv, p: string, capture: Ca
 }
 
 /**
+ * Runs `forward` over the `count` rows of x (images, or a stage's tokens) in batches of `batchSize`,
+ * with `points` captured (the capture keeps whole images per chunk of `chunking`); keeps the
+ * outputs, `out.rowShape` per image, when `out` is given.
+ */
+export function captureForward(
+  ctx: GpuContext, x: RowCache, batchSize: number, chunking: { rowsPerChunk: number }, points: string[],
+  forward: (xb: Tensor, capture: CaptureHooks) => Tensor, out: { rowShape: number[]; label: string },
+): { capture: CaptureHooks; next: RowCache };
+export function captureForward(
+  ctx: GpuContext, x: RowCache, batchSize: number, chunking: { rowsPerChunk: number }, points: string[],
+  forward: (xb: Tensor, capture: CaptureHooks) => Tensor,
+): { capture: CaptureHooks; next: null };
+export function captureForward(
+  ctx: GpuContext, x: RowCache, batchSize: number, chunking: { rowsPerChunk: number }, points: string[],
+  forward: (xb: Tensor, capture: CaptureHooks) => Tensor, out?: { rowShape: number[]; label: string },
+): { capture: CaptureHooks; next: RowCache | null } {
+  const capture = new CaptureHooks(ctx, x.count, new Set(points), chunking);
+  const next = out ? new RowCache(ctx, x.count, out.rowShape, out.label, chunking) : null;
+  forBatches(x.count, batchSize, (from, n) => {
+    capture.batch(from, n);
+    const xb = x.slice(from, n, 'calib.batch');
+    const y = forward(xb, capture);
+    next?.put(y, from);
+    y.release();
+    xb.release();
+  });
+  return { capture, next };
+}
+
+/**
  * Calibrates every quantizer of the model on `images` ([count, C, H, W], preprocessed).
  * The checkpoint is not modified; RepQ-ViT's folded LayerNorm and linear parameters are in the
  * result's `floats` and weights.
@@ -338,30 +368,15 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
   const patchEmbed = await calibratePatchEmbed(env, images, count, cfg, chunking);
 
   // Float tokens of the whole calibration set.
-  let x = new RowCache(ctx, count, [T, D], 'calib.tokens', chunking);
-  forBatches(count, batchSize, (from, n) => {
-    const img = imageT.slice(from, n, 'calib.batch');
-    const tokens = model.embed(img);
-    x.put(tokens, from);
-    tokens.release();
-    img.release();
-  });
+  let x = captureForward(ctx, imageT, batchSize, chunking, [], (img) => model.embed(img), { rowShape: [T, D], label: 'calib.tokens' }).next;
   imageT.release();
 
   const blocks: BlockQuant[] = [];
   for (let i = 0; i < cfg.depth; i++) {
     progress(`blocks.${i}`);
     const p = `blocks.${i}`;
-    const capture = new CaptureHooks(ctx, count, new Set(BLOCK_POINTS.map((q) => `${p}.${q}`)), chunking);
-    const next = new RowCache(ctx, count, [T, D], `calib.${p}.output`, chunking);
-    forBatches(count, batchSize, (from, n) => {
-      capture.batch(from, n);
-      const xb = x.slice(from, n, 'calib.batch');
-      const out = model.block(i, xb, capture);
-      next.put(out, from);
-      out.release();
-      xb.release();
-    });
+    const points = BLOCK_POINTS.map((q) => `${p}.${q}`);
+    const { capture, next } = captureForward(ctx, x, batchSize, chunking, points, (xb, c) => model.block(i, xb, c), { rowShape: [T, D], label: `calib.${p}.output` });
     // The forward's batch temporaries are not needed by the searches.
     ctx.trimPool();
     blocks.push(await calibrateBlock(env, p, capture, { windows: count, padded: false, attnTokens: T, mlpTokens: T, dim: D, heads: H, mlpHidden: cfg.mlpHidden }));
@@ -372,13 +387,7 @@ export async function calibrate(ctx: GpuContext, ckpt: VitCheckpoint, images: Fl
 
   // Head: per-tensor input quantizer on the final class-token features.
   progress('head');
-  const headCapture = new CaptureHooks(ctx, count, new Set(['head.input']), chunking);
-  forBatches(count, batchSize, (from, n) => {
-    headCapture.batch(from, n);
-    const xb = x.slice(from, n, 'calib.batch');
-    model.headForward(xb, headCapture).release();
-    xb.release();
-  });
+  const headCapture = captureForward(ctx, x, batchSize, chunking, ['head.input'], (xb, c) => model.headForward(xb, c)).capture;
   x.release();
   const headInput = headCapture.take('head.input');
   const headQ = await calibrateLinear(env, { name: 'head', input: headInput, norm: null, out: cfg.numClasses, in: D });

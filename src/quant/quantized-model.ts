@@ -133,12 +133,8 @@ export function modelQuantizers(m: QuantizedModel): { weights: Map<string, Weigh
     weights.set(`${name}.weight`, l.weight);
     activations.set(`${name}.input`, l.input);
   };
-  // Model order: a Swin's patch merging comes before its stage's blocks.
-  const merges = m.config.family === 'swin' ? swinMergeNames(m.config) : [];
+  if (m.config.family === 'swin') swinMergeNames(m.config).forEach((name, i) => linear(name, (m as QuantizedSwin).merges[i]!));
   for (const [p, b] of namedBlocks(m)) {
-    const stage = /^layers\.(\d+)\.blocks\.0$/.exec(p);
-    const merge = stage ? merges.indexOf(`layers.${stage[1]}.downsample.reduction`) : -1;
-    if (merge >= 0) linear(merges[merge]!, (m as QuantizedSwin).merges[merge]!);
     for (const [field, module] of BLOCK_LINEARS) linear(`${p}.${module}`, b[field]);
     for (const [field, name] of BLOCK_MATMUL_INPUTS) activations.set(`${p}.${name}`, b[field]);
   }

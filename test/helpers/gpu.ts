@@ -1,5 +1,6 @@
 /** Shared test plumbing: one GPU context per test file, seeded data, tolerance checks. */
 import { afterAll } from 'vitest';
+import type { Classifier } from '../../src/model/classifier.js';
 import type { GpuContext } from '../../src/runtime/context.js';
 import { createNodeContext } from '../../src/runtime/node-gpu.js';
 import { uniformTensor } from '../../src/util/prng.js';
@@ -60,4 +61,24 @@ export function expectClose(got: ArrayLike<number>, ref: ArrayLike<number>, atol
   }
   if (bad.length > 0) throw new Error(`${what}: mismatches (atol ${atol}, rtol ${rtol}):\n${bad.join('\n')}`);
   return worst;
+}
+
+/** max |got - ref| over max |ref|: the relative error the parity and engine-agreement tests report. */
+export function maxRelativeError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
+  let err = 0;
+  let scale = 0;
+  for (let i = 0; i < ref.length; i++) {
+    err = Math.max(err, Math.abs(got[i] - ref[i]));
+    scale = Math.max(scale, Math.abs(ref[i]));
+  }
+  return err / scale;
+}
+
+/** The logits of host images [count, ...model.inputShape]; the model is released. */
+export async function logitsAndRelease(model: Classifier & { release(): void }, images: Float32Array, count: number): Promise<Float32Array> {
+  const input = model.ctx.upload(images, [count, ...model.inputShape], 'images');
+  const out = await model.ctx.read(model.forward(input));
+  input.release();
+  model.release();
+  return out;
 }

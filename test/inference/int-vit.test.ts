@@ -10,7 +10,7 @@ import { FakeQuantModel } from '../../src/quant/fake-quant-model.js';
 import type { QuantizedVit } from '../../src/quant/quantized-model.js';
 import type { GpuContext } from '../../src/runtime/context.js';
 import { uniformTensor } from '../../src/util/prng.js';
-import { portableTestContext, testContext } from '../helpers/gpu.js';
+import { maxRelativeError, portableTestContext, testContext } from '../helpers/gpu.js';
 import { randomQuantizedVit } from '../helpers/quantized-sample.js';
 
 // 5 tokens and head width 6: neither is a multiple of the 4 codes of a packed word.
@@ -29,17 +29,6 @@ async function logitsOf(ctx: GpuContext, q: QuantizedVit, images: Float32Array, 
   return { int, fake };
 }
 
-/** Largest |int - fake| relative to the largest |fake|. */
-function relativeError(int: Float32Array, fake: Float32Array): number {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < fake.length; i++) {
-    err = Math.max(err, Math.abs(int[i] - fake[i]));
-    scale = Math.max(scale, Math.abs(fake[i]));
-  }
-  return err / scale;
-}
-
 describe('integer pipeline', () => {
   for (const [name, context] of [['dot4U8Packed', testContext], ['portable', portableTestContext]] as const) {
     for (const [wbits, abits] of [[4, 4], [3, 3], [8, 8], [2, 4]]) {
@@ -49,7 +38,7 @@ describe('integer pipeline', () => {
         const c = q.config;
         const images = uniformTensor(9, wbits, batch * c.inChans * c.imgSize * c.imgSize, 0, 1.5);
         const { int, fake } = await logitsOf(await context(), q, images, batch);
-        expect(relativeError(int, fake)).toBeLessThan(1e-4);
+        expect(maxRelativeError(int, fake)).toBeLessThan(1e-4);
       });
     }
   }

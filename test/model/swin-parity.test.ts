@@ -12,18 +12,8 @@ import { isSwinCheckpoint } from '../../src/model/checkpoint.js';
 import { SwinModel, swinParameterCount } from '../../src/model/swin.js';
 import { PACKAGE_ROOT } from '../../src/runtime/node-gpu.js';
 import { uniformTensor } from '../../src/util/prng.js';
-import { testContext } from '../helpers/gpu.js';
+import { maxRelativeError, testContext } from '../helpers/gpu.js';
 import { randomSwinCheckpoint } from '../helpers/random-vit.js';
-
-function maxRelativeError(got: ArrayLike<number>, ref: ArrayLike<number>): number {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < ref.length; i++) {
-    err = Math.max(err, Math.abs(got[i] - ref[i]));
-    scale = Math.max(scale, Math.abs(ref[i]));
-  }
-  return err / scale;
-}
 
 interface RandomSwinFixture {
   name: string;

@@ -10,9 +10,8 @@ import { SwinModel } from '../../src/model/swin.js';
 import { calibrateSwin } from '../../src/quant/calibrate-swin.js';
 import { FakeQuantModel } from '../../src/quant/fake-quant-model.js';
 import { type QuantizedSwin, modelQuantizers } from '../../src/quant/quantized-model.js';
-import type { Tensor } from '../../src/runtime/context.js';
 import { uniformTensor } from '../../src/util/prng.js';
-import { testContext } from '../helpers/gpu.js';
+import { logitsAndRelease, maxRelativeError, testContext } from '../helpers/gpu.js';
 import { randomSwinCheckpoint } from '../helpers/random-vit.js';
 
 const INFO = { method: 'test', wbits: 0, abits: 0, seed: 1, calibSize: 6, calibData: 'random', toolVersion: 'test' };
@@ -26,38 +25,19 @@ const c = ckpt.config;
 const count = 6;
 const images = uniformTensor(9, 9, count * c.inChans * c.imgSize * c.imgSize, 0, 1.5);
 
-function relError(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let err = 0;
-  let scale = 0;
-  for (let i = 0; i < b.length; i++) {
-    err = Math.max(err, Math.abs(a[i] - b[i]));
-    scale = Math.max(scale, Math.abs(b[i]));
-  }
-  return err / scale;
-}
-
-async function logitsOf(model: { forward(t: Tensor): Tensor; release(): void }): Promise<Float32Array> {
-  const ctx = await testContext();
-  const input = ctx.upload(images, [count, c.inChans, c.imgSize, c.imgSize], 'images');
-  const out = await ctx.read(model.forward(input));
-  input.release();
-  model.release();
-  return out;
-}
-
 describe('calibrateSwin', () => {
   it('calib W4A4: RepQ-ViT keeps the float function, Swin quantizer shapes, the file round-trips', async () => {
     const ctx = await testContext();
     const r = await calibrateSwin(ctx, ckpt, images, count, { method: 'calib', wbits: 4, abits: 4, eqN: 32, rounds: 1, batchSize: 4 });
-    const original = await logitsOf(SwinModel.upload(ctx, ckpt));
+    const original = await logitsAndRelease(SwinModel.upload(ctx, ckpt), images, count);
     // The folding rewrites the reduction's LayerNorm and gives the reduction a bias.
     expect(r.reparameterized.get('layers.1.downsample.norm.weight')).not.toEqual(ckpt.weights.get('layers.1.downsample.norm.weight'));
     expect(r.reparameterized.get('layers.1.downsample.reduction.bias')!.some((v) => v !== 0)).toBe(true);
     expect(r.reparameterized.get('layers.0.blocks.0.norm2.weight')).not.toEqual(ckpt.weights.get('layers.0.blocks.0.norm2.weight'));
     // Both stages pad their windows: qkv's input stays unfolded, or the padding rows would change.
     expect(r.reparameterized.get('layers.0.blocks.0.norm1.weight')).toEqual(ckpt.weights.get('layers.0.blocks.0.norm1.weight'));
-    const folded = await logitsOf(SwinModel.upload(ctx, { ...ckpt, weights: r.reparameterized }));
-    expect(relError(folded, original)).toBeLessThan(1e-5);
+    const folded = await logitsAndRelease(SwinModel.upload(ctx, { ...ckpt, weights: r.reparameterized }), images, count);
+    expect(maxRelativeError(folded, original)).toBeLessThan(1e-5);
 
     const q: QuantizedSwin = { ...r.quantized, configText: CONFIG, info: { ...INFO, method: 'calib', wbits: 4, abits: 4 } };
     const { activations } = modelQuantizers(q);
@@ -72,19 +52,19 @@ describe('calibrateSwin', () => {
     const back = parseQuantizedModel(file, 'swin.safetensors');
     expect(back.config.family).toBe('swin');
     expect(serializeQuantizedModel(back)).toEqual(file);
-    const quantized = await logitsOf(FakeQuantModel.upload(ctx, back));
+    const quantized = await logitsAndRelease(FakeQuantModel.upload(ctx, back), images, count);
     expect(quantized.every(Number.isFinite)).toBe(true);
-    expect(relError(quantized, original)).toBeGreaterThan(1e-3);
-    expect(relError(quantized, original)).toBeLessThan(1);
+    expect(maxRelativeError(quantized, original)).toBeGreaterThan(1e-3);
+    expect(maxRelativeError(quantized, original)).toBeLessThan(1);
   });
 
   it('rtn at 8 bits stays close to float; at 4 bits the calibration search beats rtn', async () => {
     const ctx = await testContext();
-    const original = await logitsOf(SwinModel.upload(ctx, ckpt));
+    const original = await logitsAndRelease(SwinModel.upload(ctx, ckpt), images, count);
     const errors: Record<string, number> = {};
     for (const [method, bits] of [['rtn', 8], ['rtn', 4], ['calib', 4]] as const) {
       const r = await calibrateSwin(ctx, ckpt, images, count, { method, wbits: bits, abits: bits, eqN: 32, rounds: 1 });
-      errors[`${method}${bits}`] = relError(await logitsOf(FakeQuantModel.upload(ctx, { ...r.quantized, configText: CONFIG, info: INFO })), original);
+      errors[`${method}${bits}`] = maxRelativeError(await logitsAndRelease(FakeQuantModel.upload(ctx, { ...r.quantized, configText: CONFIG, info: INFO }), images, count), original);
     }
     expect(errors.rtn8).toBeLessThan(0.05);
     expect(errors.rtn4).toBeGreaterThan(errors.rtn8);
