@@ -23,8 +23,9 @@ import type { QuantizedVit } from '../src/quant/quantized-model.js';
 import { RowCache } from '../src/quant/capture.js';
 import { fisherSnapshot } from '../src/recon/fisher.js';
 import { dplrLossAndGrad } from '../src/recon/fisher-loss.js';
-import { DEFAULT_FISHER, type FisherSettings, KlLoss, MseLoss, type UnitLoss, tailAfter } from '../src/recon/losses.js';
-import { buildUnit, recordStep, unitNames } from '../src/recon/reconstruct.js';
+import { DEFAULT_FISHER, type FisherSettings, KlLoss, MseLoss, type UnitLoss } from '../src/recon/losses.js';
+import { recordStep } from '../src/recon/reconstruct.js';
+import { buildUnit, tailAfter, unitNames } from '../src/recon/unit-graph.js';
 import { PRESETS, type ReconSettings, keepThreshold } from '../src/recon/settings.js';
 import type { NoiseSource } from '../src/recon/units.js';
 import { randomUniform } from '../src/ops/random-uniform.js';
@@ -202,7 +203,7 @@ export type StepLoss = 'mse' | 'fimaq' | 'kl';
  * caches of `settings.calibSize` images, as `reconstruct` records it (`recordStep`).
  */
 export async function recordReconSteps<L extends StepLoss>(
-  rec: CensusRecorder, m: CensusModels, unit: string, losses: readonly L[], settings: ReconSettings = PRESETS.paper, fisher: FisherSettings = DEFAULT_FISHER,
+  rec: CensusRecorder, m: CensusModels, fp: VitModel, unit: string, losses: readonly L[], settings: ReconSettings = PRESETS.paper, fisher: FisherSettings = DEFAULT_FISHER,
 ): Promise<Record<L, Work>> {
   const { ctx } = rec;
   const rows = unitRows(m, unit);
@@ -212,8 +213,8 @@ export async function recordReconSteps<L extends StepLoss>(
   const xQ = rows.quantizedInput ? new RowCache(ctx, count, rows.x, 'census.x_q') : null;
   const yFp = new RowCache(ctx, count, rows.y, 'census.y_fp');
   const data = { xFp, xQ, yFp, perm: ctx.empty([count], 'census.perm', 'u32'), indices: ctx.empty([batch], 'census.indices', 'u32'), indexNoise: ctx.empty([batch], 'census.index_noise') };
-  const u = buildUnit(ctx, unit, m.float, m.quantized, keepThreshold(settings));
-  const unitIndex = unitNames(m.float.config.depth).indexOf(unit);
+  const u = buildUnit(ctx, unit, fp, m.float, m.quantized, keepThreshold(settings));
+  const unitIndex = unitNames(m.float.config).indexOf(unit);
   const out = {} as Record<L, Work>;
   try {
     for (const loss of losses) {
@@ -242,7 +243,7 @@ export async function recordFisherSnapshot(rec: CensusRecorder, m: CensusModels,
   const batch = Math.min(settings.batch, settings.calibSize);
   if (settings.calibSize % batch !== 0) throw new Error(`census: ${settings.calibSize} images are not whole batches of ${batch}`);
   const rows = unitRows(m, unit);
-  const u = buildUnit(ctx, unit, m.float, m.quantized, keepThreshold(settings));
+  const u = buildUnit(ctx, unit, fp, m.float, m.quantized, keepThreshold(settings));
   const tail = tailAfter(ctx, fp, unit);
   const over = async (batches: number) => {
     const count = batches * batch;

@@ -21,7 +21,8 @@ import { mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { VitModel } from '../src/model/vit.js';
 import { DEFAULT_FISHER } from '../src/recon/losses.js';
-import { HARD_ERROR_IMAGES, unitNames } from '../src/recon/reconstruct.js';
+import { HARD_ERROR_IMAGES } from '../src/recon/reconstruct.js';
+import { unitNames } from '../src/recon/unit-graph.js';
 import { PRESETS } from '../src/recon/settings.js';
 import { PACKAGE_ROOT } from '../src/runtime/node-gpu.js';
 import { configureVulkanEnv } from '../src/runtime/vulkan-env.js';
@@ -79,7 +80,7 @@ async function census(model: CensusModel): Promise<CensusRecord> {
   const rec = await CensusRecorder.create();
   const m = censusModels(model);
   const depth = m.float.config.depth;
-  const units = unitNames(depth);
+  const units = unitNames(m.float.config);
   const phases: Record<string, Phase> = {};
 
   progress(`${model}: calibration (one block of a one-block model, ${settings.searchSize} images, ${settings.searchCandidates} candidates, ${settings.searchRounds} rounds)`);
@@ -89,9 +90,10 @@ async function census(model: CensusModel): Promise<CensusRecord> {
   phases.calibration_head = once(calib.head, `calibration of the head, ${settings.searchSize} images`);
 
   progress(`${model}: reconstruction steps (caches of ${settings.calibSize} images, batch ${settings.batch})`);
-  const block = await recordReconSteps(rec, m, 'blocks.0', ['mse', 'fimaq'], settings, fisher);
-  const patch = await recordReconSteps(rec, m, 'patch_embed', ['mse', 'fimaq'], settings, fisher);
-  const head = await recordReconSteps(rec, m, 'head', ['kl'], settings, fisher);
+  const fp = VitModel.upload(rec.ctx, m.float);
+  const block = await recordReconSteps(rec, m, fp, 'blocks.0', ['mse', 'fimaq'], settings, fisher);
+  const patch = await recordReconSteps(rec, m, fp, 'patch_embed', ['mse', 'fimaq'], settings, fisher);
+  const head = await recordReconSteps(rec, m, fp, 'head', ['kl'], settings, fisher);
   const step = (unit: string, loss: string) => `one reconstruction step of ${unit}, ${loss} loss, batch ${settings.batch}, caches of ${settings.calibSize} images`;
   phases.recon_step_mse = once(block.mse, step('a block', 'MSE (QDrop)'));
   phases.recon_step_fimaq = once(block.fimaq, step('a block', `FIMA-Q (DPLR, rank ${fisher.k})`));
@@ -100,7 +102,6 @@ async function census(model: CensusModel): Promise<CensusRecord> {
   phases.recon_step_head = once(head.kl, step('the head', 'KL'));
 
   progress(`${model}: Fisher snapshots of ${units.length - 1} units`);
-  const fp = VitModel.upload(rec.ctx, m.float);
   const snapshots: Phase[] = [];
   for (const unit of units.slice(0, -1)) snapshots.push(await recordFisherSnapshot(rec, m, fp, unit, settings, fisher));
   fp.release();

@@ -17,7 +17,7 @@ import { loadVitCheckpoint } from '../src/io/checkpoint-node.js';
 import { calibrate } from '../src/quant/calibrate.js';
 import { seededIndices } from '../src/quant/calibration-set.js';
 import { openDataset } from '../src/data/open.js';
-import { unitNames } from '../src/recon/reconstruct.js';
+import { unitNames } from '../src/recon/unit-graph.js';
 import { PRESETS } from '../src/recon/settings.js';
 import type { GpuContext } from '../src/runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
@@ -62,7 +62,7 @@ async function kernelMsPerStep(): Promise<{ source: string; perUnit: Record<stri
     await profiled.dispose();
     windows.push(perUnit);
   }
-  const names = unitNames(ckpt.config.depth);
+  const names = unitNames(ckpt.config);
   const perUnit: Record<string, Record<string, number>> = {};
   names.forEach((unit, u) => {
     const kernels = new Set([...Object.keys(windows[0][u]), ...Object.keys(windows[1][u])]);

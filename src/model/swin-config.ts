@@ -179,3 +179,13 @@ export function parseSwinConfig(text: string, source: string): SwinConfig {
 export function swinBlocks(cfg: SwinConfig): { stage: number; index: number; name: string }[] {
   return cfg.stages.flatMap((s, i) => Array.from({ length: s.depth }, (_, j) => ({ stage: i, index: j, name: `layers.${i}.blocks.${j}` })));
 }
+
+/** A Swin's layers between the patch embedding and the head, in forward order: each stage's patch merging, then its blocks. */
+export type SwinStep = { kind: 'merge'; stage: number; name: string } | { kind: 'block'; stage: number; index: number; name: string };
+
+export function swinSteps(cfg: SwinConfig): SwinStep[] {
+  return cfg.stages.flatMap((s, i): SwinStep[] => [
+    ...(s.downsample ? [{ kind: 'merge' as const, stage: i, name: `layers.${i}.downsample` }] : []),
+    ...Array.from({ length: s.depth }, (_, j) => ({ kind: 'block' as const, stage: i, index: j, name: `layers.${i}.blocks.${j}` })),
+  ]);
+}

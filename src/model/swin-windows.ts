@@ -46,6 +46,22 @@ export function windowMergeMap(resolution: number, g: SwinWindowing): Uint32Arra
 }
 
 /**
+ * The gather that undoes `map` on an injective map: row r of a source of `rows` rows per image
+ * comes back from the output row that took it (ZERO_ROW where none did). Gathering a gradient
+ * through it is the gather's backward: patch merging's, for the Fisher tails.
+ */
+export function inverseTokenMap(map: Uint32Array, rows: number): Uint32Array {
+  const inverse = new Uint32Array(rows).fill(ZERO_ROW);
+  map.forEach((src, r) => {
+    if (src === ZERO_ROW) return;
+    if (src >= rows) throw new Error(`inverseTokenMap: row ${src} outside ${rows} rows`);
+    if (inverse[src] !== ZERO_ROW) throw new Error(`inverseTokenMap: row ${src} is gathered twice`);
+    inverse[src] = r;
+  });
+  return inverse;
+}
+
+/**
  * Patch merging's gather: output token (y, x) of the halved grid is the four rows (2y, 2x),
  * (2y+1, 2x), (2y, 2x+1), (2y+1, 2x+1) side by side, timm's reshape(B, H/2, 2, W/2, 2, C)
  * .permute(0, 1, 3, 4, 2, 5) order.

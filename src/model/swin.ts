@@ -21,10 +21,11 @@ import { patchEmbed } from '../ops/patch-embed.js';
 import { softmax } from '../ops/softmax.js';
 import { tokenGather } from '../ops/token-gather.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
+import type { BlockShape } from './block-tail.js';
 import type { SwinCheckpoint } from './checkpoint.js';
 import type { Classifier } from './classifier.js';
 import type { SwinConfig, SwinStage, SwinWindowing } from './swin-config.js';
-import { patchMergeMap, swinAttentionBias, windowMergeMap, windowPartitionMap } from './swin-windows.js';
+import { inverseTokenMap, patchMergeMap, swinAttentionBias, windowMergeMap, windowPartitionMap } from './swin-windows.js';
 import { type BlockWeights, type ForwardHooks, type LinearWeights, type NormWeights, applyHook, blockTensors, mlpResidual, weightUploader } from './vit.js';
 
 /** The token maps of one windowing (a stage's even or odd blocks). */
@@ -38,8 +39,9 @@ interface WindowMaps {
 export interface StageGeometry {
   config: SwinStage;
   maps: [WindowMaps, WindowMaps];
-  /** Patch merging's 2x2 gather (every stage but the first). */
+  /** Patch merging's 2x2 gather (every stage but the first), and its inverse for the backward. */
   mergeMap: Tensor | null;
+  unmergeMap: Tensor | null;
   /** Each block's relative position bias, plus the shifted windows' mask: [1 or nW, heads, N, N]. */
   attnBias: Tensor[];
 }
@@ -54,6 +56,7 @@ export function uploadSwinGeometry(ctx: GpuContext, cfg: SwinConfig, biasTable: 
       merge: ctx.upload(windowMergeMap(s.resolution, g), [s.resolution ** 2], `layers.${i}.window_merge`),
     })) as [WindowMaps, WindowMaps],
     mergeMap: s.downsample ? ctx.upload(patchMergeMap(2 * s.resolution), [4 * s.resolution ** 2], `layers.${i}.downsample.map`) : null,
+    unmergeMap: s.downsample ? ctx.upload(inverseTokenMap(patchMergeMap(2 * s.resolution), 4 * s.resolution ** 2), [4 * s.resolution ** 2], `layers.${i}.downsample.unmap`) : null,
     attnBias: Array.from({ length: s.depth }, (_, j) => {
       const p = `layers.${i}.blocks.${j}`;
       const g = s.windowing[j % 2]!;
@@ -71,11 +74,12 @@ export function releaseSwinGeometry(stages: StageGeometry[]): void {
       m.merge.release();
     }
     s.mergeMap?.release();
+    s.unmergeMap?.release();
     for (const b of s.attnBias) b.release();
   }
 }
 
-interface StageWeights {
+export interface StageWeights {
   geometry: StageGeometry;
   /** Patch merging; the reduction has a bias only after RepQ-ViT folding (a quantized model's). */
   downsample: { norm: NormWeights; reduction: { weight: Tensor; bias: Tensor | null } } | null;
@@ -129,6 +133,15 @@ export class SwinModel implements Classifier {
       norm('norm', cfg.numFeatures),
       linear('head.fc', cfg.numClasses, cfg.numFeatures),
     );
+  }
+
+  /** Block j of stage i's heads, LayerNorm epsilon and windows (for the tails and reconstruction units). */
+  blockShape(i: number, j: number): BlockShape {
+    const { geometry } = this.stages[i]!;
+    const maps = geometry.maps[j % 2]!;
+    const g = maps.windowing;
+    const windows = { partition: maps.partition, merge: maps.merge, bias: geometry.attnBias[j]!, count: g.numWindows, size: g.window ** 2 };
+    return { heads: geometry.config.numHeads, eps: this.config.layerNormEps, windows };
   }
 
   /** Tokens [B, R², E] in grid order from images [B, C, H, W]. */

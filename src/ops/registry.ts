@@ -34,6 +34,7 @@ import { layerNormBackwardKernel } from './layer-norm-backward.js';
 import { matmulKernel } from './matmul.js';
 import { matmulTextureKernel } from './matmul-texture.js';
 import { meanPoolKernel } from './mean-pool.js';
+import { meanPoolBackwardKernel } from './mean-pool-backward.js';
 import { mseGradKernel } from './mse-grad.js';
 import { mseLossKernel } from './mse-loss.js';
 import { packedWeightLinearKernel } from './packed-weight-linear.js';
@@ -87,6 +88,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   matmulKernel,
   matmulTextureKernel,
   meanPoolKernel,
+  meanPoolBackwardKernel,
   transposeKernel,
   mseGradKernel,
   mseLossKernel,

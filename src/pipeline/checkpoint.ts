@@ -7,17 +7,17 @@
  * Resuming trusts nothing in the store: the state's resume record (units done, the run's
  * fingerprint, the float file's digest) and every float tensor are checked before use.
  */
-import { parseQuantizedVit, checkMatchesModel, serializeQuantizedModel } from '../io/quantized-file.js';
+import { checkMatchesModel, parseQuantizedModel, serializeQuantizedModel } from '../io/quantized-file.js';
 import { CHECKPOINT_FILES, type RunStore } from '../io/run-store.js';
 import { parseSafetensors, serializeSafetensors, toFloat32 } from '../io/safetensors.js';
-import { expectedVitTensors } from '../model/checkpoint.js';
-import type { VitConfig } from '../model/config.js';
-import type { QuantizedVit } from '../quant/quantized-model.js';
+import { expectedTensors } from '../model/checkpoint.js';
+import type { ModelConfig } from '../model/model-config.js';
+import type { QuantizedModel } from '../quant/quantized-model.js';
 import { sha256Hex } from '../util/digest.js';
 import { FimaqError } from '../util/errors.js';
 
 export interface ReconCheckpoint {
-  quantized: QuantizedVit;
+  quantized: QuantizedModel;
   float: Map<string, Float32Array>;
   /** Units finished. */
   done: number;
@@ -47,7 +47,7 @@ export interface ResumeRecord {
 /** What a run expects of its checkpoint. */
 export interface CheckpointExpectation {
   fingerprint: string;
-  config: VitConfig;
+  config: ModelConfig;
   /** Reconstruction units of the model, in order. */
   unitNames: string[];
   wbits: number;
@@ -67,7 +67,7 @@ export async function saveFloatWeights(store: RunStore, float: Map<string, Float
 }
 
 /** Writes the model with `done` units finished and what they reported, with the run's record. */
-export async function saveState(store: RunStore, quantized: QuantizedVit, done: number, units: UnitDetails[], run: ResumeRecord): Promise<void> {
+export async function saveState(store: RunStore, quantized: QuantizedModel, done: number, units: UnitDetails[], run: ResumeRecord): Promise<void> {
   const details = { ...quantized.info.details, resume: { done, method: run.method, fingerprint: run.fingerprint, float_sha256: run.floatDigest, units } };
   await store.write('state', serializeQuantizedModel({ ...quantized, info: { ...quantized.info, details } }, `${store.where}/${STATE}`));
 }
@@ -77,7 +77,7 @@ export async function checkpointProgress(store: RunStore): Promise<{ done: numbe
   const bytes = await store.read('state');
   if (!bytes) return null;
   try {
-    const resume = parseQuantizedVit(bytes, STATE, 'resuming a run').info.details?.resume as { done?: unknown; method?: unknown } | undefined;
+    const resume = parseQuantizedModel(bytes, STATE).info.details?.resume as { done?: unknown; method?: unknown } | undefined;
     return typeof resume?.done === 'number' && typeof resume.method === 'string' ? { done: resume.done, method: resume.method } : null;
   } catch {
     return null;
@@ -91,16 +91,16 @@ export async function hasCheckpoint(store: RunStore): Promise<boolean> {
 }
 
 /** Keeps the calibration-only model beside the checkpoint. */
-export async function saveCalibrated(store: RunStore, calibrated: QuantizedVit): Promise<void> {
+export async function saveCalibrated(store: RunStore, calibrated: QuantizedModel): Promise<void> {
   await store.write('calibrated', serializeQuantizedModel(calibrated, `${store.where}/calibrated.safetensors`));
 }
 
 /** The calibration-only model of the checkpoint, or null when it was not kept. */
-export async function loadCalibrated(store: RunStore, config: VitConfig): Promise<QuantizedVit | null> {
+export async function loadCalibrated(store: RunStore, config: ModelConfig): Promise<QuantizedModel | null> {
   const bytes = await store.read('calibrated');
   if (!bytes) return null;
   const path = `${store.where}/calibrated.safetensors`;
-  const q = parseQuantizedVit(bytes, path, 'resuming a run');
+  const q = parseQuantizedModel(bytes, path);
   checkMatchesModel(q, config, path);
   return q;
 }
@@ -116,7 +116,7 @@ export async function loadCheckpoint(store: RunStore, expect: CheckpointExpectat
   if (!stateBytes && !floatBytes) return null;
   if (!stateBytes) throw new FimaqError(`${store.where}: has ${FLOAT} but no ${STATE}; the checkpoint is incomplete: use --fresh to start over`);
   if (!floatBytes) throw new FimaqError(`${store.where}: has ${STATE} but no ${FLOAT}; the checkpoint is incomplete: use --fresh to start over`);
-  const quantized = parseQuantizedVit(stateBytes, statePath, 'resuming a run');
+  const quantized = parseQuantizedModel(stateBytes, statePath);
   const resume = quantized.info.details?.resume as { done?: unknown; fingerprint?: unknown; float_sha256?: unknown; units?: unknown } | undefined;
   if (!resume || typeof resume.fingerprint !== 'string' || typeof resume.float_sha256 !== 'string' || !Array.isArray(resume.units)) {
     throw new FimaqError(`${statePath}: not a reconstruction checkpoint of this fimaq version (no complete resume record); use --fresh to start over`);
@@ -141,7 +141,14 @@ export async function loadCheckpoint(store: RunStore, expect: CheckpointExpectat
     throw new FimaqError(`${floatPath}: does not match the digest its state file recorded (changed or corrupt); use --fresh to start over`);
   }
   const parsed = parseSafetensors(floatBytes, floatPath);
-  const expected = expectedVitTensors(expect.config);
+  const expected = expectedTensors(expect.config);
+  // A Swin reduction has a bias after RepQ-ViT folding only.
+  if (expect.config.family === 'swin') {
+    expect.config.stages.forEach((st, i) => {
+      const bias = `layers.${i}.downsample.reduction.bias`;
+      if (st.downsample && parsed.tensors.has(bias)) expected.set(bias, [st.dim]);
+    });
+  }
   const missing = [...expected.keys()].filter((k) => !parsed.tensors.has(k));
   const unexpected = [...parsed.tensors.keys()].filter((k) => !expected.has(k));
   if (missing.length > 0 || unexpected.length > 0) {

@@ -11,13 +11,14 @@
 import type { Dataset } from '../data/dataset.js';
 import { checkMatchesModel, parseQuantizedModel, serializeQuantizedModel } from '../io/quantized-file.js';
 import type { RunStore } from '../io/run-store.js';
-import { type ModelCheckpoint, isSwinCheckpoint, requireVit } from '../model/checkpoint.js';
+import { type ModelCheckpoint, isSwinCheckpoint } from '../model/checkpoint.js';
 import { type CalibrationMethod, calibrate } from '../quant/calibrate.js';
 import { calibrateSwin } from '../quant/calibrate-swin.js';
 import { seededIndices } from '../quant/calibration-set.js';
-import type { QuantizationInfo, QuantizedModel, QuantizedVit } from '../quant/quantized-model.js';
+import type { QuantizationInfo, QuantizedModel } from '../quant/quantized-model.js';
 import type { FisherSettings } from '../recon/losses.js';
-import { type UnitReport, reconstruct, unitNames } from '../recon/reconstruct.js';
+import { type UnitReport, reconstruct } from '../recon/reconstruct.js';
+import { unitNames } from '../recon/unit-graph.js';
 import type { ReconSettings } from '../recon/settings.js';
 import type { AdapterSummary, GpuContext } from '../runtime/context.js';
 import { floatBytes, sha256Hex, tensorsDigest } from '../util/digest.js';
@@ -97,7 +98,7 @@ export interface QuantizeResult {
   /** The file's bytes, as written to the store's output. */
   bytes: Uint8Array;
   /** The calibration-only model (after a resume, the one the checkpoint kept; null if it kept none). */
-  calibrated: QuantizedVit | null;
+  calibrated: QuantizedModel | null;
   reports: UnitReport[];
   /** Units that were already done in the checkpoint this run resumed from (0 for a fresh run). */
   resumedAt: number;
@@ -131,8 +132,6 @@ function checkRequest(req: QuantizeRequest): void {
 /** Runs the quantize flow and writes the file to the store's output. */
 export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts: QuantizeOptions): Promise<QuantizeResult> {
   checkRequest(req);
-  // A Swin so far: the calibration methods only, without a memory estimate ([E7]).
-  if (isReconMethod(req.method)) requireVit(req.checkpoint, `--method ${req.method}`);
   const memory = checkedMemory(ctx, req, opts);
   const { checkpoint: ckpt, calibration: cal, method, wbits, abits, seed } = req;
   const { store } = opts;
@@ -151,7 +150,6 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
     return { quantized, memory, bytes, calibrated: null, reports: [], resumedAt: 0, searchSize: cal.count, calibSeconds: (performance.now() - started) / 1000, reconSeconds: 0 };
   }
 
-  const vit = requireVit(ckpt, `--method ${method}`);
   const s = req.settings as ReconSettings;
   const policy = opts.checkpoints ?? 'refuse';
   if (policy !== 'resume' && (await hasCheckpoint(store))) {
@@ -167,20 +165,20 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
   // Everything a resumed run reads: model config and float weights, the calibration images
   // themselves, and every setting that changes the result.
   const fingerprint = await sha256Hex(JSON.stringify({ method, config: await sha256Hex(ckpt.configText), ...identity, wbits, abits, seed, images: cal.indices, settings: fingerprinted, fisher: req.fisher }));
-  const resumed = policy === 'resume' ? await loadCheckpoint(store, { fingerprint, config: vit.config, unitNames: unitNames(vit.config.depth), wbits, abits }) : null;
+  const resumed = policy === 'resume' ? await loadCheckpoint(store, { fingerprint, config: ckpt.config, unitNames: unitNames(ckpt.config), wbits, abits }) : null;
   if (policy === 'resume') opts.onNotice?.(resumed ? `resuming from ${store.where} after ${resumed.done} finished units` : `nothing to resume in ${store.where}; starting from the beginning`);
 
-  let calibrated: QuantizedVit;
+  let calibrated: QuantizedModel;
   let float: Map<string, Float32Array>;
   let floatDigest: string;
   if (resumed) {
     ({ quantized: calibrated, float, floatDigest } = resumed);
   } else {
     const perImage = cal.pixels.length / cal.count;
-    const result = await calibrate(ctx, vit, cal.pixels.subarray(0, searchSize * perImage), searchSize, {
-      method: 'calib', wbits, abits, eqN: s.searchCandidates, rounds: s.searchRounds, onProgress: progress('calibrate'), signal: opts.signal,
-    });
-    calibrated = { ...result.quantized, configText: ckpt.configText, info: info('calib', { search_size: searchSize }) };
+    const pixels = cal.pixels.subarray(0, searchSize * perImage);
+    const o = { method: 'calib' as const, wbits, abits, eqN: s.searchCandidates, rounds: s.searchRounds, onProgress: progress('calibrate'), signal: opts.signal };
+    const result = isSwinCheckpoint(ckpt) ? await calibrateSwin(ctx, ckpt, pixels, searchSize, o) : await calibrate(ctx, ckpt, pixels, searchSize, o);
+    calibrated = { ...result.quantized, configText: ckpt.configText, info: info('calib', { search_size: searchSize }) } as QuantizedModel;
     float = result.reparameterized;
     floatDigest = await saveFloatWeights(store, float);
     await saveCalibrated(store, calibrated);
@@ -191,7 +189,7 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
   const unitDetails: UnitDetails[] = [...(resumed?.units ?? [])];
   const calibSeconds = (performance.now() - started) / 1000;
   const record = { method, fingerprint, floatDigest };
-  const result = await keepingCheckpoint(store, () => unitDetails.length, () => reconstruct(ctx, { ...vit, weights: float }, calibrated, cal.pixels, cal.count, {
+  const result = await keepingCheckpoint(store, () => unitDetails.length, () => reconstruct(ctx, { ...ckpt, weights: float }, calibrated, cal.pixels, cal.count, {
     settings: s,
     seed,
     method,
@@ -212,7 +210,7 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
   const details = { preset: req.preset ?? 'custom', settings: s, fisher: req.fisher ?? null, search_size: searchSize, units: unitDetails };
   const quantized = { ...result.quantized, info: info(method, details) };
   // Read before the checkpoint goes: after a resume the state was no longer calibration-only.
-  const calibratedModel = resumed ? await loadCalibrated(store, vit.config) : calibrated;
+  const calibratedModel = resumed ? await loadCalibrated(store, ckpt.config) : calibrated;
   const bytes = await writeOutput(store, quantized);
   await store.clear();
   return { quantized, memory, bytes, calibrated: calibratedModel, reports: result.reports, resumedAt: resumed?.done ?? 0, searchSize, calibSeconds, reconSeconds };

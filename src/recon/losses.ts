@@ -4,10 +4,6 @@
  * (diag-FIM, LR-FIM), which refresh their Fisher approximation with snapshots along the way.
  * Each step's loss and gradient stay on the GPU; `value()` reads the loss back for progress.
  */
-import type { VitModel } from '../model/vit.js';
-import { VitTail } from '../model/vit-tail.js';
-import { embedTokens } from '../ops/embed-tokens.js';
-import { gatherRows } from '../ops/gather-rows.js';
 import { klGrad } from '../ops/kl-grad.js';
 import { klLoss } from '../ops/kl-loss.js';
 import { mseGrad } from '../ops/mse-grad.js';
@@ -136,9 +132,12 @@ export class BrecqLoss implements UnitLoss {
       const logits = s.tail.forward(z);
       const target = s.logitsFp.slice(from, n, 'brecq.logits_fp');
       const dLogits = klGrad(ctx, logits, target, n, 'brecq.dlogits', s.temperature);
-      for (const t of [logits, target, z]) t.release();
+      logits.release();
+      target.release();
+      // The tail's backward reads its input: z lives until then.
       const g = s.tail.backward(dLogits);
       dLogits.release();
+      z.release();
       this.grads ??= s.makeCache(g.shape.slice(1));
       this.grads.put(g, from);
       g.release();
@@ -236,44 +235,6 @@ export function dampedInverse(m: Float64Array, n: number, damping: number): Floa
   return inv;
 }
 
-/** The float rest of the model after a unit, seen from the unit's output. */
-export function tailAfter(ctx: GpuContext, model: VitModel, unit: string): FisherTail {
-  if (unit !== 'patch_embed') return new VitTail(model, Number(unit.slice('blocks.'.length)) + 1);
-  // The patch embedding's output gets the class token and position embedding first; its
-  // gradient is the token gradient without the class token's row.
-  const inner = new VitTail(model, 0);
-  let tokens: Tensor | null = null;
-  // Token rows of the patches (all but each image's class token), uploaded once per batch size.
-  let rows: Tensor | null = null;
-  return {
-    forward(z: Tensor): Tensor {
-      tokens = embedTokens(ctx, z, model.clsToken, model.posEmbed, 'fisher.tokens');
-      return inner.forward(tokens);
-    },
-    backward(dLogits: Tensor): Tensor {
-      const dTokens = inner.backward(dLogits);
-      const [batch, t, d] = dTokens.shape;
-      if (rows?.size !== batch * (t - 1)) {
-        const patchRows = Uint32Array.from({ length: batch * (t - 1) }, (_, i) => Math.floor(i / (t - 1)) * t + 1 + (i % (t - 1)));
-        rows?.release();
-        rows = ctx.upload(patchRows, [patchRows.length], 'fisher.patch_rows');
-      }
-      const dz = ctx.empty([batch, t - 1, d], 'fisher.dpatches');
-      gatherRows(ctx, dTokens, rows, d, dz);
-      dTokens.release();
-      tokens?.release();
-      tokens = null;
-      return dz;
-    },
-    release(): void {
-      inner.release();
-      tokens?.release();
-      rows?.release();
-      tokens = null;
-      rows = null;
-    },
-  };
-}
 
 export interface FisherLossInputs {
   unit: ReconUnit;

@@ -8,11 +8,9 @@
  * steps. The finished unit is hard-rounded and written into the QuantizedVit, which then
  * produces the next unit's quantized inputs by fake-quant evaluation.
  */
-import type { VitCheckpoint } from '../model/checkpoint.js';
+import { type ModelCheckpoint, isSwinCheckpoint } from '../model/checkpoint.js';
+import { SwinModel } from '../model/swin.js';
 import { VitModel } from '../model/vit.js';
-import { clsPool } from '../ops/cls-pool.js';
-import { layerNorm } from '../ops/layer-norm.js';
-import { linear } from '../ops/matmul.js';
 import { qdropMix } from '../ops/qdrop-mix.js';
 import { randomUniform } from '../ops/random-uniform.js';
 import { sampleIndices } from '../ops/sample-indices.js';
@@ -20,11 +18,11 @@ import type { GpuContext, Tensor } from '../runtime/context.js';
 import { im2col } from '../quant/calibrate.js';
 import { RowCache, forBatches } from '../quant/capture.js';
 import { FakeQuantModel } from '../quant/fake-quant-model.js';
-import type { QuantizedVit } from '../quant/quantized-model.js';
+import type { QuantizedModel } from '../quant/quantized-model.js';
 import { type ReconSettings, betaAt, keepThreshold, roundWeightAt, scaleLrAt } from './settings.js';
-import { BrecqLoss, type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type SnapshotSummary, type UnitLoss, tailAfter } from './losses.js';
-import { TrainableActivation, TrainableWeight } from './trainable.js';
-import { BlockUnit, LinearUnit, type NoiseSource, type ReconUnit } from './units.js';
+import { BrecqLoss, type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type SnapshotSummary, type UnitLoss } from './losses.js';
+import { type FloatModel, buildUnit, headInput, patchEmbedOutput, storeUnit, tailAfter, unitForward, unitNames } from './unit-graph.js';
+import type { NoiseSource, ReconUnit } from './units.js';
 import { FimaqError } from '../util/errors.js';
 import { klDivergence } from '../util/kl.js';
 
@@ -75,14 +73,9 @@ export interface ReconOptions {
   /** Largest cache chunk in bytes (default: the adapter's largest storage binding). */
   chunkBytes?: number;
   /** Called after each finished unit with the model so far, e.g. to write a checkpoint. */
-  onUnitDone?: (quantized: QuantizedVit, done: number, report: UnitReport) => Promise<void>;
+  onUnitDone?: (quantized: QuantizedModel, done: number, report: UnitReport) => Promise<void>;
   /** Checked before every step: aborting stops the run there (finished units stay reported). */
   signal?: AbortSignal;
-}
-
-/** The reconstruction units of a ViT, in the method's order. */
-export function unitNames(depth: number): string[] {
-  return ['patch_embed', ...Array.from({ length: depth }, (_, i) => `blocks.${i}`), 'head'];
 }
 
 /** The RNG stream of (unit, iteration, slot): distinct for every draw of a run. */
@@ -120,35 +113,29 @@ function uploadRows(ctx: GpuContext, count: number, rowShape: number[], batch: n
   return cache;
 }
 
-function weightOf(weights: Map<string, Float32Array>, name: string): Float32Array {
-  const w = weights.get(name);
-  if (!w) throw new Error(`reconstruction: no float tensor ${name}`);
-  return w;
-}
-
 /**
  * Reconstructs every unit after `done` and returns the quantized model with AdaRound codes and
  * learned activation scales. `float` is the (RepQ-ViT-folded) float model the quantizers were
  * calibrated on; `images` the calibration images [count, C, H, W].
  */
-export async function reconstruct(
+export async function reconstruct<Q extends QuantizedModel>(
   ctx: GpuContext,
-  float: VitCheckpoint,
-  calibrated: QuantizedVit,
+  float: ModelCheckpoint,
+  calibrated: Q,
   images: Float32Array,
   count: number,
   opts: ReconOptions,
-): Promise<{ quantized: QuantizedVit; reports: UnitReport[] }> {
+): Promise<{ quantized: Q; reports: UnitReport[] }> {
   const s = opts.settings;
   const chunk = opts.chunkBytes;
   const cfg = float.config;
-  const names = unitNames(cfg.depth);
+  const names = unitNames(cfg);
   const batch = Math.min(s.batch, count);
   if (s.iters >= 2 ** 20) throw new Error(`reconstruction: at most ${2 ** 20 - 1} iterations per unit`);
-  const quantized: QuantizedVit = { ...calibrated, blocks: [...calibrated.blocks] };
-  const fp = VitModel.upload(ctx, float);
+  const quantized: Q = { ...calibrated, blocks: [...calibrated.blocks], ...('merges' in calibrated && { merges: [...calibrated.merges] }) };
+  const fp: FloatModel = isSwinCheckpoint(float) ? SwinModel.upload(ctx, float) : VitModel.upload(ctx, float);
   const reports: UnitReport[] = [];
-  const P = cfg.numPatches;
+  const P = cfg.family === 'swin' ? cfg.gridSize ** 2 : cfg.numPatches;
   const cpp = cfg.inChans * cfg.patchSize ** 2;
 
   const imageShape = [cfg.inChans, cfg.imgSize, cfg.imgSize];
@@ -156,8 +143,7 @@ export async function reconstruct(
   const imageT = uploadRows(ctx, count, imageShape, batch, 'recon.images', (from, n) => images.subarray(from * perImage, (from + n) * perImage), chunk);
   const patchRows = (from: number, n: number) => im2col(images.subarray(from * perImage, (from + n) * perImage), n, cfg.inChans, cfg.imgSize, cfg.patchSize);
   const patches = uploadRows(ctx, count, [P, cpp], batch, 'recon.patches', patchRows, chunk);
-  const pe = fp.patchEmbed;
-  const peW = ctx.upload(weightOf(float.weights, 'patch_embed.proj.weight'), [cfg.embedDim, cpp], 'recon.patch_embed.weight');
+  const peW = ctx.upload(float.weights.get('patch_embed.proj.weight')!, [cfg.embedDim, cpp], 'recon.patch_embed.weight');
 
   // Per unit: float input, float output, quantized-prefix input (null: same as the float input).
   // The float model's logits, for the Fisher snapshots' KL.
@@ -165,7 +151,7 @@ export async function reconstruct(
   const logitsFp = method === 'mse' ? null : mapBatches(ctx, imageT, batch, 'recon.logits_fp', (xb) => fp.forward(xb), chunk);
   let xFp: RowCache = patches;
   let xQ: RowCache | null = null;
-  let yFp: RowCache = mapBatches(ctx, patches, batch, 'recon.patch_embed.y_fp', (xb) => linear(ctx, xb, peW, pe.bias, 'patch_embed'), chunk);
+  let yFp: RowCache = mapBatches(ctx, patches, batch, 'recon.patch_embed.y_fp', (xb) => patchEmbedOutput(ctx, fp, peW, xb), chunk);
   peW.release();
 
   // The fake-quant model of `quantized` as it stands: it gives a unit's hard error before its
@@ -181,12 +167,12 @@ export async function reconstruct(
       const before = await hardError();
       // Its fake-quant forward's buffers are not needed by the steps.
       ctx.trimPool();
-      const unit = buildUnit(ctx, name, float, quantized, keepThreshold(s));
+      const unit = buildUnit(ctx, name, fp, float, quantized, keepThreshold(s));
       const loss = unitLoss(ctx, unit, u, fp, { xFp, xQ, yFp, logitsFp }, opts);
       const { losses, secondsPerStep } = await trainUnit(ctx, unit, u, names.length, xFp, xQ, yFp, loss, opts);
       const snapshots = loss.snapshotSummary?.();
       loss.release();
-      await storeUnit(unit, name, quantized);
+      await storeUnit(unit, name, fp, quantized);
       unit.release();
       fq.release();
       // The unit's state and step buffers are not needed while the next unit's data is made.
@@ -207,9 +193,8 @@ export async function reconstruct(
       nextFp = mapBatches(ctx, imageT, batch, 'recon.x_fp', (xb) => fp.embed(xb), chunk);
       nextQ = mapBatches(ctx, imageT, batch, 'recon.x_q', (xb) => fq.model.embed(xb), chunk);
     } else {
-      const i = u - 1;
       nextFp = yFp;
-      nextQ = mapBatches(ctx, xQ ?? xFp, batch, 'recon.x_q', (xb) => fq.model.block(i, xb, fq.hooks), chunk);
+      nextQ = mapBatches(ctx, xQ ?? xFp, batch, 'recon.x_q', (xb) => unitForward(fq.model, name, xb, fq.hooks), chunk);
     }
     xFp.release();
     xQ?.release();
@@ -217,24 +202,17 @@ export async function reconstruct(
       yFp.release();
       imageT.release();
     }
-    if (names[u + 1] === 'head') {
-      const headInput = (x: Tensor) => {
-        const pooled = clsPool(ctx, x, 'recon.cls_pool');
-        const n = layerNorm(ctx, pooled, fp.norm.gamma, fp.norm.beta, cfg.layerNormEps, 'recon.norm');
-        pooled.release();
-        return n;
-      };
-      xFp = mapBatches(ctx, nextFp, batch, 'recon.head.x_fp', headInput, chunk);
-      xQ = mapBatches(ctx, nextQ, batch, 'recon.head.x_q', headInput, chunk);
+    const next = names[u + 1]!;
+    if (next === 'head') {
+      xFp = mapBatches(ctx, nextFp, batch, 'recon.head.x_fp', (x) => headInput(fp, x), chunk);
+      xQ = mapBatches(ctx, nextQ, batch, 'recon.head.x_q', (x) => headInput(fp, x), chunk);
       nextFp.release();
       nextQ.release();
-      yFp = mapBatches(ctx, xFp, batch, 'recon.head.y_fp', (xb) => linear(ctx, xb, fp.head.weight, fp.head.bias, 'head'), chunk);
     } else {
-      const i = u;
       xFp = nextFp;
       xQ = nextQ;
-      yFp = mapBatches(ctx, xFp, batch, `recon.blocks.${i}.y_fp`, (xb) => fp.block(i, xb), chunk);
     }
+    yFp = mapBatches(ctx, xFp, batch, `recon.${next}.y_fp`, (xb) => unitForward(fp, next, xb), chunk);
   }
   fq.release();
   xFp.release();
@@ -254,8 +232,8 @@ export async function reconstruct(
 async function hardUnitError(
   ctx: GpuContext,
   name: string,
-  fq: FakeQuantModel<VitModel>,
-  data: { images: RowCache; fp: VitModel } | { xQ: RowCache; yFp: RowCache },
+  fq: FakeQuantModel,
+  data: { images: RowCache; fp: FloatModel } | { xQ: RowCache; yFp: RowCache },
   batch: number,
 ): Promise<number> {
   let err = 0;
@@ -273,13 +251,7 @@ async function hardUnitError(
     } else {
       const x = data.xQ.slice(from, n, 'recon.hard.x');
       y = data.yFp.slice(from, n, 'recon.hard.y');
-      if (name === 'head') {
-        const xq = fq.hooks.activation('head.input', x);
-        yq = linear(ctx, xq, fq.model.head.weight, fq.model.head.bias, 'recon.hard.head');
-        xq.release();
-      } else {
-        yq = fq.model.block(Number(name.slice('blocks.'.length)), x, fq.hooks);
-      }
+      yq = unitForward(fq.model, name, x, fq.hooks);
       x.release();
     }
     const [a, b] = [await ctx.read(yq), await ctx.read(y)];
@@ -299,53 +271,12 @@ async function hardUnitError(
   return err / ref;
 }
 
-/** The trainable unit `name` from the float weights and the current quantizers (QDrop threshold keepProb). */
-export function buildUnit(ctx: GpuContext, name: string, float: VitCheckpoint, q: QuantizedVit, keepProb: number): ReconUnit {
-  const w = float.weights;
-  const trainable = (prefix: string, quant: QuantizedVit['head']['weight']) =>
-    new TrainableWeight(ctx, quant, weightOf(w, `${prefix}.weight`), weightOf(w, `${prefix}.bias`), prefix);
-  if (name === 'patch_embed') return new LinearUnit(ctx, name, trainable('patch_embed.proj', q.patchEmbed.weight), null);
-  if (name === 'head') return new LinearUnit(ctx, name, trainable('head', q.head.weight), new TrainableActivation(ctx, q.head.input, keepProb, 'head.input'));
-  const i = Number(name.slice('blocks.'.length));
-  const b = q.blocks[i];
-  const d = float.config.embedDim;
-  const norm = (n: string) => ({
-    gamma: ctx.upload(weightOf(w, `${name}.${n}.weight`), [d], `${name}.${n}.weight`),
-    beta: ctx.upload(weightOf(w, `${name}.${n}.bias`), [d], `${name}.${n}.bias`),
-  });
-  const act = (a: QuantizedVit['head']['input'], label: string) => new TrainableActivation(ctx, a, keepProb, `${name}.${label}`);
-  return new BlockUnit(
-    ctx,
-    name,
-    float.config.numHeads,
-    float.config.layerNormEps,
-    norm('norm1'),
-    norm('norm2'),
-    {
-      qkv: trainable(`${name}.attn.qkv`, b.qkv.weight),
-      proj: trainable(`${name}.attn.proj`, b.proj.weight),
-      fc1: trainable(`${name}.mlp.fc1`, b.fc1.weight),
-      fc2: trainable(`${name}.mlp.fc2`, b.fc2.weight),
-    },
-    {
-      qkvIn: act(b.qkv.input, 'attn.qkv.input'),
-      q: act(b.q, 'attn.q'),
-      k: act(b.k, 'attn.k'),
-      v: act(b.v, 'attn.v'),
-      attn: act(b.attn, 'attn.map'),
-      projIn: act(b.proj.input, 'attn.proj.input'),
-      fc1In: act(b.fc1.input, 'mlp.fc1.input'),
-      fc2In: act(b.fc2.input, 'mlp.fc2.input'),
-    },
-  );
-}
-
 /** The loss of a unit: KL on logits for the head, else the run's method. */
 function unitLoss(
   ctx: GpuContext,
   unit: ReconUnit,
   unitIndex: number,
-  fp: VitModel,
+  fp: FloatModel,
   data: { xFp: RowCache; xQ: RowCache | null; yFp: RowCache; logitsFp: RowCache | null },
   opts: ReconOptions,
 ): UnitLoss {
@@ -356,14 +287,13 @@ function unitLoss(
   if (!logitsFp || !opts.fisher) throw new Error(`reconstruction: ${method} needs Fisher settings`);
   const s = opts.settings;
   if (method === 'brecq-fim') {
-    const block = unit.name === 'patch_embed' ? -1 : Number(unit.name.slice('blocks.'.length));
     return new BrecqLoss(ctx, {
       tail: tailAfter(ctx, fp, unit.name),
       // The patch embedding's inputs are the images themselves, so its float output is cached.
       floatOutput: (from, n) => {
-        if (block < 0 || !xQ) return yFp.slice(from, n, 'brecq.z');
+        if (unit.name === 'patch_embed' || !xQ) return yFp.slice(from, n, 'brecq.z');
         const x = xQ.slice(from, n, 'brecq.x_q');
-        const z = fp.block(block, x);
+        const z = unitForward(fp, unit.name, x);
         x.release();
         return z;
       },
@@ -389,29 +319,6 @@ function unitLoss(
       return t;
     },
   });
-}
-
-/** Hard-rounds the finished unit and writes its codes and learned scales into the model. */
-async function storeUnit(unit: ReconUnit, name: string, q: QuantizedVit): Promise<void> {
-  if (unit instanceof LinearUnit) {
-    const weight = await unit.weight.codes();
-    if (name === 'patch_embed') q.patchEmbed = { weight };
-    else q.head = { weight, input: unit.input ? await unit.input.learned() : q.head.input };
-    return;
-  }
-  if (!(unit instanceof BlockUnit)) throw new Error(`reconstruction: unknown unit ${name}`);
-  const i = Number(name.slice('blocks.'.length));
-  const { weights: w, acts: a } = unit;
-  q.blocks[i] = {
-    qkv: { weight: await w.qkv.codes(), input: await a.qkvIn.learned() },
-    proj: { weight: await w.proj.codes(), input: await a.projIn.learned() },
-    fc1: { weight: await w.fc1.codes(), input: await a.fc1In.learned() },
-    fc2: { weight: await w.fc2.codes(), input: await a.fc2In.learned() },
-    q: await a.q.learned(),
-    k: await a.k.learned(),
-    v: await a.v.learned(),
-    attn: await a.attn.learned(),
-  };
 }
 
 /** The optimisation loop of one unit; returns the losses read back for progress and the time per step. */

@@ -7,6 +7,7 @@
 import { add } from '../ops/add.js';
 import { attentionContext, attentionScores } from '../ops/attention.js';
 import { attentionContextBackward, attentionScoresBackward } from '../ops/attention-backward.js';
+import { attentionBias } from '../ops/attention-bias.js';
 import type { QuantView } from '../ops/fake-quant.js';
 import { gelu } from '../ops/gelu.js';
 import { geluBackward } from '../ops/gelu-backward.js';
@@ -16,6 +17,7 @@ import { linearInputGrad, linearWeightGrad } from '../ops/linear-backward.js';
 import { linear } from '../ops/matmul.js';
 import { softmax } from '../ops/softmax.js';
 import { softmaxBackward } from '../ops/softmax-backward.js';
+import { type BlockShape, fromWindows, toWindows } from '../model/block-tail.js';
 import type { GpuContext, Tensor } from '../runtime/context.js';
 import { attentionPerHeadRow, perTensor, perToken, qkvPerHeadChannel, qkvPerHeadToken } from '../quant/views.js';
 import { TrainableActivation, TrainableWeight } from './trainable.js';
@@ -74,7 +76,10 @@ export interface NormParams {
   beta: Tensor;
 }
 
-/** A pre-LN ViT block: the four linears under AdaRound and its eight activation quantizers. */
+/**
+ * A pre-LN ViT block, or a Swin block (window attention with its bias, `shape.windows`): the four
+ * linears under AdaRound and its eight activation quantizers.
+ */
 export class BlockUnit implements ReconUnit {
   private readonly saved = new Saved();
   private state: Record<string, Tensor> = {};
@@ -82,26 +87,28 @@ export class BlockUnit implements ReconUnit {
   constructor(
     private readonly ctx: GpuContext,
     readonly name: string,
-    private readonly heads: number,
-    private readonly eps: number,
+    private readonly shape: BlockShape,
     private readonly norm1: NormParams,
     private readonly norm2: NormParams,
     readonly weights: { qkv: TrainableWeight; proj: TrainableWeight; fc1: TrainableWeight; fc2: TrainableWeight },
     readonly acts: Record<'qkvIn' | 'q' | 'k' | 'v' | 'attn' | 'projIn' | 'fc1In' | 'fc2In', TrainableActivation>,
   ) {}
 
+  /** Quantizer views: the attention's on windows [B·nW, N, ·] in a Swin block, the MLP's on the tokens. */
   private views(x: Tensor) {
     const [B, T, D] = x.shape;
-    const H = this.heads;
+    const { heads: H, windows } = this.shape;
+    const [Bw, N] = windows ? [B * windows.count, windows.size] : [B, T];
     const hd = D / H;
     const hidden = this.weights.fc1.quant.rows;
     return {
+      windows: perToken(Bw, N, D),
       tokens: perToken(B, T, D),
       hidden: perToken(B, T, hidden),
-      q: qkvPerHeadToken(B, T, H, hd, 0),
-      k: qkvPerHeadToken(B, T, H, hd, 1),
-      v: qkvPerHeadChannel(B, T, H, hd),
-      attn: attentionPerHeadRow(B, H, T),
+      q: qkvPerHeadToken(Bw, N, H, hd, 0),
+      k: qkvPerHeadToken(Bw, N, H, hd, 1),
+      v: qkvPerHeadChannel(Bw, N, H, hd),
+      attn: attentionPerHeadRow(Bw, H, N),
       alpha: 1 / Math.sqrt(hd),
     };
   }
@@ -111,9 +118,12 @@ export class BlockUnit implements ReconUnit {
     const v = this.views(x);
     const n = (slot: number, count: number) => saved.keep(noise(slot, count));
     const p = this.name;
-    const h1 = saved.keep(layerNorm(ctx, x, this.norm1.gamma, this.norm1.beta, this.eps, `${p}.norm1`));
+    const { eps, heads: H, windows } = this.shape;
+    const norm1 = layerNorm(ctx, x, this.norm1.gamma, this.norm1.beta, eps, `${p}.norm1`);
+    const h1 = saved.keep(toWindows(ctx, norm1, windows, `${p}.windows`));
+    if (h1 !== norm1) norm1.release();
     const n0 = n(0, h1.size);
-    const h1q = saved.keep(quantized(ctx, acts.qkvIn, h1, v.tokens, n0));
+    const h1q = saved.keep(quantized(ctx, acts.qkvIn, h1, v.windows, n0));
     const wQkv = saved.keep(w.qkv.softWeight());
     const qkv = saved.keep(linear(ctx, h1q, wQkv, w.qkv.bias, `${p}.attn.qkv`));
     const third = qkv.size / 3;
@@ -122,19 +132,22 @@ export class BlockUnit implements ReconUnit {
     acts.q.apply(qkv, v.q, qkvQ, n1);
     acts.k.apply(qkv, v.k, qkvQ, n2);
     acts.v.apply(qkv, v.v, qkvQ, n3);
-    const scores = attentionScores(ctx, qkvQ, this.heads, `${p}.attn.scores`, v.alpha);
+    const scores = attentionScores(ctx, qkvQ, H, `${p}.attn.scores`, v.alpha);
+    if (windows) attentionBias(ctx, scores, windows.bias);
     const map = saved.keep(softmax(ctx, scores, `${p}.attn.softmax`));
     scores.release();
     const n4 = n(4, map.size);
     const mapQ = saved.keep(quantized(ctx, acts.attn, map, v.attn, n4));
     const heads = saved.keep(attentionContext(ctx, mapQ, qkvQ, `${p}.attn.context`));
     const n5 = n(5, heads.size);
-    const headsQ = saved.keep(quantized(ctx, acts.projIn, heads, v.tokens, n5));
+    const headsQ = saved.keep(quantized(ctx, acts.projIn, heads, v.windows, n5));
     const wProj = saved.keep(w.proj.softWeight());
     const proj = linear(ctx, headsQ, wProj, w.proj.bias, `${p}.attn.proj`);
-    const x1 = saved.keep(add(ctx, x, proj, `${p}.residual1`));
-    proj.release();
-    const h2 = saved.keep(layerNorm(ctx, x1, this.norm2.gamma, this.norm2.beta, this.eps, `${p}.norm2`));
+    const back = fromWindows(ctx, proj, windows, `${p}.unwindow`);
+    if (back !== proj) proj.release();
+    const x1 = saved.keep(add(ctx, x, back, `${p}.residual1`));
+    back.release();
+    const h2 = saved.keep(layerNorm(ctx, x1, this.norm2.gamma, this.norm2.beta, eps, `${p}.norm2`));
     const n6 = n(6, h2.size);
     const h2q = saved.keep(quantized(ctx, acts.fc1In, h2, v.tokens, n6));
     const wFc1 = saved.keep(w.fc1.softWeight());
@@ -176,17 +189,20 @@ export class BlockUnit implements ReconUnit {
     const dH2 = ctx.empty(s.h2.shape, `${p}.norm2.dy`);
     quantizerBackward(acts.fc1In, s.h2, v.tokens, dH2q, s.n6, dH2);
     dH2q.release();
-    const dNorm2 = layerNormBackward(ctx, s.x1, this.norm2.gamma, dH2, this.eps, `${p}.norm2.dx`);
+    const dNorm2 = layerNormBackward(ctx, s.x1, this.norm2.gamma, dH2, this.shape.eps, `${p}.norm2.dx`);
     dH2.release();
     const dX1 = add(ctx, dy, dNorm2, `${p}.residual1.dy`);
     dNorm2.release();
 
-    // Attention: x1 = x + proj(fq(fq(A).fq(v))), A = softmax(alpha fq(q).fq(k)^T)
-    const dHeadsQ = linearInputGrad(ctx, dX1, s.wProj, `${p}.attn.proj.dx`);
-    w.proj.setGrad(linearWeightGrad(ctx, dX1, s.headsQ, D, `${p}.attn.proj.dw`));
-    dX1.release();
+    // Attention: x1 = x + proj(fq(fq(A).fq(v))), A = softmax(alpha fq(q).fq(k)^T (+ bias)), on
+    // windows in a Swin block: the projection's gradient is gathered into them like the tokens.
+    const dProj = toWindows(ctx, dX1, this.shape.windows, `${p}.unwindow.dy`);
+    if (dProj !== dX1) dX1.release();
+    const dHeadsQ = linearInputGrad(ctx, dProj, s.wProj, `${p}.attn.proj.dx`);
+    w.proj.setGrad(linearWeightGrad(ctx, dProj, s.headsQ, D, `${p}.attn.proj.dw`));
+    dProj.release();
     const dHeads = ctx.empty(s.heads.shape, `${p}.attn.context.dy`);
-    quantizerBackward(acts.projIn, s.heads, v.tokens, dHeadsQ, s.n5, dHeads);
+    quantizerBackward(acts.projIn, s.heads, v.windows, dHeadsQ, s.n5, dHeads);
     dHeadsQ.release();
     const dQkvQ = ctx.empty(s.qkv.shape, `${p}.attn.qkv.dyq`);
     const dMapQ = attentionContextBackward(ctx, dHeads, s.mapQ, s.qkvQ, dQkvQ, `${p}.attn`);
@@ -207,7 +223,7 @@ export class BlockUnit implements ReconUnit {
     w.qkv.setGrad(linearWeightGrad(ctx, dQkv, s.h1q, 3 * D, `${p}.attn.qkv.dw`));
     dQkv.release();
     // The block input is data: only the qkv input quantizer's scale needs this gradient.
-    quantizerBackward(acts.qkvIn, s.h1, v.tokens, dH1q, s.n0, null);
+    quantizerBackward(acts.qkvIn, s.h1, v.windows, dH1q, s.n0, null);
     dH1q.release();
     this.saved.release();
     this.state = {};
@@ -293,5 +309,106 @@ export class LinearUnit implements ReconUnit {
     this.saved.release();
     this.weight.release();
     this.input?.release();
+  }
+}
+
+/**
+ * A LinearUnit behind float layers without parameters to learn, which see only the unit's input
+ * (data, so no gradient flows through them): a Swin patch merging's 2x2 gather and LayerNorm
+ * before its reduction, a Swin head's average pool before its fc.
+ */
+export class MappedInputUnit implements ReconUnit {
+  private mapped: Tensor | null = null;
+
+  constructor(
+    readonly inner: LinearUnit,
+    private readonly map: (x: Tensor) => Tensor,
+    private readonly owned: Tensor[] = [],
+  ) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  trainForward(x: Tensor, noise: NoiseSource): Tensor {
+    this.mapped?.release();
+    this.mapped = this.map(x);
+    return this.inner.trainForward(this.mapped, noise);
+  }
+
+  backward(dy: Tensor): void {
+    this.inner.backward(dy);
+    this.discardMapped();
+  }
+
+  step(params: StepParams): void {
+    this.inner.step(params);
+  }
+
+  discard(): void {
+    this.inner.discard();
+    this.discardMapped();
+  }
+
+  private discardMapped(): void {
+    this.mapped?.release();
+    this.mapped = null;
+  }
+
+  release(): void {
+    this.discard();
+    this.inner.release();
+    for (const t of this.owned) t.release();
+  }
+}
+
+/** A LinearUnit followed by a float LayerNorm: a Swin's patch embedding (conv, then patch_embed.norm). */
+export class NormedOutputUnit implements ReconUnit {
+  private linearOut: Tensor | null = null;
+
+  constructor(
+    private readonly ctx: GpuContext,
+    readonly inner: LinearUnit,
+    private readonly norm: NormParams,
+    private readonly eps: number,
+  ) {}
+
+  get name(): string {
+    return this.inner.name;
+  }
+
+  trainForward(x: Tensor, noise: NoiseSource): Tensor {
+    this.linearOut?.release();
+    this.linearOut = this.inner.trainForward(x, noise);
+    return layerNorm(this.ctx, this.linearOut, this.norm.gamma, this.norm.beta, this.eps, `${this.name}.norm`);
+  }
+
+  backward(dy: Tensor): void {
+    if (!this.linearOut) throw new Error(`${this.name}: backward without a training forward`);
+    const dLinear = layerNormBackward(this.ctx, this.linearOut, this.norm.gamma, dy, this.eps, `${this.name}.norm.dx`);
+    this.inner.backward(dLinear);
+    dLinear.release();
+    this.discardOutput();
+  }
+
+  step(params: StepParams): void {
+    this.inner.step(params);
+  }
+
+  discard(): void {
+    this.inner.discard();
+    this.discardOutput();
+  }
+
+  private discardOutput(): void {
+    this.linearOut?.release();
+    this.linearOut = null;
+  }
+
+  release(): void {
+    this.discard();
+    this.inner.release();
+    this.norm.gamma.release();
+    this.norm.beta.release();
   }
 }

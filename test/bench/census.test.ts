@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { CensusRecorder, type DispatchEntry, censusModels, recordReconSteps, splitRepetition } from '../../bench/census-record.js';
 import { Roofline } from '../../bench/census-roofline.js';
+import { VitModel } from '../../src/model/vit.js';
 import { matmul } from '../../src/ops/matmul.js';
 import { ALL_KERNELS } from '../../src/ops/registry.js';
 import type { CensusEvent } from '../../src/runtime/context.js';
@@ -103,11 +104,13 @@ describe('dispatch census', () => {
     const rec = await census();
     // One block stands for every block: a step of block i does not depend on the depth.
     const m = censusModels('deit_small', 1);
+    const fp = VitModel.upload(rec.ctx, m.float);
     const steps = {
-      block: await recordReconSteps(rec, m, 'blocks.0', ['mse', 'fimaq']),
-      patch_embed: await recordReconSteps(rec, m, 'patch_embed', ['mse', 'fimaq']),
-      head: await recordReconSteps(rec, m, 'head', ['kl']),
+      block: await recordReconSteps(rec, m, fp, 'blocks.0', ['mse', 'fimaq']),
+      patch_embed: await recordReconSteps(rec, m, fp, 'patch_embed', ['mse', 'fimaq']),
+      head: await recordReconSteps(rec, m, fp, 'head', ['kl']),
     };
+    fp.release();
     const offenders: string[] = [];
     for (const [unit, byLoss] of Object.entries(steps)) {
       for (const [loss, work] of Object.entries(byLoss)) {

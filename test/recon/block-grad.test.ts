@@ -74,8 +74,7 @@ describe('quantized block: training forward and gradients vs PyTorch', () => {
     const unit = new BlockUnit(
       ctx,
       'block',
-      fx.heads,
-      fx.eps,
+      { heads: fx.heads, eps: fx.eps },
       { gamma: up('norm1.weight', [D]), beta: up('norm1.bias', [D]) },
       { gamma: up('norm2.weight', [D]), beta: up('norm2.bias', [D]) },
       { qkv: weight('qkv'), proj: weight('proj'), fc1: weight('fc1'), fc2: weight('fc2') },

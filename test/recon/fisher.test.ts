@@ -11,7 +11,7 @@ import { calibrate } from '../../src/quant/calibrate.js';
 import { RowCache } from '../../src/quant/capture.js';
 import { fisherSnapshot } from '../../src/recon/fisher.js';
 import { DEFAULT_FISHER, FisherLoss } from '../../src/recon/losses.js';
-import { buildUnit } from '../../src/recon/reconstruct.js';
+import { buildUnit } from '../../src/recon/unit-graph.js';
 import type { Tensor } from '../../src/runtime/context.js';
 import { uniformTensor } from '../../src/util/prng.js';
 import { expectClose, testContext } from '../helpers/gpu.js';
@@ -44,7 +44,7 @@ async function blockZero() {
   const logitsFp = cache(fp.forward(imageT), 'logits_fp');
   const xFp = cache(tokens, 'x_fp');
   imageT.release();
-  const unit = buildUnit(ctx, 'blocks.0', float, { ...cal.quantized, configText: CONFIG, info: INFO }, 2);
+  const unit = buildUnit(ctx, 'blocks.0', fp, float, { ...cal.quantized, configText: CONFIG, info: INFO }, 2);
   return { ctx, fp, xFp, yFp, logitsFp, unit, tail: new VitTail(fp, 1) };
 }
 

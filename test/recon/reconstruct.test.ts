@@ -5,8 +5,9 @@
  */
 import { describe, expect, it } from 'vitest';
 import { calibrate } from '../../src/quant/calibrate.js';
-import type { QuantizedVit } from '../../src/quant/quantized-model.js';
-import { reconstruct, unitNames } from '../../src/recon/reconstruct.js';
+import type { QuantizedModel, QuantizedVit } from '../../src/quant/quantized-model.js';
+import { reconstruct } from '../../src/recon/reconstruct.js';
+import { unitNames } from '../../src/recon/unit-graph.js';
 import { PRESETS, type ReconSettings } from '../../src/recon/settings.js';
 import { uniformTensor } from '../../src/util/prng.js';
 import { testContext } from '../helpers/gpu.js';
@@ -58,7 +59,7 @@ describe('reconstruct', () => {
     expect(learned(runs[1].quantized)).toEqual(learned(runs[0].quantized));
     expect(learned(runs[2].quantized)).not.toEqual(learned(runs[0].quantized));
     expect(learned(runs[0].quantized)).not.toEqual(learned(q));
-    expect(runs[0].reports.map((r) => r.unit)).toEqual(unitNames(c.depth));
+    expect(runs[0].reports.map((r) => r.unit)).toEqual(unitNames(c));
     // Caches split into chunks of 5 images give the very same result.
     const chunked = await reconstruct(ctx, float, q, images, count, { settings: settings(8), seed: 5, chunkBytes: 5 * c.numTokens * c.embedDim * 4 });
     expect(learned(chunked.quantized)).toEqual(learned(runs[0].quantized));
@@ -171,7 +172,7 @@ describe('reconstruct', () => {
     const ctx = await testContext();
     const { q, float } = await calibrated();
     const whole = await reconstruct(ctx, float, q, images, count, { settings: settings(5), seed: 5 });
-    let partial: QuantizedVit | null = null;
+    let partial: QuantizedModel | null = null;
     await reconstruct(ctx, float, q, images, count, {
       settings: settings(5),
       seed: 5,
@@ -181,7 +182,7 @@ describe('reconstruct', () => {
     });
     expect(partial).not.toBeNull();
     const resumed = await reconstruct(ctx, float, partial as unknown as QuantizedVit, images, count, { settings: settings(5), seed: 5, done: 2 });
-    expect(resumed.reports.map((r) => r.unit)).toEqual(unitNames(c.depth).slice(2));
+    expect(resumed.reports.map((r) => r.unit)).toEqual(unitNames(c).slice(2));
     expect(learned(resumed.quantized)).toEqual(learned(whole.quantized));
   });
 });
