@@ -5,12 +5,12 @@
  */
 import type { Dataset } from '../data/dataset.js';
 import { type EvalResult, evaluate, fidelityTo } from '../inference/evaluate.js';
-import type { VitCheckpoint } from '../model/checkpoint.js';
-import { VitModel } from '../model/vit.js';
-import { calibrate } from '../quant/calibrate.js';
+import type { ModelCheckpoint } from '../model/checkpoint.js';
+import { uploadFloatModel } from '../model/float-model.js';
+import { calibrateModel } from '../quant/calibrate-model.js';
 import { seededIndices } from '../quant/calibration-set.js';
 import { FakeQuantModel } from '../quant/fake-quant-model.js';
-import type { QuantizedVit } from '../quant/quantized-model.js';
+import type { QuantizedModel } from '../quant/quantized-model.js';
 import type { FisherSettings } from '../recon/losses.js';
 import { reconstruct } from '../recon/reconstruct.js';
 import type { ReconSettings } from '../recon/settings.js';
@@ -30,7 +30,7 @@ export interface AblationRun {
 }
 
 export interface AblationRequest {
-  checkpoint: VitCheckpoint;
+  checkpoint: ModelCheckpoint;
   calibData: Dataset;
   evalData: Dataset;
   methods: Method[];
@@ -64,7 +64,7 @@ export async function runAblation(ctx: GpuContext, req: AblationRequest, opts: A
   let floatEval: EvalResult | null = null;
   const floatReference = async (): Promise<EvalResult> => {
     if (!floatEval) {
-      const model = VitModel.upload(ctx, ckpt);
+      const model = uploadFloatModel(ctx, ckpt);
       const result = await evaluate(model, evalData, { limit, keepLogits: true, signal: opts.signal, onProgress: () => progress('float model: evaluating') });
       model.release();
       opts.onFloatTop1?.(result.top1);
@@ -82,12 +82,12 @@ export async function runAblation(ctx: GpuContext, req: AblationRequest, opts: A
       for (const m of req.methods.filter((m) => done(m, bits, seed))) runs.push(done(m, bits, seed) as AblationRun);
       if (pending.length === 0) continue;
       const started = performance.now();
-      const cal = await calibrate(ctx, ckpt, batch.pixels.subarray(0, searchSize * perImage), searchSize, {
+      const cal = await calibrateModel(ctx, ckpt, batch.pixels.subarray(0, searchSize * perImage), searchSize, {
         method: 'calib', wbits: bits, abits: bits, eqN: settings.searchCandidates, rounds: settings.searchRounds, signal: opts.signal,
       });
       const calibSeconds = (performance.now() - started) / 1000;
       const info = { method: 'calib', wbits: bits, abits: bits, seed, calibSize: indices.length, calibData: calibData.description, toolVersion: req.toolVersion };
-      const calibrated: QuantizedVit = { ...cal.quantized, configText: ckpt.configText, info };
+      const calibrated = { ...cal.quantized, configText: ckpt.configText, info } as QuantizedModel;
       for (const method of pending) {
         // A stage per unit and for the evaluation: a run takes minutes.
         const stage = `W${bits}A${bits} seed ${seed}: ${method}`;

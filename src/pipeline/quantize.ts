@@ -12,8 +12,8 @@ import type { Dataset } from '../data/dataset.js';
 import { checkMatchesModel, parseQuantizedModel, serializeQuantizedModel } from '../io/quantized-file.js';
 import type { RunStore } from '../io/run-store.js';
 import { type ModelCheckpoint, isSwinCheckpoint } from '../model/checkpoint.js';
-import { type CalibrationMethod, calibrate } from '../quant/calibrate.js';
-import { calibrateSwin } from '../quant/calibrate-swin.js';
+import type { CalibrationMethod } from '../quant/calibrate.js';
+import { calibrateModel } from '../quant/calibrate-model.js';
 import { seededIndices } from '../quant/calibration-set.js';
 import type { QuantizationInfo, QuantizedModel } from '../quant/quantized-model.js';
 import type { FisherSettings } from '../recon/losses.js';
@@ -144,7 +144,7 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
 
   if (!isReconMethod(method)) {
     const o = { method: method as CalibrationMethod, wbits, abits, onProgress: progress('calibrate'), signal: opts.signal };
-    const result = isSwinCheckpoint(ckpt) ? await calibrateSwin(ctx, ckpt, cal.pixels, cal.count, o) : await calibrate(ctx, ckpt, cal.pixels, cal.count, o);
+    const result = await calibrateModel(ctx, ckpt, cal.pixels, cal.count, o);
     const quantized = { ...result.quantized, configText: ckpt.configText, info: info(method, {}) } as QuantizedModel;
     const bytes = await writeOutput(store, quantized);
     return { quantized, memory, bytes, calibrated: null, reports: [], resumedAt: 0, searchSize: cal.count, calibSeconds: (performance.now() - started) / 1000, reconSeconds: 0 };
@@ -177,7 +177,7 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
     const perImage = cal.pixels.length / cal.count;
     const pixels = cal.pixels.subarray(0, searchSize * perImage);
     const o = { method: 'calib' as const, wbits, abits, eqN: s.searchCandidates, rounds: s.searchRounds, onProgress: progress('calibrate'), signal: opts.signal };
-    const result = isSwinCheckpoint(ckpt) ? await calibrateSwin(ctx, ckpt, pixels, searchSize, o) : await calibrate(ctx, ckpt, pixels, searchSize, o);
+    const result = await calibrateModel(ctx, ckpt, pixels, searchSize, o);
     calibrated = { ...result.quantized, configText: ckpt.configText, info: info('calib', { search_size: searchSize }) } as QuantizedModel;
     float = result.reparameterized;
     floatDigest = await saveFloatWeights(store, float);

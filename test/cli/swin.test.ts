@@ -1,4 +1,4 @@
-/** The CLI on Swin checkpoints: info, float eval; calibration-only quantization, its fake-quant and integer evaluation; what has no Swin path yet is refused by name. */
+/** The CLI on Swin checkpoints: info, float eval; calibration-only and reconstruction quantization, fake-quant and integer evaluation; what has no Swin path yet is refused by name. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -63,9 +63,18 @@ describe('fimaq on a Swin checkpoint', () => {
     expect(j.top1_agreement).toBeGreaterThanOrEqual(15 / 16);
   });
 
-  it('reconstruction methods refuse a Swin, and info the options of a quantize run, each in one line', async () => {
+  it('quantize --method fimaq reconstructs a Swin (tiny settings); info still refuses the options of a quantize run', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'fimaq-swin-q-')), 'q.safetensors');
-    expectOneLineError(await runCli(['quantize', '--model', dir, '--calib', 'fashion-mnist:train', '--method', 'mse', '--out', out]), /fimaq quantize --method mse does not support Swin models yet/);
+    const args = ['--preset', 'quick', '--iters', '2', '--calib-size', '8', '--search-size', '4', '--search-candidates', '16', '--k', '1'];
+    const q = await runCli(['quantize', '--model', dir, '--calib', 'fashion-mnist:train', '--method', 'fimaq', ...args, '--out', out, '--json']);
+    expect(q.code, q.stderr).toBe(0);
+    const j = JSON.parse(q.stdout);
+    expect(j).toMatchObject({ method: 'fimaq', wbits: 4, abits: 4, calib_size: 8 });
+    const units = (j.units as { unit: string }[]).map((u) => u.unit);
+    expect(units).toEqual(['patch_embed', 'layers.0.blocks.0', 'layers.0.blocks.1', 'layers.1.downsample', 'layers.1.blocks.0', 'layers.1.blocks.1', 'head']);
+    const both = await runCli(['eval', '--model', out, '--engine', 'both', '--data', 'fashion-mnist:test', '--limit', '16', '--json']);
+    expect(both.code, both.stderr).toBe(0);
+    expect(JSON.parse(both.stdout)).toMatchObject({ engine: 'int', method: 'fimaq', count: 16 });
     expectOneLineError(await runCli(['info', '--model', dir, '--method', 'mse']), /--method does not apply to .*quantizing a Swin is not implemented yet/);
   });
 });

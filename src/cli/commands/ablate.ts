@@ -4,7 +4,6 @@ import { readFile } from 'node:fs/promises';
 import { openDataset } from '../../data/open.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
-import { requireVit } from '../../model/checkpoint.js';
 import { type AblationRun, ablationTable, runAblation } from '../../pipeline/ablate.js';
 import { METHODS, type Method } from '../../pipeline/quantize.js';
 import { FimaqError } from '../../util/errors.js';
@@ -58,7 +57,7 @@ export async function commandAblate(values: Values, given: Set<OptionName>): Pro
       )
     : null;
   try {
-    const ckpt = requireVit(await loadCheckpoint(modelPath), 'fimaq ablate');
+    const ckpt = await loadCheckpoint(modelPath);
     const calibData = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
     const evalData = await openDataset(values.data, ckpt.config.preprocess, labelled(ckpt.config));
     const setup = { model: modelPath, calib_data: calibData.description, data: evalData.description, limit: limit ?? null, settings, fisher };

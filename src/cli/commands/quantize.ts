@@ -2,7 +2,6 @@
 import { resolve } from 'node:path';
 import { openDataset } from '../../data/open.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
-import { requireVit } from '../../model/checkpoint.js';
 import { FolderStore } from '../../io/run-store-node.js';
 import { type Comparison, compareTop1 } from '../../pipeline/compare.js';
 import { memoryPeakPhase } from '../../pipeline/model-info.js';
@@ -75,7 +74,6 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
   );
   try {
     const ckpt = await loadCheckpoint(modelPath);
-    if (recon) requireVit(ckpt, `fimaq quantize --method ${method}`);
     const data = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
     const size = settings?.calibSize ?? positiveInt(values['calib-size'], 'calib-size', 128);
     const calibration = await calibrationImages(data, size, seed, await indexList(values['calib-indices'], data.count));
