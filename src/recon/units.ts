@@ -313,32 +313,34 @@ export class LinearUnit implements ReconUnit {
 }
 
 /**
- * A LinearUnit behind float layers without parameters to learn, which see only the unit's input
- * (data, so no gradient flows through them): a Swin patch merging's 2x2 gather and LayerNorm
- * before its reduction, a Swin head's average pool before its fc.
+ * A LinearUnit with float layers around it that have nothing to learn: it keeps one tensor of
+ * its forward (`kept`) until the backward or a discard, and owns the tensors it is given.
  */
-export class MappedInputUnit implements ReconUnit {
-  private mapped: Tensor | null = null;
+abstract class WrappedLinearUnit implements ReconUnit {
+  protected kept: Tensor | null = null;
 
   constructor(
     readonly inner: LinearUnit,
-    private readonly map: (x: Tensor) => Tensor,
-    private readonly owned: Tensor[] = [],
+    private readonly owned: Tensor[],
   ) {}
 
   get name(): string {
     return this.inner.name;
   }
 
-  trainForward(x: Tensor, noise: NoiseSource): Tensor {
-    this.mapped?.release();
-    this.mapped = this.map(x);
-    return this.inner.trainForward(this.mapped, noise);
+  abstract trainForward(x: Tensor, noise: NoiseSource): Tensor;
+  abstract backward(dy: Tensor): void;
+
+  /** Replaces the kept tensor. */
+  protected keep(t: Tensor): Tensor {
+    this.kept?.release();
+    this.kept = t;
+    return t;
   }
 
-  backward(dy: Tensor): void {
-    this.inner.backward(dy);
-    this.discardMapped();
+  protected dropKept(): void {
+    this.kept?.release();
+    this.kept = null;
   }
 
   step(params: StepParams): void {
@@ -347,12 +349,7 @@ export class MappedInputUnit implements ReconUnit {
 
   discard(): void {
     this.inner.discard();
-    this.discardMapped();
-  }
-
-  private discardMapped(): void {
-    this.mapped?.release();
-    this.mapped = null;
+    this.dropKept();
   }
 
   release(): void {
@@ -362,53 +359,51 @@ export class MappedInputUnit implements ReconUnit {
   }
 }
 
-/** A LinearUnit followed by a float LayerNorm: a Swin's patch embedding (conv, then patch_embed.norm). */
-export class NormedOutputUnit implements ReconUnit {
-  private linearOut: Tensor | null = null;
-
+/**
+ * A LinearUnit behind float layers that see only the unit's input (data, so no gradient flows
+ * through them): a Swin patch merging's 2x2 gather and LayerNorm before its reduction, a Swin
+ * head's average pool before its fc. Keeps the mapped input, which the linear's backward reads.
+ */
+export class MappedInputUnit extends WrappedLinearUnit {
   constructor(
-    private readonly ctx: GpuContext,
-    readonly inner: LinearUnit,
-    private readonly norm: NormParams,
-    private readonly eps: number,
-  ) {}
-
-  get name(): string {
-    return this.inner.name;
+    inner: LinearUnit,
+    private readonly map: (x: Tensor) => Tensor,
+    owned: Tensor[] = [],
+  ) {
+    super(inner, owned);
   }
 
   trainForward(x: Tensor, noise: NoiseSource): Tensor {
-    this.linearOut?.release();
-    this.linearOut = this.inner.trainForward(x, noise);
-    return layerNorm(this.ctx, this.linearOut, this.norm.gamma, this.norm.beta, this.eps, `${this.name}.norm`);
+    return this.inner.trainForward(this.keep(this.map(x)), noise);
   }
 
   backward(dy: Tensor): void {
-    if (!this.linearOut) throw new Error(`${this.name}: backward without a training forward`);
-    const dLinear = layerNormBackward(this.ctx, this.linearOut, this.norm.gamma, dy, this.eps, `${this.name}.norm.dx`);
+    this.inner.backward(dy);
+    this.dropKept();
+  }
+}
+
+/** A LinearUnit followed by a float LayerNorm: a Swin's patch embedding (conv, then patch_embed.norm). Keeps the linear's output. */
+export class NormedOutputUnit extends WrappedLinearUnit {
+  constructor(
+    private readonly ctx: GpuContext,
+    inner: LinearUnit,
+    private readonly norm: NormParams,
+    private readonly eps: number,
+  ) {
+    super(inner, [norm.gamma, norm.beta]);
+  }
+
+  trainForward(x: Tensor, noise: NoiseSource): Tensor {
+    const y = this.keep(this.inner.trainForward(x, noise));
+    return layerNorm(this.ctx, y, this.norm.gamma, this.norm.beta, this.eps, `${this.name}.norm`);
+  }
+
+  backward(dy: Tensor): void {
+    if (!this.kept) throw new Error(`${this.name}: backward without a training forward`);
+    const dLinear = layerNormBackward(this.ctx, this.kept, this.norm.gamma, dy, this.eps, `${this.name}.norm.dx`);
     this.inner.backward(dLinear);
     dLinear.release();
-    this.discardOutput();
-  }
-
-  step(params: StepParams): void {
-    this.inner.step(params);
-  }
-
-  discard(): void {
-    this.inner.discard();
-    this.discardOutput();
-  }
-
-  private discardOutput(): void {
-    this.linearOut?.release();
-    this.linearOut = null;
-  }
-
-  release(): void {
-    this.discard();
-    this.inner.release();
-    this.norm.gamma.release();
-    this.norm.beta.release();
+    this.dropKept();
   }
 }

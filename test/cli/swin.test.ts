@@ -75,6 +75,6 @@ describe('fimaq on a Swin checkpoint', () => {
     const both = await runCli(['eval', '--model', out, '--engine', 'both', '--data', 'fashion-mnist:test', '--limit', '16', '--json']);
     expect(both.code, both.stderr).toBe(0);
     expect(JSON.parse(both.stdout)).toMatchObject({ engine: 'int', method: 'fimaq', count: 16 });
-    expectOneLineError(await runCli(['info', '--model', dir, '--method', 'mse']), /--method does not apply to .*quantizing a Swin is not implemented yet/);
+    expectOneLineError(await runCli(['info', '--model', dir, '--method', 'mse']), /--method does not apply to .*no memory estimate for a Swin yet/);
   });
 });

@@ -22,7 +22,7 @@ export async function commandInfo(values: Values, given: Set<OptionName>): Promi
   const { config } = await loadModel(modelPath);
   if (config.family === 'swin') {
     const memoryOption = MEMORY_OPTIONS.find((o) => given.has(o));
-    if (memoryOption) throw new FimaqError(`--${memoryOption} does not apply to ${modelPath}: quantizing a Swin is not implemented yet, so there is no run to estimate`);
+    if (memoryOption) throw new FimaqError(`--${memoryOption} does not apply to ${modelPath}: there is no memory estimate for a Swin yet`);
     printSwinInfo(values, modelPath, config);
     return;
   }
@@ -59,7 +59,7 @@ function preprocessLine(p: SwinConfig['preprocess']): string {
   return `preprocessing: resize ${p.interpolation} to ${Math.floor(p.inputSize[1] / p.cropPct)}, centre crop ${p.inputSize[1]} (crop_pct ${p.cropPct}), mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`;
 }
 
-/** A Swin's stages; quantizing a Swin is not implemented yet, so there is no run to estimate memory for. */
+/** A Swin's stages (no memory estimate for a Swin yet). */
 function printSwinInfo(values: Values, modelPath: string, c: SwinConfig): void {
   const info = swinModelInfo(c);
   const grid = (n: number) => `${n}x${n}`;
@@ -75,7 +75,7 @@ function printSwinInfo(values: Values, modelPath: string, c: SwinConfig): void {
       ),
       `input: ${c.inChans}x${c.imgSize}x${c.imgSize}, patch ${c.patchSize} (${grid(c.gridSize)} patches), average pooling, ${c.numClasses} classes`,
       `parameters: ${info.parameters.toLocaleString('en-US')}; forward: ${(info.flops_per_image / 1e6).toFixed(1)} MFLOP per image`,
-      'GPU memory of quantize: not estimated (quantizing a Swin is not implemented yet)',
+      'GPU memory of quantize: not estimated (no memory estimate for a Swin yet)',
       preprocessLine(c.preprocess),
     ].join('\n'),
   );
