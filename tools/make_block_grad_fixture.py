@@ -1,7 +1,9 @@
 """Write test/fixtures/block-grad.json: one quantized ViT block's training-mode forward and the
-gradients of its reconstruction loss, computed by PyTorch autograd in float64.
+gradients of its reconstruction loss, computed by PyTorch autograd in float64; with --swin,
+test/fixtures/swin-block-grad.json: the same for a Swin block, its attention on shifted, padded
+windows with a bias per window (timm's roll, zero padding, window_partition and window_reverse).
 
-    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/make_block_grad_fixture.py
+    OPENBLAS_NUM_THREADS=1 /usr/bin/python3 tools/make_block_grad_fixture.py [--swin]
 
 The block follows the method's code (../shared/docs/fimaq-method.md §3, §5): AdaRound soft
 rounding on the four weights (scale and zero-point frozen), activation quantizers with learnable
@@ -23,10 +25,18 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from prng import uniform_tensor, uniforms  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "test", "fixtures", "block-grad.json")
+SWIN = "--swin" in sys.argv[1:]
+OUT = os.path.join(ROOT, "test", "fixtures", "swin-block-grad.json" if SWIN else "block-grad.json")
 
-SEED = 99
-B, T, D, H, HIDDEN = 2, 5, 8, 2, 16
+SEED = 98 if SWIN else 99
+if SWIN:
+    # A 5x5 grid in windows of 3, shifted by 1 and padded to 6x6: 4 windows of 9 positions.
+    B, GRID, WINDOW, SHIFT, PADDED, D, H, HIDDEN = 2, 5, 3, 1, 6, 8, 2, 16
+    T = GRID * GRID
+    NW, N = (PADDED // WINDOW) ** 2, WINDOW * WINDOW
+else:
+    B, T, D, H, HIDDEN = 2, 5, 8, 2, 16
+    NW, N = 1, T
 HD = D // H
 BITS = 4
 QMAX = 2**BITS - 1
@@ -74,9 +84,10 @@ for layer in ["qkv", "proj", "fc1", "fc2"]:
     weights[layer] = dict(scale=s, zero_point=z, alpha=alpha)
 
 # Activation quantizers: scale shapes as the method's granularity, zero-points near mid-range.
+# The attention's quantizers are per window position (N), the MLP's per token (T).
 ACTS = {
-    "qkvIn": ([T], [1], 0.08), "q": ([H, T], [H], 0.08), "k": ([H, T], [H], 0.08), "v": ([H, HD], [H], 0.06),
-    "attn": ([H, T], [H], 0.02), "projIn": ([T], [1], 0.04), "fc1In": ([T], [1], 0.08), "fc2In": ([T], [1], 0.05),
+    "qkvIn": ([N], [1], 0.08), "q": ([H, N], [H], 0.08), "k": ([H, N], [H], 0.08), "v": ([H, HD], [H], 0.06),
+    "attn": ([H, N], [H], 0.02), "projIn": ([N], [1], 0.04), "fc1In": ([T], [1], 0.08), "fc2In": ([T], [1], 0.05),
 }
 acts = {}
 for name, (sshape, zshape, base) in ACTS.items():
@@ -88,6 +99,9 @@ for name, (sshape, zshape, base) in ACTS.items():
 
 x = draw(B * T * D, 0.0, 1.5).reshape(B, T, D)
 target = draw(B * T * D, 0.0, 1.5).reshape(B, T, D)
+# A Swin block's attention bias per window (relative position bias and shift mask in the model;
+# any values here: the test is of the gradients' routing), repeated for every image.
+bias = draw(NW * H * N * N, 0.0, 1.0).reshape(NW, H, N, N) if SWIN else None
 
 
 def noise(slot, shape):
@@ -124,20 +138,44 @@ zps = {k: torch.tensor(v["zero_point"].astype(np.float64)) for k, v in acts.item
 xt = torch.tensor(x.astype(np.float64))
 
 ln = torch.nn.functional.layer_norm
+
+
+def to_windows(a):
+    """timm: roll by -shift, zero-pad to whole windows, window_partition -> [B * NW, N, D]."""
+    a = torch.roll(a.reshape(B, GRID, GRID, D), shifts=(-SHIFT, -SHIFT), dims=(1, 2))
+    a = torch.nn.functional.pad(a, (0, 0, 0, PADDED - GRID, 0, PADDED - GRID))
+    per = PADDED // WINDOW
+    return a.reshape(B, per, WINDOW, per, WINDOW, D).permute(0, 1, 3, 2, 4, 5).reshape(B * NW, N, D)
+
+
+def from_windows(a):
+    """timm: window_reverse, crop the padding, roll back by +shift -> [B, T, D]."""
+    per = PADDED // WINDOW
+    a = a.reshape(B, per, per, WINDOW, WINDOW, D).permute(0, 1, 3, 2, 4, 5).reshape(B, PADDED, PADDED, D)
+    return torch.roll(a[:, :GRID, :GRID], shifts=(SHIFT, SHIFT), dims=(1, 2)).reshape(B, T, D)
+
+
+BW = B * NW
 h1 = ln(xt, [D], t["norm1.weight"], t["norm1.bias"], EPS)
+if SWIN:
+    h1 = to_windows(h1)
 h1q = fake_quant(h1, scales["qkvIn"][None, :, None], zps["qkvIn"], noise(0, h1.shape))
 qkv = h1q @ soft_weight("qkv", params["qkv.weight"], alphas["qkv"]).T + t["qkv.bias"]
-qkv5 = qkv.reshape(B, T, 3, H, HD).permute(2, 0, 3, 1, 4)  # [3, B, H, T, hd]
+qkv5 = qkv.reshape(BW, N, 3, H, HD).permute(2, 0, 3, 1, 4)  # [3, BW, H, N, hd]
 q, k, v = qkv5[0], qkv5[1], qkv5[2]
-# Noise is indexed by the quantizer's view [B, T, H, hd] (slots 1, 2, 3), then moved to [B, H, T, hd].
-qq = fake_quant(q, scales["q"][None, :, :, None], zps["q"][None, :, None, None], noise(1, (B, T, H, HD)).permute(0, 2, 1, 3))
-kq = fake_quant(k, scales["k"][None, :, :, None], zps["k"][None, :, None, None], noise(2, (B, T, H, HD)).permute(0, 2, 1, 3))
-vq = fake_quant(v, scales["v"][None, :, None, :], zps["v"][None, :, None, None], noise(3, (B, T, H, HD)).permute(0, 2, 1, 3))
-attn = torch.softmax((qq @ kq.transpose(-2, -1)) * HD**-0.5, dim=-1)
+# Noise is indexed by the quantizer's view [BW, N, H, hd] (slots 1, 2, 3), then moved to [BW, H, N, hd].
+qq = fake_quant(q, scales["q"][None, :, :, None], zps["q"][None, :, None, None], noise(1, (BW, N, H, HD)).permute(0, 2, 1, 3))
+kq = fake_quant(k, scales["k"][None, :, :, None], zps["k"][None, :, None, None], noise(2, (BW, N, H, HD)).permute(0, 2, 1, 3))
+vq = fake_quant(v, scales["v"][None, :, None, :], zps["v"][None, :, None, None], noise(3, (BW, N, H, HD)).permute(0, 2, 1, 3))
+scores = (qq @ kq.transpose(-2, -1)) * HD**-0.5
+if SWIN:
+    scores = scores + torch.tensor(bias.astype(np.float64)).repeat(B, 1, 1, 1)
+attn = torch.softmax(scores, dim=-1)
 attnq = fake_quant(attn, scales["attn"][None, :, :, None], zps["attn"][None, :, None, None], noise(4, attn.shape))
-ctx = (attnq @ vq).transpose(1, 2).reshape(B, T, D)
+ctx = (attnq @ vq).transpose(1, 2).reshape(BW, N, D)
 ctxq = fake_quant(ctx, scales["projIn"][None, :, None], zps["projIn"], noise(5, ctx.shape))
-x1 = xt + ctxq @ soft_weight("proj", params["proj.weight"], alphas["proj"]).T + t["proj.bias"]
+proj = ctxq @ soft_weight("proj", params["proj.weight"], alphas["proj"]).T + t["proj.bias"]
+x1 = xt + (from_windows(proj) if SWIN else proj)
 h2 = ln(x1, [D], t["norm2.weight"], t["norm2.bias"], EPS)
 h2q = fake_quant(h2, scales["fc1In"][None, :, None], zps["fc1In"], noise(6, h2.shape))
 f1 = h2q @ soft_weight("fc1", params["fc1.weight"], alphas["fc1"]).T + t["fc1.bias"]
@@ -157,8 +195,9 @@ def flat(a):
 
 
 fixture = {
-    "about": "tools/make_block_grad_fixture.py: quantized ViT block, training-mode forward and loss gradients (PyTorch float64)",
+    "about": f"tools/make_block_grad_fixture.py{' --swin' if SWIN else ''}: quantized {'Swin' if SWIN else 'ViT'} block, training-mode forward and loss gradients (PyTorch float64)",
     "seed": SEED, "batch": B, "tokens": T, "dim": D, "heads": H, "hidden": HIDDEN, "bits": BITS,
+    **({"swin": {"grid": GRID, "window": WINDOW, "shift": SHIFT, "bias": flat(bias)}} if SWIN else {}),
     "keep_prob": KEEP, "round_weight": ROUND_WEIGHT, "beta": BETA, "eps": EPS,
     "params": {k: flat(v) for k, v in params.items()},
     "weights": {k: {"scale": flat(v["scale"]), "zero_point": flat(v["zero_point"]), "alpha": flat(v["alpha"])} for k, v in weights.items()},
