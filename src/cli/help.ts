@@ -77,8 +77,8 @@ Usage:
   fimaq fim --model <dir|demo> --calib <spec> --out <file.png> [--block 1] [--channels 64]
             [--rank 5] [--bits 4] [--calib-size 256] [--seed 3407] [--json]
       The paper's Figure 1 on this model: the empirical Fisher matrix of KL(T = 20) with one
-      block quantized (calibrated, W = A = --bits), over the class token's first --channels
-      output channels and --calib-size images, next to its diagonal, rank --rank and DPLR
+      block quantized (calibrated, W = A = --bits; a Swin's blocks counted across its stages),
+      over the first token's first --channels output channels (a ViT's class token) and --calib-size images, next to its diagonal, rank --rank and DPLR
       approximations, as one PNG (a shared blue-white-red scale); prints each approximation's
       relative Frobenius error, and that of the matrices FIMA-Q's loss terms amount to (built
       from the mean absolute gradient ḡ: diag(ḡ), ḡḡᵀ and their sum, at their best scales),
@@ -96,7 +96,7 @@ Usage:
 Models: a folder with config.json and model.safetensors in timm / Hugging Face hub layout
   (vit_*, deit_* and swin_* architectures), or 'demo' for the embedded Fashion-MNIST ViT
   (demo/fashion-swin is a small Swin). A Swin so far: info, eval, infer, quantize with every
-  method, and ablate (no memory estimate and no fim yet).
+  method, ablate and fim (no memory estimate yet).
 Data specs: fashion-mnist[:test|:train], mnist:<dir>[:test|:train], a folder of IDX files,
   or an image folder (<dir>/<class>/<image>.jpg|png, like torchvision's ImageFolder).
 

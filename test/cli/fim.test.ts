@@ -1,4 +1,4 @@
-/** `fimaq fim` on the demo model with a small slice: the PNG, the JSON and its errors. */
+/** `fimaq fim` on the demo ViT and the demo Swin with a small slice: the PNG, the JSON and its errors. */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +32,7 @@ describe('fimaq fim', () => {
       expect(json.class_token_grad_share).toBeGreaterThan(0);
       expect(json.class_token_grad_share).toBeLessThan(1);
       expect(json.tokens).toBe(50);
+      expect(json.block_name).toBe('blocks.1');
       // DPLR adds to the rank-k part (or to one loss term) what it lacks, so it is never worse.
       expect(e.dplr).toBeLessThanOrEqual(e.low_rank + 1e-12);
       expect(t.dplr).toBeLessThanOrEqual(Math.min(t.diagonal, t.low_rank) + 1e-12);
@@ -43,13 +44,35 @@ describe('fimaq fim', () => {
     }
   }, 300_000);
 
+  it('takes a Swin block across its stages: the first grid token\'s channels, no class-token statistics', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'fimaq-fim-'));
+    try {
+      const out = join(dir, 'fim.png');
+      // Block 2 of the demo Swin is the first of stage 1 (7x7 tokens of width 64), after the patch merging.
+      const r = await runCli(['fim', '--model', 'demo/fashion-swin', '--calib', 'fashion-mnist:train', '--block', '2', '--calib-size', '8', '--channels', '6', '--rank', '2', '--bits', '4', '--out', out, '--json']);
+      expect(r.code, r.stderr).toBe(0);
+      const json = JSON.parse(r.stdout);
+      expect(json).toMatchObject({ command: 'fim', block: 2, block_name: 'layers.1.blocks.0', tokens: 49, channels: 6, images: 8, class_token_grad_share: null });
+      const e = json.relative_frobenius_error;
+      for (const v of [e.diagonal, e.low_rank, e.dplr]) {
+        expect(v).toBeGreaterThan(0);
+        expect(v).toBeLessThanOrEqual(1);
+      }
+      expect(existsSync(out)).toBe(true);
+      const bad = await runCli(['fim', '--model', 'demo/fashion-swin', '--calib', 'fashion-mnist:train', '--block', '4', '--out', join(dir, 'bad.png')]);
+      expect(bad.stderr).toMatch(/--block must be an integer from 0 to 3, got '4'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 300_000);
+
   it('refuses a block or a slice the model does not have, and writes nothing', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'fimaq-fim-'));
     try {
       const out = join(dir, 'fim.png');
       for (const [args, message] of [
         [['--block', '4'], /--block must be an integer from 0 to 3, got '4'/],
-        [['--channels', '65'], /--channels 65 exceeds the model's width 64/],
+        [['--channels', '65'], /--channels 65 exceeds the width 64 of blocks\.1/],
       ] as const) {
         const r = await runCli(['fim', '--model', 'demo', '--out', out, ...args]);
         expect(r.code).not.toBe(0);

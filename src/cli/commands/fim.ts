@@ -4,9 +4,8 @@ import { PNG } from 'pngjs';
 import { openDataset } from '../../data/open.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
-import { requireVit } from '../../model/checkpoint.js';
 import { checkOutputs } from '../../io/output-paths.js';
-import { fisherPicture } from '../../pipeline/fim.js';
+import { fimBlocks, fisherPicture } from '../../pipeline/fim.js';
 import { seededIndices } from '../../quant/calibration-set.js';
 import { checkBits } from '../../util/pack.js';
 import { FimaqError } from '../../util/errors.js';
@@ -22,11 +21,14 @@ export async function commandFim(values: Values, given: Set<OptionName>): Promis
   const calibSpec = calibSpecOf(values, 'the images to average over');
   // Written once, atomically, at the end: no checkpoint to share, so no lock.
   checkOutputs([{ path: values.out, option: '--out', extension: '.png', what: 'a PNG picture' }], [...modelInputs(modelPath), ...dataInput(calibSpec, '--calib')]);
-  const ckpt = requireVit(await loadCheckpoint(modelPath), 'fimaq fim');
+  const ckpt = await loadCheckpoint(modelPath);
   const cfg = ckpt.config;
-  const block = integerOption(values.block, 'block', Math.min(1, cfg.depth - 1), 0, cfg.depth - 1);
-  const channels = positiveInt(values.channels, 'channels', Math.min(64, cfg.embedDim));
-  if (channels > cfg.embedDim) throw new FimaqError(`--channels ${channels} exceeds the model's width ${cfg.embedDim}`);
+  // Blocks in model order (a Swin's counted across its stages).
+  const blocks = fimBlocks(cfg);
+  const block = integerOption(values.block, 'block', Math.min(1, blocks.length - 1), 0, blocks.length - 1);
+  const { name: blockName, tokens, width } = blocks[block]!;
+  const channels = positiveInt(values.channels, 'channels', Math.min(64, width));
+  if (channels > width) throw new FimaqError(`--channels ${channels} exceeds the width ${width} of ${blockName}`);
   const rank = positiveInt(values.rank, 'rank', 5);
   const bits = positiveInt(values.bits, 'bits', 4);
   checkBits(bits, '--bits');
@@ -50,7 +52,8 @@ export async function commandFim(values: Values, given: Set<OptionName>): Promis
       mean_abs_grad_cosine_with_top_eigenvectors: r.topVectorCosines,
       class_token_grad_channel_mean_ratio: r.classTokenChannelMeanRatio,
       class_token_grad_share: r.classTokenShare,
-      tokens: cfg.numTokens,
+      block_name: blockName,
+      tokens,
       adapter: adapterJson(ctx.adapter),
     };
     const e = r.errors;
@@ -58,7 +61,13 @@ export async function commandFim(values: Values, given: Set<OptionName>): Promis
     print(
       values,
       json,
-      `block ${block}, class token channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nthe loss's terms (ḡ = mean |g|, best scales): diag(ḡ) ${t.diag.toFixed(3)}, ḡḡᵀ ${t.lowRank.toFixed(3)}, both ${t.dplr.toFixed(3)}\n|cos| of ḡ with F's top ${rank} eigenvectors: ${r.topVectorCosines.map((c) => c.toFixed(3)).join(' ')}\nclass token: largest |mean over channels| / rms of a gradient ${r.classTokenChannelMeanRatio.toExponential(1)}, share of Σ|g| ${r.classTokenShare.toFixed(3)} (of ${cfg.numTokens} tokens)\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`,
+      `block ${block} (${blockName}), ${cfg.family === 'swin' ? 'first token' : 'class token'} channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nthe loss's terms (ḡ = mean |g|, best scales): diag(ḡ) ${t.diag.toFixed(3)}, ḡḡᵀ ${t.lowRank.toFixed(3)}, both ${t.dplr.toFixed(3)}\n|cos| of ḡ with F's top ${rank} eigenvectors: ${r.topVectorCosines.map((c) => c.toFixed(3)).join(' ')}${classTokenLine(r.classTokenChannelMeanRatio, r.classTokenShare, tokens)}\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`,
     );
   });
+}
+
+/** A ViT's class-token gradient statistics, as a line of the report (none for a Swin). */
+function classTokenLine(meanRatio: number | null, share: number | null, tokens: number): string {
+  if (meanRatio === null || share === null) return '';
+  return `\nclass token: largest |mean over channels| / rms of a gradient ${meanRatio.toExponential(1)}, share of Σ|g| ${share.toFixed(3)} (of ${tokens} tokens)`;
 }
