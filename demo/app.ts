@@ -4,7 +4,7 @@
  * chart per unit, the top-1 table, each unit's error before and after, the Fisher heat maps, and
  * the integer pipeline's answers for dropped images.
  */
-import { type ModelInfo, memoryPeakPhase } from '../src/pipeline/model-info.js';
+import { type ModelInfo, type SwinModelInfo, memoryPeakPhase } from '../src/pipeline/model-info.js';
 import type { PipelineProgress } from '../src/pipeline/quantize.js';
 import type { DataSource, FromWorker, ModelSource, RunDescription, RunResult, RunSettings, ToWorker, UnitSummary } from './protocol.js';
 
@@ -17,7 +17,7 @@ interface Folder {
   files: { path: string; file: File }[];
 }
 const folders: { calib: Folder | null; eval: Folder | null } = { calib: null, eval: null };
-let modelInfo: ModelInfo | null = null;
+let modelInfo: ModelInfo | SwinModelInfo | null = null;
 let labelNames: string[] = [];
 let fitProblems: string[] = [];
 let busy = false;
@@ -119,21 +119,38 @@ function loadModel(source: ModelSource): void {
   send({ type: 'load-model', source });
 }
 
-function showModel(info: ModelInfo): void {
+/** The rows of a model's size and memory: a ViT's blocks, or a Swin's stages. */
+function sizeRows(info: ModelInfo | SwinModelInfo): HTMLTableRowElement[] {
+  if (info.family === 'swin') {
+    const swin = info as SwinModelInfo;
+    return [
+      row(['input', `${swin.in_chans}x${swin.img_size}x${swin.img_size}, patch ${swin.patch_size}, window ${swin.window_size}`]),
+      ...swin.stages.map((s, i) => row([`stage ${i}`, `${s.patch_merging ? 'patch merging, then ' : ''}${s.depth} blocks on ${s.resolution}x${s.resolution} tokens, width ${s.dim}, ${s.num_heads} heads, ${s.windows} windows of ${s.window}x${s.window}`])),
+      row(['GPU memory', 'not estimated for a Swin yet']),
+    ];
+  }
+  const vit = info as ModelInfo;
+  return [
+    row(['input', `${vit.in_chans}x${vit.img_size}x${vit.img_size}, patch ${vit.patch_size}, ${vit.tokens} tokens`]),
+    row(['size', `${vit.depth} blocks, width ${vit.embed_dim}, ${vit.num_heads} heads, MLP ${vit.mlp_hidden}, ${vit.num_classes} classes`]),
+    row(['GPU memory', `${mib(vit.memory.peak_bytes)} at the peak of a ${vit.memory.method} run on ${vit.memory.calibration_images} images (${memoryPeakPhase(vit.memory)}), largest buffer ${mib(vit.memory.largest_buffer_bytes)}`]),
+  ];
+}
+
+function showModel(info: ModelInfo | SwinModelInfo, blockCount: number): void {
   const t = $<HTMLTableElement>('model-info');
   t.replaceChildren(
     row(['architecture', `${info.architecture} (${info.family})`]),
-    row(['input', `${info.in_chans}x${info.img_size}x${info.img_size}, patch ${info.patch_size}, ${info.tokens} tokens`]),
-    row(['size', `${info.depth} blocks, width ${info.embed_dim}, ${info.num_heads} heads, MLP ${info.mlp_hidden}, ${info.num_classes} classes`]),
+    ...sizeRows(info),
     row(['parameters', info.parameters.toLocaleString('en-US')]),
     row(['forward', `${(info.flops_per_image / 1e6).toFixed(1)} MFLOP per image`]),
-    row(['GPU memory', `${mib(info.memory.peak_bytes)} at the peak of a ${info.memory.method} run on ${info.memory.calibration_images} images (${memoryPeakPhase(info.memory)}), largest buffer ${mib(info.memory.largest_buffer_bytes)}`]),
     row(['classes', info.label_names ? info.label_names.join(', ') : 'numbered (no label names)']),
   );
   for (const r of t.rows) r.cells[0].outerHTML = `<th>${r.cells[0].textContent}</th>`;
   t.hidden = false;
   const blocks = $<HTMLSelectElement>('fim-block');
-  blocks.replaceChildren(...Array.from({ length: info.depth }, (_, i) => new Option(String(i), String(i), i === Math.min(1, info.depth - 1), i === Math.min(1, info.depth - 1))));
+  const chosen = Math.min(1, blockCount - 1);
+  blocks.replaceChildren(...Array.from({ length: blockCount }, (_, i) => new Option(String(i), String(i), i === chosen, i === chosen)));
   $('fim-section').hidden = false;
 }
 
@@ -325,7 +342,7 @@ worker.onmessage = (event: MessageEvent<FromWorker>) => {
       modelInfo = m.info;
       labelNames = m.labelNames;
       fitProblems = m.fitProblems;
-      showModel(m.info);
+      showModel(m.info, m.blocks);
       for (const p of m.fitProblems) warn(`The model does not fit this adapter: ${p}.`);
       setBusy(busy);
       if (!busy) text($('status'), `Model loaded (${labelNames.length} classes). Ready.`);

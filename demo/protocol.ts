@@ -5,7 +5,7 @@
  */
 import type { UnitReport } from '../src/recon/reconstruct.js';
 import type { Comparison } from '../src/pipeline/compare.js';
-import type { ModelInfo } from '../src/pipeline/model-info.js';
+import type { ModelInfo, SwinModelInfo } from '../src/pipeline/model-info.js';
 import type { Method, PipelineProgress } from '../src/pipeline/quantize.js';
 import type { AdapterSummary } from '../src/runtime/context.js';
 
@@ -68,7 +68,8 @@ export interface RunResult {
 export type FromWorker =
   | { type: 'hello'; adapter: AdapterSummary; limits: { maxBufferSize: number; maxStorageBufferBindingSize: number }; unfinished: RunDescription | null; finished: RunResult | null }
   | { type: 'no-webgpu'; message: string }
-  | { type: 'model'; info: ModelInfo; fitProblems: string[]; labelNames: string[] }
+  /** `blocks`: how many blocks `fimaq fim` can draw (a Swin's counted across its stages). */
+  | { type: 'model'; info: ModelInfo | SwinModelInfo; blocks: number; fitProblems: string[]; labelNames: string[] }
   | { type: 'progress'; progress: PipelineProgress }
   | { type: 'notice'; message: string }
   | { type: 'unit'; unit: UnitSummary }

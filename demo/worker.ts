@@ -11,14 +11,14 @@ import type { Dataset } from '../src/data/dataset.js';
 import type { LabelOptions } from '../src/data/folder-labels.js';
 import { decodeImage } from '../src/data/decode.js';
 import { preprocess } from '../src/data/preprocess.js';
-import { IntVit } from '../src/inference/int-vit.js';
+import { uploadIntModel } from '../src/inference/int-model.js';
 import { checkpointFromBytes } from '../src/io/checkpoint-file.js';
-import { parseQuantizedVit } from '../src/io/quantized-file.js';
-import { type VitCheckpoint, requireVit } from '../src/model/checkpoint.js';
-import type { VitConfig } from '../src/model/config.js';
+import { parseQuantizedModel } from '../src/io/quantized-file.js';
+import type { ModelCheckpoint } from '../src/model/checkpoint.js';
+import type { ModelConfig } from '../src/model/model-config.js';
 import { compareTop1 } from '../src/pipeline/compare.js';
-import { fisherPicture } from '../src/pipeline/fim.js';
-import { memoryFitProblems, modelInfo } from '../src/pipeline/model-info.js';
+import { fimBlocks, fisherPicture } from '../src/pipeline/fim.js';
+import { memoryFitProblems, modelInfo, swinModelInfo } from '../src/pipeline/model-info.js';
 import { type CalibrationImages, type QuantizeRequest, calibrationImages, isReconMethod, quantizeModel } from '../src/pipeline/quantize.js';
 import { DEFAULT_FISHER } from '../src/recon/losses.js';
 import { PRESETS } from '../src/recon/settings.js';
@@ -33,12 +33,12 @@ const post = (message: FromWorker, transfer: Transferable[] = []) => (self as un
 let base = '';
 let ctx: GpuContext | null = null;
 /** The model; `weights` are kept for a dropped model, so that a run can store them for a resume. */
-let model: { ckpt: VitCheckpoint; label: string; weights: Uint8Array | null } | null = null;
+let model: { ckpt: ModelCheckpoint; label: string; weights: Uint8Array | null } | null = null;
 let running: AbortController | null = null;
 let lastFile: Uint8Array | null = null;
 
-const labelled = (cfg: VitConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'required' });
-const unlabelled = (cfg: VitConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'ignore' });
+const labelled = (cfg: ModelConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'required' });
+const unlabelled = (cfg: ModelConfig): LabelOptions => ({ numClasses: cfg.numClasses, labelNames: cfg.labelNames, labels: 'ignore' });
 const json = (x: unknown) => new TextEncoder().encode(JSON.stringify(x));
 const parse = <T>(bytes: Uint8Array | null): T | null => (bytes ? (JSON.parse(new TextDecoder().decode(bytes)) as T) : null);
 
@@ -49,15 +49,15 @@ async function fetchBytes(path: string): Promise<Uint8Array> {
   return new Uint8Array(await r.arrayBuffer());
 }
 
-async function loadModel(source: ModelSource): Promise<{ ckpt: VitCheckpoint; label: string; weights: Uint8Array }> {
+async function loadModel(source: ModelSource): Promise<{ ckpt: ModelCheckpoint; label: string; weights: Uint8Array }> {
   const [configText, weights, label] =
     source.kind === 'demo'
       ? [new TextDecoder().decode(await fetchBytes('fashion-vit/config.json')), await fetchBytes('fashion-vit/model.safetensors'), 'demo']
       : [await source.config.text(), new Uint8Array(await source.weights.arrayBuffer()), source.weights.name];
-  return { ckpt: requireVit(checkpointFromBytes(configText, weights, source.kind === 'demo' ? 'demo' : 'dropped model'), 'the web app'), label, weights };
+  return { ckpt: checkpointFromBytes(configText, weights, source.kind === 'demo' ? 'demo' : 'dropped model'), label, weights };
 }
 
-function openData(source: DataSource, cfg: VitConfig, labels: LabelOptions): Promise<Dataset> {
+function openData(source: DataSource, cfg: ModelConfig, labels: LabelOptions): Promise<Dataset> {
   if (source.kind === 'fashion-mnist') return fashionMnistFromUrl(new URL('fashion-mnist', base).href, source.split, cfg.preprocess, labels);
   return imageFolderFromFiles(source.files, cfg.preprocess, labels);
 }
@@ -80,7 +80,7 @@ function methodSettings(s: RunSettings, images: number): Pick<QuantizeRequest, '
 }
 
 /** The pipeline's request from the page's settings. */
-function pipelineRequest(ckpt: VitCheckpoint, s: RunSettings, calibration: CalibrationImages): QuantizeRequest {
+function pipelineRequest(ckpt: ModelCheckpoint, s: RunSettings, calibration: CalibrationImages): QuantizeRequest {
   return {
     checkpoint: ckpt,
     calibration,
@@ -101,7 +101,7 @@ interface StoredCalibration {
   count: number;
 }
 
-async function runPipeline(store: OpfsStore, description: RunDescription, ckpt: VitCheckpoint, calibration: CalibrationImages, evalSource: DataSource | null, resume: boolean): Promise<void> {
+async function runPipeline(store: OpfsStore, description: RunDescription, ckpt: ModelCheckpoint, calibration: CalibrationImages, evalSource: DataSource | null, resume: boolean): Promise<void> {
   const context = ctx as GpuContext;
   running = new AbortController();
   const signal = running.signal;
@@ -177,7 +177,7 @@ async function resume(evalSource: DataSource | null): Promise<void> {
     const config = await store.readExtra('model-config.json');
     const weights = await store.readExtra('model.safetensors');
     if (!config || !weights) throw new Error('the unfinished run lost its model files');
-    model = { ckpt: requireVit(checkpointFromBytes(new TextDecoder().decode(config), weights, 'stored model'), 'the web app'), label: run.description.model, weights };
+    model = { ckpt: checkpointFromBytes(new TextDecoder().decode(config), weights, 'stored model'), label: run.description.model, weights };
   } else {
     model = { ...(await loadModel({ kind: 'demo' })), weights: null };
   }
@@ -187,15 +187,23 @@ async function resume(evalSource: DataSource | null): Promise<void> {
   await runPipeline(store, run.description, ckpt, calibration, evalSource, true);
 }
 
-function postModel(ckpt: VitCheckpoint, settings?: RunSettings): void {
+function postModel(ckpt: ModelCheckpoint, settings?: RunSettings): void {
   const c = ctx as GpuContext;
+  const blocks = fimBlocks(ckpt.config).length;
+  if (ckpt.config.family === 'swin') {
+    // No memory estimate for a Swin yet: nothing to check the run against before it starts.
+    post({ type: 'model', info: swinModelInfo(ckpt.config), blocks, fitProblems: [], labelNames: labelNamesOf(ckpt.config) });
+    return;
+  }
   // The page's settings, or a quick-preset FIMA-Q run before any are chosen.
   const s: RunSettings = settings ?? { method: 'fimaq', wbits: 4, abits: 4, preset: 'quick', seed: 0, evalImages: 0 };
   const images = calibCount(s);
   const info = modelInfo(ckpt.config, { method: s.method, wbits: s.wbits, abits: s.abits, images, ...methodSettings(s, images), chunkBytes: c.limits.maxStorageBufferBindingSize });
-  const fitProblems = memoryFitProblems(info.memory, c.limits);
-  const labelNames = ckpt.config.labelNames ?? Array.from({ length: ckpt.config.numClasses }, (_, i) => String(i));
-  post({ type: 'model', info, fitProblems, labelNames });
+  post({ type: 'model', info, blocks, fitProblems: memoryFitProblems(info.memory, c.limits), labelNames: labelNamesOf(ckpt.config) });
+}
+
+function labelNamesOf(cfg: ModelConfig): string[] {
+  return cfg.labelNames ?? Array.from({ length: cfg.numClasses }, (_, i) => String(i));
 }
 
 /** The stored run: unfinished (a checkpoint or its inputs without a result) or finished. */
@@ -221,7 +229,7 @@ async function fim(msg: Extract<ToWorker, { type: 'fim' }>): Promise<void> {
   try {
     const r = await fisherPicture(
       ctx as GpuContext,
-      { checkpoint: ckpt, pixels: calibration.pixels, count: calibration.count, block: msg.block, channels: Math.min(msg.channels, ckpt.config.embedDim), rank: msg.rank, bits: msg.bits, toolVersion: packageJson.version },
+      { checkpoint: ckpt, pixels: calibration.pixels, count: calibration.count, block: msg.block, channels: Math.min(msg.channels, fimBlocks(ckpt.config)[msg.block]!.width), rank: msg.rank, bits: msg.bits, toolVersion: packageJson.version },
       (done, total) => post({ type: 'progress', progress: { phase: 'evaluate', stage: 'Fisher matrix', done, total } }),
       running.signal,
     );
@@ -234,10 +242,10 @@ async function fim(msg: Extract<ToWorker, { type: 'fim' }>): Promise<void> {
 /** Top classes of dropped images on the integer pipeline of the last quantized file. */
 async function infer(files: File[], top: number): Promise<void> {
   if (!lastFile) throw new Error('quantize a model first: the integer pipeline runs the quantized file');
-  const q = parseQuantizedVit(lastFile, 'the quantized file', 'the web app');
+  const q = parseQuantizedModel(lastFile, 'the quantized file');
   const c = ctx as GpuContext;
   const cfg = q.config;
-  const net = IntVit.upload(c, q);
+  const net = uploadIntModel(c, q);
   const names = cfg.labelNames ?? Array.from({ length: cfg.numClasses }, (_, i) => String(i));
   const [ch, h, w] = cfg.preprocess.inputSize;
   const results: { image: string; top: { label: string; probability: number }[] }[] = [];

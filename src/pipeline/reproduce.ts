@@ -5,7 +5,7 @@
  * images given now, run again and compared byte for byte with the file.
  */
 import { parseQuantizedModel } from '../io/quantized-file.js';
-import type { VitCheckpoint } from '../model/checkpoint.js';
+import type { ModelCheckpoint } from '../model/checkpoint.js';
 import { type QuantizedModel, modelQuantizers } from '../quant/quantized-model.js';
 import type { FisherSettings } from '../recon/losses.js';
 import type { ReconSettings } from '../recon/settings.js';
@@ -63,7 +63,7 @@ export function recordedRun(q: QuantizedModel, source: string): RecordedRun {
 }
 
 /** The request that repeats `run`, after checking that the model and the images are the ones it used. */
-export async function reproductionRequest(run: RecordedRun, checkpoint: VitCheckpoint, calibration: CalibrationImages, toolVersion: string, source: string): Promise<QuantizeRequest> {
+export async function reproductionRequest(run: RecordedRun, checkpoint: ModelCheckpoint, calibration: CalibrationImages, toolVersion: string, source: string): Promise<QuantizeRequest> {
   if ((await tensorsDigest(checkpoint.weights)) !== run.modelDigest) {
     throw new FimaqError(`${source}: was made from other float weights than ${checkpoint.source}'s (model_sha256 differs)`);
   }

@@ -3,7 +3,8 @@
  * driven by puppeteer-core in Debian's headless Chromium through a tiny FIMA-Q run of the demo
  * model to the result table. The downloaded file must be byte-identical to the one the Node CLI
  * writes with the same settings and seed on the same adapter (SwiftShader in both), also after a
- * reload in the middle of a run and a resume. FIMAQ_SCREENSHOT=<file.png> saves the finished page.
+ * reload in the middle of a run and a resume; and a dropped Swin checkpoint (the demo Swin) through
+ * the same run. FIMAQ_SCREENSHOT=<file.png> saves the finished page.
  */
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +35,7 @@ function writeTestImages(dir: string, indices: number[]): string[] {
 
 /** The settings of both runs, as page fields and as CLI options. */
 const TINY: Record<string, string> = { iters: '2', k: '1', 'calib-size': '8', 'search-size': '2', batch: '4', seed: '3407' };
-const cliArgs = (fields: Record<string, string>) => ['--model', 'demo', '--preset', 'quick', '--wbits', '4', '--abits', '4', ...Object.entries(fields).flatMap(([k, v]) => [`--${k}`, v])];
+const cliArgs = (fields: Record<string, string>, model = 'demo') => ['--model', model, '--preset', 'quick', '--wbits', '4', '--abits', '4', ...Object.entries(fields).flatMap(([k, v]) => [`--${k}`, v])];
 
 describe('web app in headless Chromium', () => {
   let site = '';
@@ -124,6 +125,35 @@ describe('web app in headless Chromium', () => {
     const summary = JSON.parse(cli.stdout);
     // Same arithmetic on the same adapter: the page's three top-1 values are the CLI's.
     expect(values).toEqual([summary.eval.float, summary.eval.calib, summary.eval.quantized]);
+    expect(browserFile).toEqual(new Uint8Array(readFileSync(out)));
+  }, 900_000);
+
+  it('takes a dropped Swin checkpoint through a run, the Fisher picture and the integer pipeline, with the CLI\'s bytes', async () => {
+    const page = await openApp();
+    const swin = join(PACKAGE_ROOT, 'demo', 'fashion-swin');
+    const files = (await page.$('input#model-files')) as ElementHandle<HTMLInputElement>;
+    await files.uploadFile(join(swin, 'config.json'), join(swin, 'model.safetensors'));
+    await page.waitForFunction(() => /\(swin\)/.test(document.getElementById('model-info')?.textContent ?? ''), { timeout: 120_000 });
+    expect(await page.$eval('#model-info', (el) => el.textContent)).toMatch(/stage 1patch merging, then 2 blocks on 7x7 tokens/);
+    expect(await page.$$eval('#fim-block option', (o) => o.length)).toBe(4);
+    await fill(page, TINY, '0');
+    await press(page, '#start');
+    await waitForResult(page);
+    const units = await page.$$eval('#units-table tr', (rows) => rows.map((r) => r.textContent ?? ''));
+    expect(units.some((u) => u.includes('layers.1.downsample'))).toBe(true);
+    const browserFile = await download(page);
+    await page.$eval('#fim-images', (el) => ((el as HTMLInputElement).value = '8'));
+    await press(page, '#fim-draw');
+    await page.waitForFunction(() => !(document.getElementById('fim-canvas') as HTMLCanvasElement).hidden, { timeout: 300_000 });
+    const images = writeTestImages(mkdtempSync(join(tmpdir(), 'fimaq-app-images-')), [0, 1]);
+    const input = (await page.$('input#infer-files')) as ElementHandle<HTMLInputElement>;
+    await input.uploadFile(...images);
+    await page.waitForFunction(() => (document.getElementById('infer-table') as HTMLTableElement).rows.length === 3, { timeout: 120_000 });
+    await page.close();
+
+    const out = join(mkdtempSync(join(tmpdir(), 'fimaq-app-cli-')), 'cli.safetensors');
+    const cli = await runCli(['quantize', ...cliArgs(TINY, swin), '--calib', 'fashion-mnist:train', '--out', out]);
+    expect(cli.code, cli.stderr).toBe(0);
     expect(browserFile).toEqual(new Uint8Array(readFileSync(out)));
   }, 900_000);
 

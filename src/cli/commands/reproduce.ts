@@ -5,7 +5,6 @@
 import { resolve } from 'node:path';
 import { openDataset } from '../../data/open.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
-import { requireVit } from '../../model/checkpoint.js';
 import { parseQuantizedModel } from '../../io/quantized-file.js';
 import { readQuantizedBytes } from '../../io/quantized-file-node.js';
 import { MemoryStore } from '../../io/run-store.js';
@@ -32,7 +31,7 @@ export async function commandReproduce(values: Values, given: Set<OptionName>): 
   const out = values.out ? resolve(values.out) : null;
   const lock = out ? await guardOutputs(`fimaq quantize --reproduce ${values.reproduce} --out ${values.out}`, [{ path: values.out as string, option: '--out', extension: '.safetensors', what: 'a quantized-model file' }], inputs, [{ path: `${out}.partial`, what: 'the checkpoint folder of --out' }]) : null;
   try {
-    const ckpt = requireVit(await loadCheckpoint(modelPath), 'fimaq quantize --reproduce');
+    const ckpt = await loadCheckpoint(modelPath);
     const data = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
     const calibration = await calibrationImages(data, run.calibSize, run.seed, await indexList(values['calib-indices'], data.count));
     const request = await reproductionRequest(run, ckpt, calibration, TOOL_VERSION, file);
