@@ -2,7 +2,7 @@
  * The memory estimate (runMemory: what `fimaq info` prints and quantize checks before a run)
  * against the runtime's allocation counter (every buffer the pool holds, in use or pooled) at the
  * peak of each phase of real quantize runs:
- *   - the demo model at the quick preset (256 images, search on 8), FIMA-Q and BRECQ;
+ *   - the demo model and the demo Swin at the quick preset (256 images, search on 8), FIMA-Q and BRECQ;
  *   - a random-weight deit_small_patch16_224-shaped model cut to --depth blocks (default 2), at
  *     small settings (search on 2 images with 16 candidates, 16 images, batch 4), FIMA-Q and BRECQ.
  * Iterations are cut to 2 per unit: a step allocates the same at every iteration, and Fisher
@@ -14,8 +14,8 @@
 import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadVitCheckpoint } from '../src/io/checkpoint-node.js';
-import type { VitCheckpoint } from '../src/model/checkpoint.js';
+import { loadCheckpoint } from '../src/io/checkpoint-node.js';
+import type { ModelCheckpoint } from '../src/model/checkpoint.js';
 import type { CalibrationImages, Method } from '../src/pipeline/quantize.js';
 import { DEFAULT_FISHER } from '../src/recon/losses.js';
 import { PRESETS, type ReconSettings } from '../src/recon/settings.js';
@@ -32,7 +32,7 @@ const depth = Number(arg('depth', '2'));
 const ctx = await createNodeContext();
 const fisher = { ...DEFAULT_FISHER, k: 2, disMode: 'qf' as const };
 
-function randomImages(ckpt: VitCheckpoint, count: number): CalibrationImages {
+function randomImages(ckpt: ModelCheckpoint, count: number): CalibrationImages {
   const c = ckpt.config;
   return { pixels: uniformTensor(11, 1, count * c.inChans * c.imgSize ** 2, 0, 1.5), count, name: 'random', selection: 'seeded', indices: [] };
 }
@@ -47,7 +47,7 @@ interface Row {
   seconds: number;
 }
 
-async function measure(model: string, ckpt: VitCheckpoint, method: Method, settings: ReconSettings): Promise<Row> {
+async function measure(model: string, ckpt: ModelCheckpoint, method: Method, settings: ReconSettings): Promise<Row> {
   const calibration = randomImages(ckpt, settings.calibSize);
   const started = performance.now();
   const { calibration: calib, reconstruction: recon, estimate } = await phasePeaks(ctx, { checkpoint: ckpt, calibration, method, wbits: 4, abits: 4, seed: 1, settings, fisher, toolVersion: 'bench' });
@@ -66,12 +66,14 @@ async function measure(model: string, ckpt: VitCheckpoint, method: Method, setti
   return row;
 }
 
-const demo = await loadVitCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'), 'the benchmark');
+const demo = await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-vit'));
+const swin = await loadCheckpoint(join(PACKAGE_ROOT, 'demo', 'fashion-swin'));
 const deit = randomVitCheckpoint(JSON.stringify({ architecture: 'deit_small_patch16_224', model_args: { depth } }), 7);
 const quick = { ...PRESETS.quick, iters: 2 };
 const small = { ...PRESETS.quick, iters: 2, calibSize: 16, searchSize: 2, searchCandidates: 16, batch: 4 };
 const rows: Row[] = [];
 for (const method of ['fimaq', 'brecq-fim'] as const) rows.push(await measure('demo (fashion-vit)', demo, method, quick));
+for (const method of ['fimaq', 'brecq-fim'] as const) rows.push(await measure('demo Swin (fashion-swin)', swin, method, quick));
 for (const method of ['fimaq', 'brecq-fim'] as const) rows.push(await measure(`deit_small-shaped, depth ${depth}`, deit, method, small));
 
 const adapter = ctx.adapter;

@@ -119,21 +119,23 @@ function loadModel(source: ModelSource): void {
   send({ type: 'load-model', source });
 }
 
-/** The rows of a model's size and memory: a ViT's blocks, or a Swin's stages. */
+/** The rows of a model's size (a ViT's blocks, or a Swin's stages) and memory. */
 function sizeRows(info: ModelInfo | SwinModelInfo): HTMLTableRowElement[] {
+  const m = info.memory;
+  const memory = row(['GPU memory', `${mib(m.peak_bytes)} at the peak of a ${m.method} run on ${m.calibration_images} images (${memoryPeakPhase(m)}), largest buffer ${mib(m.largest_buffer_bytes)}`]);
   if (info.family === 'swin') {
     const swin = info as SwinModelInfo;
     return [
       row(['input', `${swin.in_chans}x${swin.img_size}x${swin.img_size}, patch ${swin.patch_size}, window ${swin.window_size}`]),
       ...swin.stages.map((s, i) => row([`stage ${i}`, `${s.patch_merging ? 'patch merging, then ' : ''}${s.depth} blocks on ${s.resolution}x${s.resolution} tokens, width ${s.dim}, ${s.num_heads} heads, ${s.windows} windows of ${s.window}x${s.window}`])),
-      row(['GPU memory', 'not estimated for a Swin yet']),
+      memory,
     ];
   }
   const vit = info as ModelInfo;
   return [
     row(['input', `${vit.in_chans}x${vit.img_size}x${vit.img_size}, patch ${vit.patch_size}, ${vit.tokens} tokens`]),
     row(['size', `${vit.depth} blocks, width ${vit.embed_dim}, ${vit.num_heads} heads, MLP ${vit.mlp_hidden}, ${vit.num_classes} classes`]),
-    row(['GPU memory', `${mib(vit.memory.peak_bytes)} at the peak of a ${vit.memory.method} run on ${vit.memory.calibration_images} images (${memoryPeakPhase(vit.memory)}), largest buffer ${mib(vit.memory.largest_buffer_bytes)}`]),
+    memory,
   ];
 }
 

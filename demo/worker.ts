@@ -190,15 +190,11 @@ async function resume(evalSource: DataSource | null): Promise<void> {
 function postModel(ckpt: ModelCheckpoint, settings?: RunSettings): void {
   const c = ctx as GpuContext;
   const blocks = fimBlocks(ckpt.config).length;
-  if (ckpt.config.family === 'swin') {
-    // No memory estimate for a Swin yet: nothing to check the run against before it starts.
-    post({ type: 'model', info: swinModelInfo(ckpt.config), blocks, fitProblems: [], labelNames: labelNamesOf(ckpt.config) });
-    return;
-  }
   // The page's settings, or a quick-preset FIMA-Q run before any are chosen.
   const s: RunSettings = settings ?? { method: 'fimaq', wbits: 4, abits: 4, preset: 'quick', seed: 0, evalImages: 0 };
   const images = calibCount(s);
-  const info = modelInfo(ckpt.config, { method: s.method, wbits: s.wbits, abits: s.abits, images, ...methodSettings(s, images), chunkBytes: c.limits.maxStorageBufferBindingSize });
+  const shape = { method: s.method, wbits: s.wbits, abits: s.abits, images, ...methodSettings(s, images), chunkBytes: c.limits.maxStorageBufferBindingSize };
+  const info = ckpt.config.family === 'swin' ? swinModelInfo(ckpt.config, shape) : modelInfo(ckpt.config, shape);
   post({ type: 'model', info, blocks, fitProblems: memoryFitProblems(info.memory, c.limits), labelNames: labelNamesOf(ckpt.config) });
 }
 

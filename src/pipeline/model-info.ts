@@ -3,6 +3,7 @@
  * GPU memory quantization needs, and whether that fits an adapter's limits.
  */
 import type { VitConfig } from '../model/config.js';
+import type { ModelConfig } from '../model/model-config.js';
 import type { SwinConfig } from '../model/swin-config.js';
 import { swinForwardFlops, swinParameterCount } from '../model/swin.js';
 import { forwardFlops, parameterCount } from '../model/vit.js';
@@ -61,7 +62,7 @@ export interface RunShape {
  * The GPU memory a quantize run of `shape` allocates at its peak (buffers in use and pooled), as
  * the runtime's allocation counter measures it (src/runtime/buffer-pool.ts).
  */
-export function runMemory(c: VitConfig, shape: RunShape): RunMemory {
+export function runMemory(c: ModelConfig, shape: RunShape): RunMemory {
   const { method } = shape;
   // Calibration-only methods search with their own defaults, whatever settings come along.
   const settings = isReconMethod(method) ? shape.settings : undefined;
@@ -131,11 +132,13 @@ export interface SwinModelInfo {
   num_classes: number;
   parameters: number;
   flops_per_image: number;
+  /** GPU memory of the quantize run swinModelInfo was asked about. */
+  memory: RunMemory;
   preprocess: SwinConfig['preprocess'];
   label_names: string[] | null;
 }
 
-export function swinModelInfo(c: SwinConfig): SwinModelInfo {
+export function swinModelInfo(c: SwinConfig, memory: RunShape): SwinModelInfo {
   return {
     architecture: c.architecture,
     family: c.family,
@@ -160,6 +163,7 @@ export function swinModelInfo(c: SwinConfig): SwinModelInfo {
     num_classes: c.numClasses,
     parameters: swinParameterCount(c),
     flops_per_image: swinForwardFlops(c),
+    memory: runMemory(c, memory),
     preprocess: c.preprocess,
     label_names: c.labelNames ?? null,
   };

@@ -11,7 +11,7 @@
 import type { Dataset } from '../data/dataset.js';
 import { checkMatchesModel, parseQuantizedModel, serializeQuantizedModel } from '../io/quantized-file.js';
 import type { RunStore } from '../io/run-store.js';
-import { type ModelCheckpoint, isSwinCheckpoint } from '../model/checkpoint.js';
+import type { ModelCheckpoint } from '../model/checkpoint.js';
 import type { CalibrationMethod } from '../quant/calibrate.js';
 import { calibrateModel } from '../quant/calibrate-model.js';
 import { seededIndices } from '../quant/calibration-set.js';
@@ -93,8 +93,8 @@ export interface QuantizeOptions {
 
 export interface QuantizeResult {
   quantized: QuantizedModel;
-  /** The memory estimate the run was checked against before it started (null for a Swin, which has none yet). */
-  memory: RunMemory | null;
+  /** The memory estimate the run was checked against before it started. */
+  memory: RunMemory;
   /** The file's bytes, as written to the store's output. */
   bytes: Uint8Array;
   /** The calibration-only model (after a resume, the one the checkpoint kept; null if it kept none). */
@@ -226,15 +226,8 @@ async function runIdentity(ctx: GpuContext, ckpt: ModelCheckpoint, cal: Calibrat
   };
 }
 
-/**
- * The run's memory estimate, checked against the GPU's binding limit and the budget before any work;
- * null for a Swin, which has none yet (a notice says so).
- */
-function checkedMemory(ctx: GpuContext, req: QuantizeRequest, opts: QuantizeOptions): RunMemory | null {
-  if (isSwinCheckpoint(req.checkpoint)) {
-    opts.onNotice?.('no GPU memory estimate for a Swin yet: the run is not checked against the GPU before it starts');
-    return null;
-  }
+/** The run's memory estimate, checked against the GPU's binding limit and the budget before any work. */
+function checkedMemory(ctx: GpuContext, req: QuantizeRequest, opts: QuantizeOptions): RunMemory {
   // The largest binding splits calibration captures and reconstruction caches into chunks.
   const memory = runMemory(req.checkpoint.config, {
     method: req.method, wbits: req.wbits, abits: req.abits, images: req.calibration.count, settings: req.settings, fisher: req.fisher,

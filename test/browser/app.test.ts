@@ -134,7 +134,9 @@ describe('web app in headless Chromium', () => {
     const files = (await page.$('input#model-files')) as ElementHandle<HTMLInputElement>;
     await files.uploadFile(join(swin, 'config.json'), join(swin, 'model.safetensors'));
     await page.waitForFunction(() => /\(swin\)/.test(document.getElementById('model-info')?.textContent ?? ''), { timeout: 120_000 });
-    expect(await page.$eval('#model-info', (el) => el.textContent)).toMatch(/stage 1patch merging, then 2 blocks on 7x7 tokens/);
+    const modelInfo = await page.$eval('#model-info', (el) => el.textContent);
+    expect(modelInfo).toMatch(/stage 1patch merging, then 2 blocks on 7x7 tokens/);
+    expect(modelInfo).toMatch(/GPU memory[\d.]+ MiB at the peak of a fimaq run on \d+ images \((calibration|reconstruction), /);
     expect(await page.$$eval('#fim-block option', (o) => o.length)).toBe(4);
     await fill(page, TINY, '0');
     await press(page, '#start');

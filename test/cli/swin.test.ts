@@ -1,10 +1,10 @@
-/** The CLI on Swin checkpoints: info, float eval; calibration-only and reconstruction quantization, fake-quant and integer evaluation; what has no Swin path yet is refused by name. */
+/** The CLI on Swin checkpoints: info (with the memory estimate), float eval; calibration-only and reconstruction quantization, fake-quant and integer evaluation. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { checkpointToSafetensors } from '../../src/io/checkpoint-file.js';
-import { expectOneLineError, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { randomSwinCheckpoint } from '../helpers/random-vit.js';
 
 /** A random-weight Swin on 28x28 grey images whose first stage pads its 14x14 grid to windows of 5. */
@@ -29,9 +29,10 @@ describe('fimaq on a Swin checkpoint', () => {
     expect(text.stdout).toMatch(/architecture: swin_tiny_patch4_window7_224 \(swin\), 2 stages, width 16, window 5/);
     expect(text.stdout).toMatch(/stage 0: 2 blocks on 14x14 tokens, width 16, 2 heads, MLP 64; 9 windows of 5x5 \(grid padded to 15x15\), odd blocks shifted by 2/);
     expect(text.stdout).toMatch(/stage 1: patch merging, then 2 blocks on 7x7 tokens, width 32, 4 heads, MLP 128; 4 windows of 5x5 \(grid padded to 10x10\), odd blocks shifted by 2/);
+    expect(text.stdout).toMatch(/GPU memory of quantize --method fimaq --preset paper: peak [\d.]+ MiB \((calibration|reconstruction), /);
     const json = await runCli(['info', '--model', dir, '--json']);
     const j = JSON.parse(json.stdout);
-    expect(j).toMatchObject({ family: 'swin', window_size: 5, num_features: 32, num_classes: 10, memory: null });
+    expect(j).toMatchObject({ family: 'swin', window_size: 5, num_features: 32, num_classes: 10, memory: { method: 'fimaq', calibration_images: 1024, search_images: 128 } });
     expect(j.stages[1]).toMatchObject({ resolution: 7, dim: 32, depth: 2, num_heads: 4, window: 5, windows: 4, shift: 2, padded: 10, patch_merging: true });
     expect(j.parameters).toBeGreaterThan(10_000);
   });
@@ -49,8 +50,10 @@ describe('fimaq on a Swin checkpoint', () => {
     const out = join(mkdtempSync(join(tmpdir(), 'fimaq-swin-q-')), 'q.safetensors');
     const q = await runCli(['quantize', '--model', dir, '--calib', 'fashion-mnist:train', '--calib-size', '8', '--method', 'rtn', '--out', out, '--json']);
     expect(q.code, q.stderr).toBe(0);
-    expect(JSON.parse(q.stdout)).toMatchObject({ method: 'rtn', wbits: 4, abits: 4, calib_size: 8, memory_estimate: null });
-    expect(q.stderr).toMatch(/no GPU memory estimate for a Swin yet/);
+    const qj = JSON.parse(q.stdout);
+    expect(qj).toMatchObject({ method: 'rtn', wbits: 4, abits: 4, calib_size: 8 });
+    expect(qj.memory_estimate.peak_bytes).toBeGreaterThan(0);
+    expect(qj.memory_estimate.peak_at).toMatch(/^calibration, /);
     const info = JSON.parse((await runCli(['info', '--model', out, '--json'])).stdout);
     expect(info).toMatchObject({ family: 'swin', window_size: 5 });
     const fake = await runCli(['eval', '--model', out, '--engine', 'fake', '--data', 'fashion-mnist:test', '--limit', '16', '--json']);
@@ -63,7 +66,7 @@ describe('fimaq on a Swin checkpoint', () => {
     expect(j.top1_agreement).toBeGreaterThanOrEqual(15 / 16);
   });
 
-  it('quantize --method fimaq reconstructs a Swin (tiny settings); info still refuses the options of a quantize run', async () => {
+  it('quantize --method fimaq reconstructs a Swin (tiny settings); info estimates the memory of a Swin run', async () => {
     const out = join(mkdtempSync(join(tmpdir(), 'fimaq-swin-q-')), 'q.safetensors');
     const args = ['--preset', 'quick', '--iters', '2', '--calib-size', '8', '--search-size', '4', '--search-candidates', '16', '--k', '1'];
     const q = await runCli(['quantize', '--model', dir, '--calib', 'fashion-mnist:train', '--method', 'fimaq', ...args, '--out', out, '--json']);
@@ -75,6 +78,10 @@ describe('fimaq on a Swin checkpoint', () => {
     const both = await runCli(['eval', '--model', out, '--engine', 'both', '--data', 'fashion-mnist:test', '--limit', '16', '--json']);
     expect(both.code, both.stderr).toBe(0);
     expect(JSON.parse(both.stdout)).toMatchObject({ engine: 'int', method: 'fimaq', count: 16 });
-    expectOneLineError(await runCli(['info', '--model', dir, '--method', 'mse']), /--method does not apply to .*no memory estimate for a Swin yet/);
+    const info = await runCli(['info', '--model', dir, '--method', 'mse', '--preset', 'quick', '--gpu-memory', '1', '--json']);
+    expect(info.code, info.stderr).toBe(0);
+    const ij = JSON.parse(info.stdout);
+    expect(ij).toMatchObject({ family: 'swin', fits: false, memory: { method: 'mse', calibration_images: 256 } });
+    expect(ij.memory.reconstruction.peakAt).toMatch(/^(patch_embed|layers\.\d+\.(blocks\.\d+|downsample)|head) /);
   });
 });

@@ -1,22 +1,23 @@
 /**
  * The memory estimate (runMemory, what `fimaq info` prints and quantize checks before a run)
  * against the runtime's allocation counter: every buffer the pool holds, in use or pooled, at the
- * peak of each phase of a real run. The deit_small-shaped case is in the optional slow suite
- * (FIMAQ_SLOW_TESTS=1); bench/memory.ts records both models at larger settings.
+ * peak of each phase of a real run, for a ViT and for Swins (windows with and without padding).
+ * The deit_small-shaped case is in the optional slow suite (FIMAQ_SLOW_TESTS=1); bench/memory.ts
+ * records both ViTs at larger settings.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../../src/io/run-store.js';
-import type { VitCheckpoint } from '../../src/model/checkpoint.js';
+import type { ModelCheckpoint } from '../../src/model/checkpoint.js';
 import { memoryFitProblems, runMemory } from '../../src/pipeline/model-info.js';
 import { type CalibrationImages, type Method, quantizeModel } from '../../src/pipeline/quantize.js';
 import { DEFAULT_FISHER } from '../../src/recon/losses.js';
 import { PRESETS, type ReconSettings } from '../../src/recon/settings.js';
 import type { GpuContext } from '../../src/runtime/context.js';
 import { createNodeContext } from '../../src/runtime/node-gpu.js';
-import { loadVitCheckpoint } from '../../src/io/checkpoint-node.js';
+import { loadCheckpoint, loadVitCheckpoint } from '../../src/io/checkpoint-node.js';
 import { uniformTensor } from '../../src/util/prng.js';
 import { phasePeaks } from '../helpers/phase-peaks.js';
-import { randomVitCheckpoint } from '../helpers/random-vit.js';
+import { randomSwinCheckpoint, randomVitCheckpoint } from '../helpers/random-vit.js';
 
 let ctx: GpuContext;
 beforeAll(async () => {
@@ -24,13 +25,13 @@ beforeAll(async () => {
 });
 afterAll(async () => ctx?.dispose());
 
-function images(ckpt: VitCheckpoint, count: number, seed: number): CalibrationImages {
+function images(ckpt: ModelCheckpoint, count: number, seed: number): CalibrationImages {
   const c = ckpt.config;
   return { pixels: uniformTensor(seed, 1, count * c.inChans * c.imgSize ** 2, 0, 1.5), count, name: 'random', selection: 'seeded', indices: [] };
 }
 
 /** The measured peak of calibration and of reconstruction of a run, and its estimate. */
-async function measure(ckpt: VitCheckpoint, method: Method, wbits: number, settings: ReconSettings) {
+async function measure(ckpt: ModelCheckpoint, method: Method, wbits: number, settings: ReconSettings) {
   const calibration = images(ckpt, settings.calibSize, 5);
   const peaks = await phasePeaks(ctx, { checkpoint: ckpt, calibration, method, wbits, abits: wbits, seed: 1, settings, fisher: { ...DEFAULT_FISHER, k: 2 }, toolVersion: 'test' });
   return { estimate: peaks.estimate, calib: peaks.calibration, recon: peaks.reconstruction };
@@ -47,6 +48,24 @@ describe('memory estimate against the allocation counter', () => {
     const demo = await loadVitCheckpoint('demo/fashion-vit', 'the test');
     const settings = { ...PRESETS.quick, iters: 2, calibSize: 48, searchSize: 8, searchCandidates: 16, batch: 12 };
     const m = await measure(demo, 'fimaq', 4, settings);
+    expectWithin(m.estimate.calibration.peakBytes, m.calib, 'calibration');
+    expectWithin(m.estimate.reconstruction!.peakBytes, m.recon, 'reconstruction');
+  }, 300_000);
+
+  it('demo Swin, FIMA-Q: calibration search and reconstruction each within 20 %', async () => {
+    const swin = await loadCheckpoint('demo/fashion-swin');
+    const settings = { ...PRESETS.quick, iters: 2, calibSize: 48, searchSize: 8, searchCandidates: 16, batch: 12 };
+    const m = await measure(swin, 'fimaq', 4, settings);
+    expectWithin(m.estimate.calibration.peakBytes, m.calib, 'calibration');
+    expectWithin(m.estimate.reconstruction!.peakBytes, m.recon, 'reconstruction');
+  }, 300_000);
+
+  it('Swin with padded windows (grid 12, window 5), BRECQ: each phase within 20 %', async () => {
+    const config = { img_size: 24, patch_size: 2, window_size: 5, in_chans: 3, num_classes: 5, embed_dim: 16, depths: [2, 1], num_heads: [2, 4] };
+    const swin = randomSwinCheckpoint(JSON.stringify({ architecture: 'swin_tiny_patch4_window7_224', num_classes: 5, model_args: config }), 3);
+    expect(swin.config.stages[0]!.windowing[0].padded).toBe(15);
+    const settings = { ...PRESETS.quick, iters: 2, calibSize: 20, searchSize: 6, searchCandidates: 16, batch: 8 };
+    const m = await measure(swin, 'brecq-fim', 3, settings);
     expectWithin(m.estimate.calibration.peakBytes, m.calib, 'calibration');
     expectWithin(m.estimate.reconstruction!.peakBytes, m.recon, 'reconstruction');
   }, 300_000);

@@ -2,6 +2,7 @@
  * `fimaq info`: architecture, size, cost of a model, and the GPU memory a quantize run with the
  * given method and settings needs (pipeline/model-info.ts; the same estimate quantize checks).
  */
+import type { VitConfig } from '../../model/config.js';
 import type { SwinConfig } from '../../model/swin-config.js';
 import { memoryFitProblems, memoryPeakPhase, modelInfo, swinModelInfo } from '../../pipeline/model-info.js';
 import { METHODS, type Method, isReconMethod } from '../../pipeline/quantize.js';
@@ -19,21 +20,15 @@ export async function commandInfo(values: Values, given: Set<OptionName>): Promi
   const usable = new Set(quantizeOptions(method));
   checkApplicable(given, ['model', ...MEMORY_OPTIONS.filter((o) => usable.has(o))], () => `does not apply to fimaq info --method ${method} (see fimaq --help)`);
   const modelPath = resolveModelPath(values.model);
-  const { config } = await loadModel(modelPath);
-  if (config.family === 'swin') {
-    const memoryOption = MEMORY_OPTIONS.find((o) => given.has(o));
-    if (memoryOption) throw new FimaqError(`--${memoryOption} does not apply to ${modelPath}: there is no memory estimate for a Swin yet`);
-    printSwinInfo(values, modelPath, config);
-    return;
-  }
-  const c = config;
+  const { config: c } = await loadModel(modelPath);
   const recon = isReconMethod(method);
   const settings = recon ? reconSettings(values) : undefined;
   const images = settings?.calibSize ?? positiveInt(values['calib-size'], 'calib-size', 128);
   const budget = optionalPositiveInt(values['gpu-memory'], 'gpu-memory');
   const wbits = positiveInt(values.wbits, 'wbits', 4);
   const abits = positiveInt(values.abits, 'abits', 4);
-  const info = modelInfo(c, { method, wbits, abits, images, settings, fisher: recon && method !== 'mse' ? fisherSettings(values) : undefined });
+  const shape = { method, wbits, abits, images, settings, fisher: recon && method !== 'mse' ? fisherSettings(values) : undefined };
+  const info = c.family === 'swin' ? swinModelInfo(c, shape) : modelInfo(c, shape);
   const m = info.memory;
   // Buffer limits are the adapter's; only the budget is checked here (quantize checks both).
   const problems = budget === undefined ? [] : memoryFitProblems(m, { maxBufferSize: Infinity, maxStorageBufferBindingSize: Infinity }, budget * 2 ** 20);
@@ -44,8 +39,7 @@ export async function commandInfo(values: Values, given: Set<OptionName>): Promi
     { command: 'info', model: modelPath, ...info, ...(budget !== undefined && { gpu_memory_bytes: budget * 2 ** 20, fits: problems.length === 0 }) },
     [
       `${modelPath}`,
-      `architecture: ${c.architecture} (${c.family}), ${c.depth} blocks, width ${c.embedDim}, ${c.numHeads} heads, MLP ${c.mlpHidden}`,
-      `input: ${c.inChans}x${c.imgSize}x${c.imgSize}, patch ${c.patchSize} (${c.numPatches} patches + class token), ${c.numClasses} classes`,
+      ...(c.family === 'swin' ? swinLines(c) : vitLines(c)),
       `parameters: ${info.parameters.toLocaleString('en-US')}; forward: ${(info.flops_per_image / 1e6).toFixed(1)} MFLOP per image`,
       `GPU memory of quantize --method ${method}${settings ? ` --preset ${values.preset ?? 'paper'}` : ''}: peak ${mib(m.peak_bytes)} MiB (${memoryPeakPhase(m)}), largest buffer ${mib(m.largest_buffer_bytes)} MiB`,
       `  calibration search on ${m.search_images} images: ${mib(m.calibration.peakBytes)} MiB (${m.calibration.peakAt})${recText}`,
@@ -55,28 +49,26 @@ export async function commandInfo(values: Values, given: Set<OptionName>): Promi
   );
 }
 
-function preprocessLine(p: SwinConfig['preprocess']): string {
-  return `preprocessing: resize ${p.interpolation} to ${Math.floor(p.inputSize[1] / p.cropPct)}, centre crop ${p.inputSize[1]} (crop_pct ${p.cropPct}), mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`;
+function vitLines(c: VitConfig): string[] {
+  return [
+    `architecture: ${c.architecture} (${c.family}), ${c.depth} blocks, width ${c.embedDim}, ${c.numHeads} heads, MLP ${c.mlpHidden}`,
+    `input: ${c.inChans}x${c.imgSize}x${c.imgSize}, patch ${c.patchSize} (${c.numPatches} patches + class token), ${c.numClasses} classes`,
+  ];
 }
 
-/** A Swin's stages (no memory estimate for a Swin yet). */
-function printSwinInfo(values: Values, modelPath: string, c: SwinConfig): void {
-  const info = swinModelInfo(c);
+/** A Swin's stages: windows, padding and shifts. */
+function swinLines(c: SwinConfig): string[] {
   const grid = (n: number) => `${n}x${n}`;
-  print(
-    values,
-    { command: 'info', model: modelPath, ...info, memory: null },
-    [
-      `${modelPath}`,
-      `architecture: ${c.architecture} (swin), ${info.stages.length} stages, width ${c.embedDim}, window ${c.windowSize}`,
-      ...info.stages.map(
-        (s, i) =>
-          `  stage ${i}: ${s.patch_merging ? 'patch merging, then ' : ''}${s.depth} blocks on ${grid(s.resolution)} tokens, width ${s.dim}, ${s.num_heads} heads, MLP ${s.mlp_hidden}; ${s.windows} windows of ${grid(s.window)}${s.padded > s.resolution ? ` (grid padded to ${grid(s.padded)})` : ''}, odd blocks shifted by ${s.shift}`,
-      ),
-      `input: ${c.inChans}x${c.imgSize}x${c.imgSize}, patch ${c.patchSize} (${grid(c.gridSize)} patches), average pooling, ${c.numClasses} classes`,
-      `parameters: ${info.parameters.toLocaleString('en-US')}; forward: ${(info.flops_per_image / 1e6).toFixed(1)} MFLOP per image`,
-      'GPU memory of quantize: not estimated (no memory estimate for a Swin yet)',
-      preprocessLine(c.preprocess),
-    ].join('\n'),
-  );
+  return [
+    `architecture: ${c.architecture} (swin), ${c.stages.length} stages, width ${c.embedDim}, window ${c.windowSize}`,
+    ...c.stages.map((s, i) => {
+      const g = s.windowing[1];
+      return `  stage ${i}: ${s.downsample ? 'patch merging, then ' : ''}${s.depth} blocks on ${grid(s.resolution)} tokens, width ${s.dim}, ${s.numHeads} heads, MLP ${s.mlpHidden}; ${g.numWindows} windows of ${grid(g.window)}${g.padded > s.resolution ? ` (grid padded to ${grid(g.padded)})` : ''}, odd blocks shifted by ${g.shift}`;
+    }),
+    `input: ${c.inChans}x${c.imgSize}x${c.imgSize}, patch ${c.patchSize} (${grid(c.gridSize)} patches), average pooling, ${c.numClasses} classes`,
+  ];
+}
+
+function preprocessLine(p: SwinConfig['preprocess']): string {
+  return `preprocessing: resize ${p.interpolation} to ${Math.floor(p.inputSize[1] / p.cropPct)}, centre crop ${p.inputSize[1]} (crop_pct ${p.cropPct}), mean [${p.mean.join(', ')}], std [${p.std.join(', ')}]`;
 }

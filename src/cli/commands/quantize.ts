@@ -103,7 +103,7 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
         : '';
       const common = {
         command: 'quantize', method, wbits, abits, seed, calib_size: calibration.count, calib_data: data.description, seconds, output: out, eval: evaluation, adapter: adapterJson(ctx.adapter),
-        memory_estimate: r.memory && { peak_bytes: r.memory.peak_bytes, peak_at: memoryPeakPhase(r.memory) },
+        memory_estimate: { peak_bytes: r.memory.peak_bytes, peak_at: memoryPeakPhase(r.memory) },
       };
       if (!settings) {
         print(values, common, `${method} W${wbits}A${abits}: calibrated on ${calibration.count} images of ${data.description} in ${seconds.toFixed(1)} s\nwrote ${out}${evalText}\nadapter: ${describeAdapter(ctx.adapter)}`);
