@@ -95,8 +95,7 @@ Usage:
 
 Models: a folder with config.json and model.safetensors in timm / Hugging Face hub layout
   (vit_*, deit_* and swin_* architectures), or 'demo' for the embedded Fashion-MNIST ViT
-  (demo/fashion-swin is a small Swin). A Swin so far: info, eval, infer, quantize with every
-  method, ablate and fim (no memory estimate yet).
+  (demo/fashion-swin is a small Swin). A Swin runs through every command.
 Data specs: fashion-mnist[:test|:train], mnist:<dir>[:test|:train], a folder of IDX files,
   or an image folder (<dir>/<class>/<image>.jpg|png, like torchvision's ImageFolder).
 

@@ -43,21 +43,24 @@ function expectWithin(estimate: number, measured: number, what: string) {
   expect(ratio, `${what}: estimated ${estimate} B, allocated ${measured} B`).toBeLessThan(1.2);
 }
 
+/** A run's calibration and reconstruction peaks each within 20 % of their estimates. */
+async function expectPhasesWithin(ckpt: ModelCheckpoint, method: Method, wbits: number, settings: ReconSettings) {
+  const m = await measure(ckpt, method, wbits, settings);
+  expectWithin(m.estimate.calibration.peakBytes, m.calib, 'calibration');
+  expectWithin(m.estimate.reconstruction!.peakBytes, m.recon, 'reconstruction');
+}
+
 describe('memory estimate against the allocation counter', () => {
   it('demo model, FIMA-Q: calibration search and reconstruction each within 20 %', async () => {
     const demo = await loadVitCheckpoint('demo/fashion-vit', 'the test');
     const settings = { ...PRESETS.quick, iters: 2, calibSize: 48, searchSize: 8, searchCandidates: 16, batch: 12 };
-    const m = await measure(demo, 'fimaq', 4, settings);
-    expectWithin(m.estimate.calibration.peakBytes, m.calib, 'calibration');
-    expectWithin(m.estimate.reconstruction!.peakBytes, m.recon, 'reconstruction');
+    await expectPhasesWithin(demo, 'fimaq', 4, settings);
   }, 300_000);
 
   it('demo Swin, FIMA-Q: calibration search and reconstruction each within 20 %', async () => {
     const swin = await loadCheckpoint('demo/fashion-swin');
     const settings = { ...PRESETS.quick, iters: 2, calibSize: 48, searchSize: 8, searchCandidates: 16, batch: 12 };
-    const m = await measure(swin, 'fimaq', 4, settings);
-    expectWithin(m.estimate.calibration.peakBytes, m.calib, 'calibration');
-    expectWithin(m.estimate.reconstruction!.peakBytes, m.recon, 'reconstruction');
+    await expectPhasesWithin(swin, 'fimaq', 4, settings);
   }, 300_000);
 
   it('Swin with padded windows (grid 12, window 5), BRECQ: each phase within 20 %', async () => {
@@ -65,9 +68,7 @@ describe('memory estimate against the allocation counter', () => {
     const swin = randomSwinCheckpoint(JSON.stringify({ architecture: 'swin_tiny_patch4_window7_224', num_classes: 5, model_args: config }), 3);
     expect(swin.config.stages[0]!.windowing[0].padded).toBe(15);
     const settings = { ...PRESETS.quick, iters: 2, calibSize: 20, searchSize: 6, searchCandidates: 16, batch: 8 };
-    const m = await measure(swin, 'brecq-fim', 3, settings);
-    expectWithin(m.estimate.calibration.peakBytes, m.calib, 'calibration');
-    expectWithin(m.estimate.reconstruction!.peakBytes, m.recon, 'reconstruction');
+    await expectPhasesWithin(swin, 'brecq-fim', 3, settings);
   }, 300_000);
 
   // About three minutes on SwiftShader (the Gram-form weight search alone is O·C·K² per linear):
@@ -75,9 +76,7 @@ describe('memory estimate against the allocation counter', () => {
   it.runIf(process.env.FIMAQ_SLOW_TESTS === '1')('deit_small-shaped model (depth 1), BRECQ with its per-sample gradient cache: each phase within 20 %', async () => {
     const deit = randomVitCheckpoint(JSON.stringify({ architecture: 'deit_small_patch16_224', model_args: { depth: 1 } }), 7);
     const settings = { ...PRESETS.quick, iters: 2, calibSize: 6, searchSize: 2, searchCandidates: 8, batch: 3 };
-    const m = await measure(deit, 'brecq-fim', 3, settings);
-    expectWithin(m.estimate.calibration.peakBytes, m.calib, 'calibration');
-    expectWithin(m.estimate.reconstruction!.peakBytes, m.recon, 'reconstruction');
+    await expectPhasesWithin(deit, 'brecq-fim', 3, settings);
   }, 600_000);
 });
 
