@@ -11,7 +11,6 @@
  *
  * Run: npm run bench:memory [-- --depth 2]
  */
-import { execSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../src/io/checkpoint-node.js';
@@ -22,6 +21,7 @@ import { PRESETS, type ReconSettings } from '../src/recon/settings.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
 import { uniformTensor } from '../src/util/prng.js';
 import { phasePeaks } from '../test/helpers/phase-peaks.js';
+import { sourceCommit } from './commit.js';
 import { randomVitCheckpoint } from '../test/helpers/random-vit.js';
 
 const arg = (name: string, fallback: string) => {
@@ -29,6 +29,8 @@ const arg = (name: string, fallback: string) => {
   return i > 0 ? process.argv[i + 1] : fallback;
 };
 const depth = Number(arg('depth', '2'));
+// Taken before the run: the record names the code that was measured, whatever changes meanwhile.
+const commit = sourceCommit();
 const ctx = await createNodeContext();
 const fisher = { ...DEFAULT_FISHER, k: 2, disMode: 'qf' as const };
 
@@ -79,7 +81,7 @@ for (const method of ['fimaq', 'brecq-fim'] as const) rows.push(await measure(`d
 const adapter = ctx.adapter;
 const record = {
   command: `npm run bench:memory -- --depth ${depth}`,
-  commit: execSync('git rev-parse --short HEAD', { cwd: PACKAGE_ROOT }).toString().trim(),
+  commit,
   date: new Date().toISOString(),
   adapter,
   note: 'estimated / allocated peak bytes per phase; allocated = every GPU buffer the runtime holds (in use or pooled); W4A4, iterations cut to 2 per unit, k = 2 snapshots at the first steps',
