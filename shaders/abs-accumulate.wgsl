@@ -1,6 +1,7 @@
 // abs-accumulate: acc[d] += sum_b |x[b * cols + d] - y[b * cols + d]| over rows b (with HAS_Y; else
-// |x| alone). The streamed sums of the method's Fisher snapshots: mean |dL/dz| and mean |z_q - z_fp|
-// over the calibration set, one minibatch at a time, without keeping per-image gradients. One
+// |x| alone; with SQUARE, x^2 instead of |x|). The streamed sums of the method's Fisher snapshots:
+// mean |dL/dz| and mean |z_q - z_fp| over the calibration set, one minibatch at a time, without
+// keeping per-image gradients; squared, the diagonal of the empirical Fisher matrix (eig-fim). One
 // invocation owns one column and adds its rows in order, so results repeat bit for bit.
 
 struct Params { rows: u32, cols: u32 }
@@ -12,6 +13,7 @@ struct Params { rows: u32, cols: u32 }
 
 override WG: u32 = 256u;
 override HAS_Y: bool = false;
+override SQUARE: bool = false;
 
 @compute @workgroup_size(WG)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>) {
@@ -25,7 +27,11 @@ fn main(@builtin(global_invocation_id) gid: vec3<u32>, @builtin(num_workgroups) 
     if (HAS_Y) {
       v -= y[b * p.cols + d];
     }
-    s += abs(v);
+    if (SQUARE) {
+      s += v * v;
+    } else {
+      s += abs(v);
+    }
   }
   acc[d] += s;
 }

@@ -29,14 +29,20 @@ Usage:
         fimaq  the same reconstruction with FIMA-Q's DPLR-FIM loss (Fisher snapshots of KL at
                temperature --temperature through the float rest of the model)
         diag-fim, lr-fim   its diagonal-only and low-rank-only ablations
+        eig-fim    beyond the paper: diagonal plus the top-k eigenpairs of the empirical Fisher
+                   matrix of the per-image gradients (randomized subspace iteration on the GPU),
+                   refreshed on the snapshot schedule; the loss is divided by its first value
+                   after each refresh, times 2
         brecq-fim  BRECQ's Fisher: each sample's squared gradient, computed once per unit
-      Fisher options (fimaq, diag-fim, lr-fim; brecq-fim uses --temperature):
+      Fisher options (fimaq, diag-fim, lr-fim; eig-fim takes --k, --dis-mode, --temperature and
+      --eig-once; brecq-fim uses --temperature):
         --k 5 (snapshots, the rank)  --p1 1  --p2 1
         --temperature 20  --dis-mode q|qf (every iters/k steps, or the first k)
         --damping 1e-4 (added to the snapshot Gram matrix, relative to its mean diagonal)
+        --eig-once   eig-fim: the eigenpairs once per unit, at its first step
       Calibration images are the first --calib-size of a permutation drawn from --seed, or the
       indices listed in a JSON file. --calib defaults to fashion-mnist:train for the demo model.
-      Reconstruction options (fimaq, diag-fim, lr-fim, brecq-fim, mse):
+      Reconstruction options (fimaq, diag-fim, lr-fim, eig-fim, brecq-fim, mse):
         --preset paper|quick   paper (default): 20000 iterations per unit, batch 32, 1024 images,
                                search on 128 with 128 candidates and 3 rounds; quick: 300
                                iterations of batch 8, 256 images, search on 8 with 32 candidates

@@ -50,6 +50,7 @@ export const OPTIONS = {
   temperature: { type: 'string' },
   'dis-mode': { type: 'string' },
   damping: { type: 'string' },
+  'eig-once': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
   adapter: { type: 'string', default: 'auto' },
   'bounds-checks': { type: 'boolean', default: false },

@@ -53,18 +53,23 @@ export function fisherSettings(values: Values): FisherSettings {
     temperature: numberOption(values.temperature, 'temperature', d.temperature, (n) => n > 0, 'a positive number'),
     disMode,
     damping: numberOption(values.damping, 'damping', d.damping, nonNegative, 'a non-negative number'),
+    ...(values['eig-once'] && { eigOnce: true }),
   };
 }
 
 export const RECON_OPTIONS: readonly OptionName[] = ['preset', 'iters', 'batch', 'search-size', 'search-candidates', 'search-rounds', 'lr-round', 'lr-scale', 'drop-prob', 'round-weight', 'report-every'];
 export const FISHER_OPTIONS: readonly OptionName[] = ['k', 'p1', 'p2', 'dis-mode', 'damping', 'temperature'];
+/** The Fisher options of eig-fim: its rank and refresh schedule, the snapshots' temperature. */
+export const EIG_FIM_OPTIONS: readonly OptionName[] = ['k', 'dis-mode', 'temperature', 'eig-once'];
 
 /** Why an option is refused for a quantize run whose method does not use it. */
 export function unusedBy(method: Method): (o: OptionName) => string {
   const methods = `--method ${method}`;
   return (o) => {
     if (RECON_OPTIONS.includes(o) || o === 'resume' || o === 'fresh') return `is a reconstruction option (methods ${RECON_METHODS.join(', ')}); ${methods} does not use it`;
-    if (o === 'temperature') return `applies to methods ${[...FISHER_METHODS, 'brecq-fim'].join(', ')}; ${methods} does not use it`;
+    if (o === 'temperature') return `applies to methods ${[...FISHER_METHODS, 'eig-fim', 'brecq-fim'].join(', ')}; ${methods} does not use it`;
+    if (o === 'eig-once') return `applies to --method eig-fim; ${methods} does not use it`;
+    if (EIG_FIM_OPTIONS.includes(o)) return `is a Fisher option (methods ${[...FISHER_METHODS, 'eig-fim'].join(', ')}); ${methods} does not use it`;
     if (FISHER_OPTIONS.includes(o)) return `is a Fisher option (methods ${FISHER_METHODS.join(', ')}); ${methods} does not use it`;
     return 'does not apply to fimaq quantize (see fimaq --help)';
   };
@@ -74,7 +79,7 @@ export function unusedBy(method: Method): (o: OptionName) => string {
 export function quantizeOptions(method: Method): OptionName[] {
   const base: OptionName[] = ['model', 'calib', 'out', 'method', 'wbits', 'abits', 'calib-size', 'seed', 'calib-indices', 'eval', 'limit', 'gpu-memory'];
   if (!RECON_METHODS.includes(method)) return base;
-  const fisher: OptionName[] = FISHER_METHODS.includes(method) ? [...FISHER_OPTIONS] : method === 'brecq-fim' ? ['temperature'] : [];
+  const fisher: OptionName[] = FISHER_METHODS.includes(method) ? [...FISHER_OPTIONS] : method === 'eig-fim' ? [...EIG_FIM_OPTIONS] : method === 'brecq-fim' ? ['temperature'] : [];
   return [...base, ...RECON_OPTIONS, 'resume', 'fresh', ...fisher];
 }
 

@@ -26,9 +26,11 @@ export const dplrLossKernel: KernelDescriptor = {
 
 /**
  * out[0] = (1/B) Σ A∘C (the low-rank term, with A = |yhat - y|.Gᵀ and C = A.Binv, both [B, rank]),
- * out[1] = (1/(B D)) Σ gbar[d] (yhat - y)² (the diagonal term); yhat, y are [B, D].
+ * out[1] = (1/(B D)) Σ gbar[d] (yhat - y)² (the diagonal term); yhat, y are [B, D]. With
+ * `diagPerRow` the diagonal term is divided by B alone: eig-fim's quadratic form, where A = C =
+ * (yhat - y).Vᵀ and gbar is its diagonal d.
  */
-export function dplrLoss(ctx: GpuContext, yhat: Tensor, y: Tensor, gbar: Tensor, a: Tensor, c: Tensor, out: Tensor): void {
+export function dplrLoss(ctx: GpuContext, yhat: Tensor, y: Tensor, gbar: Tensor, a: Tensor, c: Tensor, out: Tensor, diagPerRow = false): void {
   const cols = gbar.size;
   const rows = yhat.size / cols;
   if (!Number.isInteger(rows) || y.size !== yhat.size) throw new Error(`dplr-loss: yhat ${yhat.size}, y ${y.size} are not rows of ${cols}`);
@@ -37,6 +39,6 @@ export function dplrLoss(ctx: GpuContext, yhat: Tensor, y: Tensor, gbar: Tensor,
   const parts = partialCount(yhat.size);
   const partial = ctx.empty([2, parts], 'dplr-loss.partial');
   ctx.dispatch(dplrLossKernel, { rows, cols, rank: a.size / rows, parts }, [yhat, y, gbar, a, c, partial], gridFor(parts, dplrLossKernel.overrides.WG));
-  reducePartials(ctx, partial, parts, [rows, rows * cols], out, 0, 'dplr-loss');
+  reducePartials(ctx, partial, parts, [rows, diagPerRow ? rows : rows * cols], out, 0, 'dplr-loss');
   partial.release();
 }

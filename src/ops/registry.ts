@@ -16,6 +16,7 @@ import { clsPoolKernel } from './cls-pool.js';
 import { clsPoolBackwardKernel } from './cls-pool-backward.js';
 import { dplrGradKernel } from './dplr-grad.js';
 import { dplrLossKernel } from './dplr-loss.js';
+import { eigFimGradKernel } from './eig-fim-grad.js';
 import { embedTokensKernel } from './embed-tokens.js';
 import { fakeQuantKernel } from './fake-quant.js';
 import { fakeQuantBackwardKernel } from './fake-quant-backward.js';
@@ -70,6 +71,7 @@ export const ALL_KERNELS: readonly KernelDescriptor[] = [
   clsPoolBackwardKernel,
   dplrGradKernel,
   dplrLossKernel,
+  eigFimGradKernel,
   embedTokensKernel,
   fakeQuantKernel,
   fakeQuantBackwardKernel,

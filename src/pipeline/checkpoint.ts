@@ -33,6 +33,7 @@ export interface UnitDetails {
   losses: [number, number][];
   hard_error: { before: number; after: number };
   snapshots?: unknown;
+  eigen?: unknown;
 }
 
 /** What a state file records about its run, besides the model. */

@@ -201,7 +201,7 @@ export async function quantizeModel(ctx: GpuContext, req: QuantizeRequest, opts:
       recon: { unitIndex: p.unitIndex, units: p.units, iteration: p.iteration, iters: p.iters, loss: p.loss },
     }),
     onUnitDone: async (q, done, r) => {
-      unitDetails.push({ unit: r.unit, losses: r.losses, hard_error: r.hardError, ...(r.snapshots && { snapshots: r.snapshots }) });
+      unitDetails.push({ unit: r.unit, losses: r.losses, hard_error: r.hardError, ...(r.snapshots && { snapshots: r.snapshots }), ...(r.eigen && { eigen: r.eigen }) });
       await saveState(store, q, done, unitDetails, record);
       opts.onUnitDone?.(r);
     },

@@ -40,13 +40,12 @@ export interface SnapshotInputs {
   noise: (batchIndex: number) => NoiseSource;
 }
 
-/** One snapshot: the streamed sums over the whole calibration set. */
-export function fisherSnapshot(ctx: GpuContext, unit: ReconUnit, tail: FisherTail, s: SnapshotInputs): SnapshotSums {
-  const D = s.yFp.rowSize;
-  const gradSum = ctx.empty([D], 'fisher.grad_sum');
-  const errorSum = ctx.empty([D], 'fisher.error_sum');
-  ctx.clear(gradSum);
-  ctx.clear(errorSum);
+/**
+ * The snapshot's pass over the calibration set: per batch, the unit's training forward (then
+ * discarded), the float tail to the logits, the KL gradient at the temperature and its backward
+ * to the unit's output. `each` receives the batch's gradient g and output z [n, D] (freed after).
+ */
+export function snapshotPass(ctx: GpuContext, unit: ReconUnit, tail: FisherTail, s: SnapshotInputs, each: (g: Tensor, z: Tensor, from: number, n: number) => void): void {
   const count = s.xFp.count;
   for (let from = 0, k = 0; from < count; from += s.batch, k++) {
     const n = Math.min(s.batch, count - from);
@@ -61,12 +60,24 @@ export function fisherSnapshot(ctx: GpuContext, unit: ReconUnit, tail: FisherTai
     target.release();
     const g = tail.backward(dLogits);
     dLogits.release();
-    absAccumulate(ctx, g, null, gradSum);
+    each(g, z, from, n);
     g.release();
+    z.release();
+  }
+}
+
+/** One snapshot: the streamed sums over the whole calibration set. */
+export function fisherSnapshot(ctx: GpuContext, unit: ReconUnit, tail: FisherTail, s: SnapshotInputs): SnapshotSums {
+  const D = s.yFp.rowSize;
+  const gradSum = ctx.empty([D], 'fisher.grad_sum');
+  const errorSum = ctx.empty([D], 'fisher.error_sum');
+  ctx.clear(gradSum);
+  ctx.clear(errorSum);
+  snapshotPass(ctx, unit, tail, s, (g, z, from, n) => {
+    absAccumulate(ctx, g, null, gradSum);
     const zFp = s.yFp.slice(from, n, 'fisher.y_fp');
     absAccumulate(ctx, z, zFp, errorSum);
     zFp.release();
-    z.release();
-  }
-  return { gradSum, errorSum, images: count };
+  });
+  return { gradSum, errorSum, images: s.xFp.count };
 }

@@ -12,6 +12,7 @@ import type { GpuContext, Tensor } from '../runtime/context.js';
 import type { RowCache } from '../quant/capture.js';
 import { type FisherTail, fisherSnapshot } from './fisher.js';
 import { type FisherState, dplrLossAndGrad } from './fisher-loss.js';
+import type { EigenSummary } from './eig-fisher.js';
 import type { NoiseSource, ReconUnit } from './units.js';
 
 export interface UnitLoss {
@@ -23,6 +24,8 @@ export interface UnitLoss {
   value(): Promise<number>;
   /** What the Fisher snapshots of this unit looked like (snapshot losses only). */
   snapshotSummary?(): SnapshotSummary;
+  /** What eig-fim's eigenpairs of this unit looked like (null before its first refresh). */
+  eigenSummary?(): EigenSummary | null;
   release(): void;
 }
 
@@ -182,6 +185,8 @@ export interface FisherSettings {
   disMode: 'q' | 'qf';
   /** Relative damping of Δ̄Δ̄ᵀ before inversion (the official code has none). */
   damping: number;
+  /** eig-fim: compute the eigenpairs once per unit, at its first step, instead of on the snapshot schedule (absent: the schedule). */
+  eigOnce?: boolean;
 }
 
 /** The official defaults: 5 snapshots spread over the unit, both terms weighted 1, T = 20. */

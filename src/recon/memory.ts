@@ -12,6 +12,7 @@ import type { ModelConfig } from '../model/model-config.js';
 import { type SwinConfig, swinSteps } from '../model/swin-config.js';
 import { BufferPool } from '../runtime/buffer-pool.js';
 import { type BlockSizes, type PhasePeak, PeakTracker, modelBytes, modelTensors, pooledBytes, pooledUnion, swinBlockSizes, vitBlockSizes } from '../quant/memory.js';
+import { EIG_OVERSAMPLE } from './eig-fisher.js';
 import type { ReconMethod } from './reconstruct.js';
 
 export interface ReconShape {
@@ -60,7 +61,8 @@ class ReconEstimate {
   constructor(private readonly cfg: ModelConfig, private readonly o: ReconShape) {
     this.B = Math.min(o.batch, o.images);
     this.k = o.rank;
-    this.fisher = o.method === 'fimaq' || o.method === 'diag-fim' || o.method === 'lr-fim';
+    // Losses refreshed between training steps (snapshots, eig-fim's eigenpairs).
+    this.fisher = o.method === 'fimaq' || o.method === 'diag-fim' || o.method === 'lr-fim' || o.method === 'eig-fim';
     this.C = cfg.numClasses;
     const chunk = (rowSize: number) => rowsPerChunk(o.images, rowSize, o.chunkBytes ?? Infinity) * rowSize;
     // The largest chunk of each kind of cache, and the weights.
@@ -93,9 +95,9 @@ class ReconEstimate {
     return this.fisher ? [k * out, out, k * k, B * k, B * k, B * out, B * out] : [B * out];
   }
 
-  /** The BRECQ per-sample gradient cache of a unit's output. */
-  brecqCache(out: number): number {
-    return this.o.method === 'brecq-fim' ? this.cache(out) : 0;
+  /** The per-image gradient cache of a unit's output (BRECQ, eig-fim). */
+  gradCache(out: number): number {
+    return this.o.method === 'brecq-fim' || this.o.method === 'eig-fim' ? this.cache(out) : 0;
   }
 
   /**
@@ -108,7 +110,10 @@ class ReconEstimate {
   tailPass(where: string, persistent: number, unit: { step: number[]; saved: number[]; float: number[] }, tail: number[], out: number, input: number): void {
     if (this.o.method === 'mse') return;
     const { B, C } = this;
-    const pass = [...tail, B * input, B * out, B * out, B * C, out, out];
+    // eig-fim also scales each batch's gradients, then iterates on the subspace: Q and Z [m, out], G·Qᵀ [images, m].
+    const m = this.k + EIG_OVERSAMPLE;
+    const eig = this.o.method === 'eig-fim' ? [B * out, m * out, m * out, this.o.images * m] : [];
+    const pass = [...tail, B * input, B * out, B * out, B * C, out, out, ...eig];
     this.peak.at(where, persistent, this.fisher ? pooledUnion(unit.step, unit.saved, pass) : pooledUnion(unit.float, pass));
   }
 
@@ -169,7 +174,7 @@ class ReconEstimate {
 
     // Patch embedding: the images, their patches and the float outputs.
     {
-      const caches = held + this.cache(pixels) + this.cache(P * cpp) + this.cache(P * D) + this.brecqCache(P * D);
+      const caches = held + this.cache(pixels) + this.cache(P * cpp) + this.cache(P * D) + this.gradCache(P * D);
       const state = this.adaround(D * cpp) + pooledBytes(D, D, D);
       const step = [B * P * cpp, B * P * D, B * P * D, B * P * D, B * P * D, ...this.lossTensors(P * D)];
       this.peak.at('patch_embed step', caches + state, step);
@@ -179,7 +184,7 @@ class ReconEstimate {
 
     // A block (the first is the largest: its tail is the longest).
     {
-      const caches = held + 3 * this.cache(T * D) + this.brecqCache(T * D);
+      const caches = held + 3 * this.cache(T * D) + this.gradCache(T * D);
       const b = this.block(z, A);
       this.peak.at('blocks.0 step', caches + b.state, b.step);
       this.tailPass('blocks.0 Fisher pass', caches + b.state, b, tail(1), T * D, T * D);
@@ -239,7 +244,7 @@ class ReconEstimate {
     // Patch embedding: the images, their patches and the float outputs; the unit keeps its conv output for the LayerNorm's backward.
     {
       const out = P * E;
-      const caches = held + this.cache(pixels) + this.cache(P * cpp) + this.cache(out) + this.brecqCache(out);
+      const caches = held + this.cache(pixels) + this.cache(P * cpp) + this.cache(out) + this.gradCache(out);
       const state = this.adaround(E * cpp) + pooledBytes(E, E, E, E, E);
       const step = [B * P * cpp, ...Array(6).fill(B * out), ...this.lossTensors(out)];
       this.peak.at('patch_embed step', caches + state, step);
@@ -252,7 +257,7 @@ class ReconEstimate {
       const L = st.resolution ** 2;
       const input = tokensAt(i);
       const out = L * st.dim;
-      const caches = held + 2 * this.cache(input) + this.cache(out) + this.brecqCache(out);
+      const caches = held + 2 * this.cache(input) + this.cache(out) + this.gradCache(out);
       let forward: number[];
       if (s.kind === 'block') {
         const b = this.block(sizes(s.stage, s.index), scales(sizes(s.stage, s.index)));

@@ -20,7 +20,8 @@ import { RowCache, forBatches } from '../quant/capture.js';
 import { FakeQuantModel } from '../quant/fake-quant-model.js';
 import type { QuantizedModel } from '../quant/quantized-model.js';
 import { type ReconSettings, betaAt, keepThreshold, roundWeightAt, scaleLrAt } from './settings.js';
-import { BrecqLoss, type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type SnapshotSummary, type UnitLoss } from './losses.js';
+import { type EigenSummary, EigFisherLoss } from './eig-fisher.js';
+import { BrecqLoss, type FisherMethod, FisherLoss, type FisherSettings, KlLoss, MseLoss, type SnapshotSummary, type UnitLoss, snapshotDue } from './losses.js';
 import { type FloatModel, buildUnit, headInput, patchEmbedOutput, storeUnit, tailAfter, unitForward, unitNames } from './unit-graph.js';
 import type { NoiseSource, ReconUnit } from './units.js';
 import { FimaqError } from '../util/errors.js';
@@ -44,6 +45,8 @@ export interface UnitReport {
   hardError: { before: number; after: number };
   /** The unit's Fisher snapshots (fimaq, diag-fim, lr-fim; not the head). */
   snapshots?: SnapshotSummary;
+  /** eig-fim: the Fisher matrix's top eigenvalues and the share of its trace they hold (the unit's last refresh). */
+  eigen?: EigenSummary;
 }
 
 /** Calibration inputs the hard-quantized unit error is measured on. */
@@ -58,7 +61,7 @@ export interface ReconProgress {
   loss: number;
 }
 
-export type ReconMethod = 'mse' | 'brecq-fim' | FisherMethod;
+export type ReconMethod = 'mse' | 'brecq-fim' | 'eig-fim' | FisherMethod;
 
 export interface ReconOptions {
   settings: ReconSettings;
@@ -171,6 +174,7 @@ export async function reconstruct<Q extends QuantizedModel>(
       const loss = unitLoss(ctx, unit, u, fp, { xFp, xQ, yFp, logitsFp }, opts);
       const { losses, secondsPerStep } = await trainUnit(ctx, unit, u, names.length, xFp, xQ, yFp, loss, opts);
       const snapshots = loss.snapshotSummary?.();
+      const eigen = loss.eigenSummary?.() ?? undefined;
       loss.release();
       await storeUnit(unit, name, fp, quantized);
       unit.release();
@@ -178,7 +182,7 @@ export async function reconstruct<Q extends QuantizedModel>(
       // The unit's state and step buffers are not needed while the next unit's data is made.
       ctx.trimPool();
       fq = FakeQuantModel.upload(ctx, quantized);
-      const report: UnitReport = { unit: name, seconds: 0, secondsPerStep, losses, hardError: { before, after: await hardError() }, ...(snapshots && { snapshots }) };
+      const report: UnitReport = { unit: name, seconds: 0, secondsPerStep, losses, hardError: { before, after: await hardError() }, ...(snapshots && { snapshots }), ...(eigen && { eigen }) };
       report.seconds = (performance.now() - started) / 1000;
       reports.push(report);
       await opts.onUnitDone?.(quantized, u + 1, report);
@@ -305,6 +309,24 @@ function unitLoss(
     });
   }
   const seed = (opts.seed ^ SNAPSHOT_SEED_MIX) >>> 0;
+  const noise = (snapshot: number, batchIndex: number): NoiseSource => (slot, n) => {
+    const t = ctx.empty([n], `recon.fisher.noise.${slot}`);
+    randomUniform(ctx, t, seed, streamOf(unitIndex, snapshot * 4096 + batchIndex, slot));
+    return t;
+  };
+  if (method === 'eig-fim') {
+    const f = opts.fisher;
+    return new EigFisherLoss(ctx, {
+      unit,
+      tail: tailAfter(ctx, fp, unit.name),
+      snapshots: { xFp, yFp, logitsFp, batch: Math.min(s.batch, xFp.count), temperature: f.temperature },
+      noise,
+      rank: f.k,
+      due: (it) => (f.eigOnce ? it === 0 : snapshotDue(f, s.iters, it)),
+      seed: (seed + unitIndex * 104729) >>> 0,
+      makeCache: (rowShape) => new RowCache(ctx, xFp.count, rowShape, 'recon.eig.grads', opts.chunkBytes),
+    });
+  }
   return new FisherLoss(ctx, method, opts.fisher, {
     unit,
     tail: tailAfter(ctx, fp, unit.name),
@@ -313,11 +335,7 @@ function unitLoss(
     logitsFp,
     iters: s.iters,
     batch: Math.min(s.batch, xFp.count),
-    noise: (snapshot, batchIndex) => (slot, n) => {
-      const t = ctx.empty([n], `recon.fisher.noise.${slot}`);
-      randomUniform(ctx, t, seed, streamOf(unitIndex, snapshot * 4096 + batchIndex, slot));
-      return t;
-    },
+    noise,
   });
 }
 

@@ -62,7 +62,7 @@ describe('fimaq ablate', () => {
 
   it('rejects bad lists with one line', async () => {
     for (const [args, pattern] of [
-      [['--methods', 'calib,magic'], /--methods: 'magic' is not one of fimaq, diag-fim, lr-fim, brecq-fim, mse, calib/],
+      [['--methods', 'calib,magic'], /--methods: 'magic' is not one of fimaq, diag-fim, lr-fim, eig-fim, brecq-fim, mse, calib/],
       [['--bits', '4,9'], /--bits: '9' is not a bit width from 2 to 8/],
       [['--seeds', '1,x'], /--seeds: 'x' is not an integer from 0 to 4294967295/],
     ] as [string[], RegExp][]) {

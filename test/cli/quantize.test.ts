@@ -58,7 +58,7 @@ describe('fimaq quantize', () => {
     writeFileSync(bad, JSON.stringify([1, 2, 70000]));
     for (const [args, pattern] of [
       [['--wbits', '9'], /bit width 9 is not supported/],
-      [['--method', 'magic'], /--method must be one of fimaq, diag-fim, lr-fim, brecq-fim, mse, calib, rtn/],
+      [['--method', 'magic'], /--method must be one of fimaq, diag-fim, lr-fim, eig-fim, brecq-fim, mse, calib, rtn/],
       [['--calib-indices', bad], /bad\.json: entry 2 \(70000\) is not an image index/],
       [['--calib-size', '70000'], /--calib-size 70000 exceeds the 60000 images/],
     ] as [string[], RegExp][]) {

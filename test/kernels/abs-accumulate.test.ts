@@ -5,8 +5,8 @@ import { absAccumulateRef } from '../reference/abs-accumulate.js';
 
 describe('abs-accumulate', () => {
   for (const [rows, cols] of [[1, 1], [7, 5], [32, 3200], [3, 257]]) {
-    for (const withY of [false, true]) {
-      it(`${rows} rows of ${cols}, ${withY ? '|x - y|' : '|x|'}, accumulated over two batches`, async () => {
+    for (const [withY, square] of [[false, false], [true, false], [false, true]]) {
+      it(`${rows} rows of ${cols}, ${square ? 'x²' : withY ? '|x - y|' : '|x|'}, accumulated over two batches`, async () => {
         const ctx = await testContext();
         const acc0 = randomData(cols, 1);
         const acc = ctx.upload(acc0, [cols], 'acc');
@@ -16,8 +16,8 @@ describe('abs-accumulate', () => {
           const y = withY ? randomData(rows * cols, 2) : null;
           const xt = ctx.upload(x, [rows, cols], 'x');
           const yt = y ? ctx.upload(y, [rows, cols], 'y') : null;
-          absAccumulate(ctx, xt, yt, acc);
-          ref = absAccumulateRef(ref, x, y);
+          absAccumulate(ctx, xt, yt, acc, square);
+          ref = absAccumulateRef(ref, x, y, square);
           xt.release();
           yt?.release();
         }

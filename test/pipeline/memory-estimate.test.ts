@@ -63,13 +63,16 @@ describe('memory estimate against the allocation counter', () => {
     await expectPhasesWithin(swin, 'fimaq', 4, settings);
   }, 300_000);
 
-  it('Swin with padded windows (grid 12, window 5), BRECQ: each phase within 20 %', async () => {
-    const config = { img_size: 24, patch_size: 2, window_size: 5, in_chans: 3, num_classes: 5, embed_dim: 16, depths: [2, 1], num_heads: [2, 4] };
-    const swin = randomSwinCheckpoint(JSON.stringify({ architecture: 'swin_tiny_patch4_window7_224', num_classes: 5, model_args: config }), 3);
-    expect(swin.config.stages[0]!.windowing[0].padded).toBe(15);
-    const settings = { ...PRESETS.quick, iters: 2, calibSize: 20, searchSize: 6, searchCandidates: 16, batch: 8 };
-    await expectPhasesWithin(swin, 'brecq-fim', 3, settings);
-  }, 300_000);
+  // BRECQ keeps every image's gradient; eig-fim too, and iterates on its subspace.
+  for (const method of ['brecq-fim', 'eig-fim'] as const) {
+    it(`Swin with padded windows (grid 12, window 5), ${method}: each phase within 20 %`, async () => {
+      const config = { img_size: 24, patch_size: 2, window_size: 5, in_chans: 3, num_classes: 5, embed_dim: 16, depths: [2, 1], num_heads: [2, 4] };
+      const swin = randomSwinCheckpoint(JSON.stringify({ architecture: 'swin_tiny_patch4_window7_224', num_classes: 5, model_args: config }), 3);
+      expect(swin.config.stages[0]!.windowing[0].padded).toBe(15);
+      const settings = { ...PRESETS.quick, iters: 2, calibSize: 20, searchSize: 6, searchCandidates: 16, batch: 8 };
+      await expectPhasesWithin(swin, method, 3, settings);
+    }, 300_000);
+  }
 
   // About three minutes on SwiftShader (the Gram-form weight search alone is O·C·K² per linear):
   // run with FIMAQ_SLOW_TESTS=1.

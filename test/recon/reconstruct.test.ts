@@ -155,6 +155,32 @@ describe('reconstruct', () => {
     }
   });
 
+  it('runs eig-fim: the loss starts at 2 after each refresh, eigenpairs on the snapshot schedule or once, repeatable for a seed', async () => {
+    const ctx = await testContext();
+    const { q, float } = await calibrated();
+    const fisher = { k: 2, p1: 1, p2: 1, temperature: 20, disMode: 'q' as const, damping: 1e-4 };
+    const run = (f: typeof fisher & { eigOnce?: boolean }) => reconstruct(ctx, float, q, images, count, { settings: settings(6, 3), seed: 5, method: 'eig-fim', fisher: f });
+    const [a, b, once] = [await run(fisher), await run(fisher), await run({ ...fisher, eigOnce: true })];
+    expect(learned(b.quantized)).toEqual(learned(a.quantized));
+    expect(learned(once.quantized)).not.toEqual(learned(a.quantized));
+    for (const [r, refreshes] of [[a, 2], [once, 1]] as const) {
+      for (const rep of r.reports) {
+        for (const [, v] of rep.losses) expect(Number.isFinite(v), rep.unit).toBe(true);
+        if (rep.unit === 'head') {
+          expect(rep.eigen).toBeUndefined();
+          continue;
+        }
+        expect(rep.losses[0][1], rep.unit).toBeCloseTo(2, 4);
+        expect(rep.snapshots).toBeUndefined();
+        expect(rep.eigen?.refreshes, rep.unit).toBe(refreshes);
+        expect(rep.eigen?.values).toHaveLength(2);
+        expect(rep.eigen!.values[0]).toBeGreaterThanOrEqual(rep.eigen!.values[1]!);
+        expect(rep.eigen!.capturedShare).toBeGreaterThan(0);
+        expect(rep.eigen!.capturedShare).toBeLessThanOrEqual(1 + 1e-9);
+      }
+    }
+  });
+
   it('stops with an error naming the unit when its loss stops being finite', async () => {
     const ctx = await testContext();
     // fc1 weights near the float32 limit overflow the block's activations once they are trained on.

@@ -113,9 +113,10 @@ export async function commandQuantize(values: Values, given: Set<OptionName>): P
         unit: u.unit, seconds: u.seconds, first_loss: u.losses[0]?.[1], final_loss: u.losses[u.losses.length - 1]?.[1],
         hard_error_before: u.hardError.before, hard_error_after: u.hardError.after,
         ...(u.snapshots && { snapshots: u.snapshots.snapshots, snapshot_grad_min_cosine: u.snapshots.gradMinCosine, snapshot_error_min_cosine: u.snapshots.errorMinCosine }),
+        ...(u.eigen && { eigen_refreshes: u.eigen.refreshes, eigen_captured_share: u.eigen.capturedShare, eigen_values: u.eigen.values }),
       }));
       const lines = units.map(
-        (u) => `  ${u.unit.padEnd(12)} training loss ${u.first_loss?.toPrecision(4)} -> ${u.final_loss?.toPrecision(4)}, hard-quantized output error ${u.hard_error_before.toPrecision(4)} -> ${u.hard_error_after.toPrecision(4)}${u.snapshots ? `, ${u.snapshots} snapshots (cos >= ${u.snapshot_grad_min_cosine?.toFixed(4)} between mean |g|)` : ''}  ${u.seconds.toFixed(1)} s`,
+        (u) => `  ${u.unit.padEnd(12)} training loss ${u.first_loss?.toPrecision(4)} -> ${u.final_loss?.toPrecision(4)}, hard-quantized output error ${u.hard_error_before.toPrecision(4)} -> ${u.hard_error_after.toPrecision(4)}${u.snapshots ? `, ${u.snapshots} snapshots (cos >= ${u.snapshot_grad_min_cosine?.toFixed(4)} between mean |g|)` : ''}${u.eigen_refreshes ? `, ${u.eigen_refreshes} refreshes (top ${u.eigen_values?.length} eigenvalues: ${(100 * (u.eigen_captured_share ?? 0)).toFixed(1)} % of the Fisher trace)` : ''}  ${u.seconds.toFixed(1)} s`,
       );
       const json = {
         ...common, preset: values.preset ?? 'paper', settings, fisher: fisher ?? null, search_size: r.searchSize, resumed_at_unit: r.resumedAt,
