@@ -309,7 +309,7 @@ function drawFim(m: Extract<FromWorker, { type: 'fim' }>): void {
   canvas.height = m.height;
   (canvas.getContext('2d') as CanvasRenderingContext2D).putImageData(new ImageData(new Uint8ClampedArray(m.rgba), m.width, m.height), 0, 0);
   canvas.hidden = false;
-  text($('fim-errors'), `Panels: ${m.panels.join(' | ')}. Relative Frobenius error: diagonal ${m.errors.diag.toFixed(3)}, low rank ${m.errors.lowRank.toFixed(3)}, DPLR ${m.errors.dplr.toFixed(3)}.`);
+  text($('fim-errors'), `Panels: ${m.panels.join(' | ')}. Relative Frobenius error: diagonal ${m.errors.diag.toFixed(3)}, low rank ${m.errors.lowRank.toFixed(3)}, DPLR ${m.errors.dplr.toFixed(3)}; eig-fim's matrix ${m.eigLossError.toFixed(3)}.`);
   text($('status'), 'Fisher matrix drawn.');
 }
 

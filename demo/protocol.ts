@@ -75,7 +75,7 @@ export type FromWorker =
   | { type: 'unit'; unit: UnitSummary }
   | { type: 'result'; result: RunResult }
   | { type: 'cancelled'; resumable: boolean }
-  | { type: 'fim'; width: number; height: number; rgba: Uint8Array; panels: string[]; errors: { diag: number; lowRank: number; dplr: number } }
+  | { type: 'fim'; width: number; height: number; rgba: Uint8Array; panels: string[]; errors: { diag: number; lowRank: number; dplr: number }; eigLossError: number }
   | { type: 'infer'; results: { image: string; top: { label: string; probability: number }[] }[]; msPerImage: number }
   /** `resumable`: the GPU device was lost and the checkpoint kept the finished units. */
   | { type: 'error'; message: string; resumable?: boolean };

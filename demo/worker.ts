@@ -229,7 +229,7 @@ async function fim(msg: Extract<ToWorker, { type: 'fim' }>): Promise<void> {
       (done, total) => post({ type: 'progress', progress: { phase: 'evaluate', stage: 'Fisher matrix', done, total } }),
       running.signal,
     );
-    post({ type: 'fim', ...r.picture, panels: r.panels, errors: r.errors }, [r.picture.rgba.buffer]);
+    post({ type: 'fim', ...r.picture, panels: r.panels, errors: r.errors, eigLossError: r.eigLoss.sliceError }, [r.picture.rgba.buffer]);
   } finally {
     running = null;
   }

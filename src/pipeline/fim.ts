@@ -15,7 +15,10 @@ import { calibrateModel } from '../quant/calibrate-model.js';
 import { FakeQuantModel } from '../quant/fake-quant-model.js';
 import type { QuantizedModel } from '../quant/quantized-model.js';
 import { ClassTokenGradientStats, empiricalFisher, fimApproximations, lossTermFits, renderHeatmaps } from '../recon/fim-picture.js';
+import { type Eigenpairs, residualDiagonal, topEigenpairs } from '../recon/eig-fisher.js';
 import { type FloatModel, tailAfter, unitForward, unitNames } from '../recon/unit-graph.js';
+import { RowCache } from '../quant/capture.js';
+import { add } from '../ops/add.js';
 import type { GpuContext } from '../runtime/context.js';
 
 export interface FisherPictureRequest {
@@ -37,6 +40,12 @@ export interface FisherPicture {
   errors: { diag: number; lowRank: number; dplr: number };
   lossTermErrors: { diag: number; lowRank: number; dplr: number };
   topVectorCosines: number[];
+  /**
+   * eig-fim's own matrix, diag d + UΛUᵀ from the top `rank` eigenpairs of F over the block's whole
+   * output (as the loss finds them, on the GPU): its relative Frobenius error against F on the
+   * slice (beside the fits above) and over the whole output, and the share of F's trace ΛU holds.
+   */
+  eigLoss: { sliceError: number; fullError: number; capturedShare: number };
   /** A ViT's class-token gradient statistics; null for a Swin, which has no class token. */
   classTokenChannelMeanRatio: number | null;
   classTokenShare: number | null;
@@ -68,7 +77,12 @@ export async function fisherPicture(ctx: GpuContext, req: FisherPictureRequest, 
   const before = units.slice(1, units.indexOf(target.name));
   const tail = tailAfter(ctx, fp, target.name);
   const grads: Float64Array[] = [];
+  const row = target.tokens * target.width;
+  // Every image's whole gradient: on the GPU for the subspace iteration, on the host for the fits.
+  const gradCache = new RowCache(ctx, count, [row], 'fim.grads');
+  const fullGrads: Float32Array[] = [];
   const classToken = cfg.family === 'swin' ? null : new ClassTokenGradientStats(cfg.numTokens, cfg.embedDim);
+  let eig: Eigenpairs | null = null;
   try {
     for (let from = 0; from < count; from += BATCH) {
       signal?.throwIfAborted();
@@ -86,15 +100,23 @@ export async function fisherPicture(ctx: GpuContext, req: FisherPictureRequest, 
       const logits = tail.forward(z);
       const dLogits = klGrad(ctx, logits, reference, n, 'fim.dlogits', TEMPERATURE);
       const dz = tail.backward(dLogits);
-      const g = await ctx.read(dz);
-      const row = target.tokens * target.width;
-      // Per-sample gradient of the sample's own KL: undo batchmean's 1/n; the first token's first channels.
-      for (let b = 0; b < n; b++) grads.push(Float64Array.from(g.subarray(b * row, b * row + channels), (v) => v * n));
+      // Per-sample gradient of the sample's own KL: undo batchmean's 1/n.
+      const own = add(ctx, dz, dz, 'fim.g', n - 1);
+      gradCache.put(own, from);
+      const g = await ctx.read(own);
+      own.release();
+      // The first token's first channels.
+      for (let b = 0; b < n; b++) {
+        grads.push(Float64Array.from(g.subarray(b * row, b * row + channels)));
+        fullGrads.push(g.subarray(b * row, (b + 1) * row));
+      }
       classToken?.add(g, n);
       for (const t of [images, reference, x, z, logits, dLogits, dz]) t.release();
       onProgress?.(from + n, count);
     }
+    eig = await topEigenpairs(ctx, gradCache, { rank, seed: 1 });
   } finally {
+    gradCache.release();
     tail.release();
     fq.release();
     fp.release();
@@ -102,13 +124,70 @@ export async function fisherPicture(ctx: GpuContext, req: FisherPictureRequest, 
   const f = empiricalFisher(grads, channels);
   const approx = fimApproximations(f, channels, rank);
   const fits = lossTermFits(grads, f, channels, approx.topVectors);
+  if (!eig) throw new Error('fisherPicture: no eigenpairs');
   return {
     panels: ['empirical FIM', 'diagonal', `rank ${rank}`, `DPLR (diagonal + rank ${rank})`],
     picture: renderHeatmaps([f, approx.diag, approx.lowRank, approx.dplr], channels),
     errors: approx.errors,
     lossTermErrors: fits.errors,
     topVectorCosines: fits.topVectorCosines,
+    eigLoss: eigLossFit(fullGrads, eig, f, channels),
     classTokenChannelMeanRatio: classToken?.channelMeanRatio ?? null,
     classTokenShare: classToken?.classTokenShare ?? null,
+  };
+}
+
+/**
+ * How well eig-fim's matrix M = diag d + UΛUᵀ fits F = (1/n) Σ g gᵀ: on the slice's first `channels`
+ * entries against the slice's F (`sliceF`), and over the whole output without forming F, from
+ * ‖F‖² = (1/n²) Σ_ab (g_a·g_b)², ⟨F, M⟩ = Σ_j d_j F_jj + Σ_r λ_r (1/n) Σ_i (u_r·g_i)² and
+ * ‖M‖² = Σ_j d_j² + 2 Σ_r λ_r Σ_j d_j u_rj² + Σ_r λ_r² (orthonormal u_r). In float64.
+ */
+export function eigLossFit(grads: Float32Array[], eig: Eigenpairs, sliceF: Float64Array, channels: number): { sliceError: number; fullError: number; capturedShare: number } {
+  const n = grads.length;
+  const D = grads[0]!.length;
+  const diagF = new Float64Array(D);
+  for (const g of grads) for (let j = 0; j < D; j++) diagF[j] += (g[j]! * g[j]!) / n;
+  const d = residualDiagonal(diagF, eig);
+  const k = eig.values.length;
+  let sliceDiff = 0;
+  let sliceNorm = 0;
+  for (let i = 0; i < channels; i++)
+    for (let j = 0; j < channels; j++) {
+      let m = i === j ? d[i]! : 0;
+      for (let r = 0; r < k; r++) m += eig.values[r]! * eig.vectors[r]![i]! * eig.vectors[r]![j]!;
+      const fij = sliceF[i * channels + j]!;
+      sliceDiff += (fij - m) ** 2;
+      sliceNorm += fij * fij;
+    }
+  let fNorm = 0;
+  for (let a = 0; a < n; a++)
+    for (let b = 0; b < n; b++) {
+      let dot = 0;
+      for (let j = 0; j < D; j++) dot += grads[a]![j]! * grads[b]![j]!;
+      fNorm += (dot * dot) / (n * n);
+    }
+  let inner = 0;
+  for (let j = 0; j < D; j++) inner += d[j]! * diagF[j]!;
+  let mNorm = 0;
+  for (let j = 0; j < D; j++) mNorm += d[j]! ** 2;
+  eig.vectors.forEach((u, r) => {
+    const lambda = eig.values[r]!;
+    let projected = 0;
+    for (const g of grads) {
+      let dot = 0;
+      for (let j = 0; j < D; j++) dot += u[j]! * g[j]!;
+      projected += (dot * dot) / n;
+    }
+    inner += lambda * projected;
+    let weighted = 0;
+    for (let j = 0; j < D; j++) weighted += d[j]! * u[j]! * u[j]!;
+    mNorm += 2 * lambda * weighted + lambda * lambda;
+  });
+  const trace = diagF.reduce((a, b) => a + b, 0);
+  return {
+    sliceError: Math.sqrt(sliceDiff / sliceNorm),
+    fullError: Math.sqrt(Math.max(fNorm - 2 * inner + mNorm, 0) / fNorm),
+    capturedShare: trace > 0 ? eig.values.reduce((a, b) => a + b, 0) / trace : 0,
   };
 }

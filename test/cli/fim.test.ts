@@ -35,6 +35,14 @@ describe('fimaq fim', () => {
       expect(json.block_name).toBe('blocks.1');
       // DPLR adds to the rank-k part (or to one loss term) what it lacks, so it is never worse.
       expect(e.dplr).toBeLessThanOrEqual(e.low_rank + 1e-12);
+      // eig-fim's matrix holds F's own diagonal and its best rank-k part of the whole output.
+      const eig = json.eig_fim_relative_frobenius_error;
+      for (const v of [eig.slice, eig.full_output]) {
+        expect(v).toBeGreaterThan(0);
+        expect(v).toBeLessThan(1);
+      }
+      expect(json.eig_fim_captured_trace_share).toBeGreaterThan(0);
+      expect(json.eig_fim_captured_trace_share).toBeLessThanOrEqual(1);
       expect(t.dplr).toBeLessThanOrEqual(Math.min(t.diagonal, t.low_rank) + 1e-12);
       const png = PNG.sync.read(readFileSync(out));
       // Four 8 x 8 panels of 4-pixel cells with 8-pixel gaps.

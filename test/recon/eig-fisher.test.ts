@@ -5,6 +5,7 @@
  * the float64 reference, whose gradient is checked against central differences of its loss.
  */
 import { describe, expect, it } from 'vitest';
+import { eigLossFit } from '../../src/pipeline/fim.js';
 import { RowCache } from '../../src/quant/capture.js';
 import { EIG_WEIGHT, eigFimLossAndGrad, orthonormalizeRows, residualDiagonal, topEigenpairs, uploadEigFisher } from '../../src/recon/eig-fisher.js';
 import { empiricalFisher, symmetricEigen } from '../../src/recon/fim-picture.js';
@@ -79,6 +80,37 @@ describe('eig-fim: top eigenpairs of the empirical Fisher matrix', () => {
     grads.release();
     expect(eig.values[2]).toBeGreaterThan(0);
     expect(Math.max(eig.values[3]!, eig.values[4]!)).toBeLessThan(1e-6 * eig.values[0]!);
+  });
+});
+
+describe('eig-fim: how its matrix fits F (what fimaq fim reports)', () => {
+  it('the whole-output error without forming F equals the explicit one, the slice error the slice\'s', () => {
+    const [n, D, rank, channels] = [10, 14, 3, 5];
+    const g = gradients(n, D, 77);
+    const rows = Array.from({ length: n }, (_, i) => g.subarray(i * D, (i + 1) * D));
+    const f = empiricalFisher(rows.map((r) => Float64Array.from(r)), D);
+    const ref = symmetricEigen(f, D);
+    const order = Array.from(ref.values.keys()).sort((a, b) => ref.values[b] - ref.values[a]).slice(0, rank);
+    const eig = { values: Float64Array.from(order, (e) => ref.values[e]!), vectors: order.map((e) => Float64Array.from({ length: D }, (_, i) => ref.vectors[i * D + e]!)) };
+    const d = residualDiagonal(Float64Array.from({ length: D }, (_, j) => f[j * D + j]!), eig);
+    const m = (i: number, j: number) => (i === j ? d[i]! : 0) + eig.vectors.reduce((s, u, r) => s + eig.values[r]! * u[i]! * u[j]!, 0);
+    const error = (size: number) => {
+      let [diff, norm] = [0, 0];
+      for (let i = 0; i < size; i++)
+        for (let j = 0; j < size; j++) {
+          diff += (f[i * D + j]! - m(i, j)) ** 2;
+          norm += f[i * D + j]! ** 2;
+        }
+      return Math.sqrt(diff / norm);
+    };
+    const sliceF = Float64Array.from({ length: channels * channels }, (_, k) => f[Math.floor(k / channels) * D + (k % channels)]!);
+    const fit = eigLossFit(rows, eig, sliceF, channels);
+    expect(fit.fullError).toBeGreaterThan(0);
+    expect(fit.fullError).toBeCloseTo(error(D), 6);
+    expect(fit.sliceError).toBeCloseTo(error(channels), 6);
+    let trace = 0;
+    for (let j = 0; j < D; j++) trace += f[j * D + j]!;
+    expect(fit.capturedShare).toBeCloseTo(eig.values.reduce((a, b) => a + b, 0) / trace, 9);
   });
 });
 

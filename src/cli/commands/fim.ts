@@ -50,6 +50,9 @@ export async function commandFim(values: Values, given: Set<OptionName>): Promis
       // The loss's own terms from one snapshot, ḡ = mean |g|: diag(ḡ), ḡḡᵀ and their sum, best non-negative scales.
       loss_terms_relative_frobenius_error: { diagonal: r.lossTermErrors.diag, low_rank: r.lossTermErrors.lowRank, dplr: r.lossTermErrors.dplr },
       mean_abs_grad_cosine_with_top_eigenvectors: r.topVectorCosines,
+      // eig-fim's own matrix, diag d + UΛUᵀ from F's top eigenpairs over the whole block output.
+      eig_fim_relative_frobenius_error: { slice: r.eigLoss.sliceError, full_output: r.eigLoss.fullError },
+      eig_fim_captured_trace_share: r.eigLoss.capturedShare,
       class_token_grad_channel_mean_ratio: r.classTokenChannelMeanRatio,
       class_token_grad_share: r.classTokenShare,
       block_name: blockName,
@@ -61,7 +64,7 @@ export async function commandFim(values: Values, given: Set<OptionName>): Promis
     print(
       values,
       json,
-      `block ${block} (${blockName}), ${cfg.family === 'swin' ? 'first token' : 'class token'} channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nthe loss's terms (ḡ = mean |g|, best scales): diag(ḡ) ${t.diag.toFixed(3)}, ḡḡᵀ ${t.lowRank.toFixed(3)}, both ${t.dplr.toFixed(3)}\n|cos| of ḡ with F's top ${rank} eigenvectors: ${r.topVectorCosines.map((c) => c.toFixed(3)).join(' ')}${classTokenLine(r.classTokenChannelMeanRatio, r.classTokenShare, tokens)}\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`,
+      `block ${block} (${blockName}), ${cfg.family === 'swin' ? 'first token' : 'class token'} channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nthe loss's terms (ḡ = mean |g|, best scales): diag(ḡ) ${t.diag.toFixed(3)}, ḡḡᵀ ${t.lowRank.toFixed(3)}, both ${t.dplr.toFixed(3)}\n|cos| of ḡ with F's top ${rank} eigenvectors: ${r.topVectorCosines.map((c) => c.toFixed(3)).join(' ')}\neig-fim's matrix (diag d + top ${rank} eigenpairs of F over the whole output, ${(100 * r.eigLoss.capturedShare).toFixed(1)} % of its trace): ${r.eigLoss.sliceError.toFixed(3)} on the slice, ${r.eigLoss.fullError.toFixed(3)} over the whole output${classTokenLine(r.classTokenChannelMeanRatio, r.classTokenShare, tokens)}\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`,
     );
   });
 }
