@@ -33,7 +33,7 @@ import { configureVulkanEnv } from '../src/runtime/vulkan-env.js';
 import { uniformTensor } from '../src/util/prng.js';
 import { randomVitCheckpoint } from '../test/helpers/random-vit.js';
 import { type Gpu, loadGpus } from './census-roofline.js';
-import { type ReconSetup, calibratedModel, calibrationStageSeconds, fimaqCosts, median, reconstructUnits } from './timing.js';
+import { type ReconSetup, calibratedModel, calibrationStageSeconds, fisherCosts, median, reconstructUnits } from './timing.js';
 import { sourceCommit } from './commit.js';
 
 const driver = configureVulkanEnv('auto');
@@ -247,7 +247,7 @@ await section('reconstruction', async (ctx) => {
   await reconstructUnits(ctx, r, { method: 'mse', iters: 2, ...one });
   const [mse] = await reconstructUnits(ctx, r, { method: 'mse', iters: R.mseIters, ...one });
   log(`  mse: ${(1000 * mse.secondsPerStep).toFixed(2)} ms/step`);
-  const [fimaq] = await fimaqCosts(ctx, r, { k: R.k, b: R.b, ...one });
+  const [fimaq] = await fisherCosts(ctx, r, { k: R.k, b: R.b, ...one });
   const snapshot = fimaq.snapshotSeconds ?? Number.NaN;
   log(`  fimaq: ${(1000 * fimaq.secondsPerStep).toFixed(2)} ms/step; snapshot ${snapshot.toFixed(3)} s over ${R.images} images`);
   return {

@@ -4,7 +4,8 @@
  * else per-dispatch wall clock), isolated from data preparation by timing runs of 2 and 6 steps.
  * Each step is also timed with bounds checks off (`boundsChecks: false`, Dawn's disable_robustness)
  * and the ratio reported. FIMA-Q's steps (the DPLR loss) and its Fisher snapshots are timed apart
- * (bench/timing.ts, fimaqCosts: k = 2 snapshots at the first steps, runs of 2 and 2 + N steps).
+ * (bench/timing.ts, fisherCosts: k = 2 snapshots at the first steps, runs of 2 and 2 + N steps), and
+ * eig-fim's steps and refreshes (per-image gradients, subspace iteration) alike, in the same run.
  * Writes bench/results/recon-<adapter>.json and prints a table.
  * Run: npm run bench:recon [-- --iters N]
  *
@@ -22,7 +23,7 @@ import { PRESETS } from '../src/recon/settings.js';
 import type { GpuContext } from '../src/runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
 import { configureVulkanEnv } from '../src/runtime/vulkan-env.js';
-import { type ReconSetup, calibratedModel, fimaqCosts, reconstructUnits } from './timing.js';
+import { type ReconSetup, calibratedModel, fisherCosts, reconstructUnits } from './timing.js';
 import { sourceCommit } from './commit.js';
 
 configureVulkanEnv('auto');
@@ -78,7 +79,8 @@ const adapter = ctx.adapter;
 const timed = await run(ctx, iters);
 // On the context the mse run compiled its pipelines on.
 const fimaqK = 2;
-const fimaq = await fimaqCosts(ctx, await setup(ctx), { k: fimaqK, b: fimaqK + iters });
+const fimaq = await fisherCosts(ctx, await setup(ctx), { k: fimaqK, b: fimaqK + iters });
+const eig = await fisherCosts(ctx, await setup(ctx), { method: 'eig-fim', k: fimaqK, b: fimaqK + iters });
 await ctx.dispose();
 const unchecked = await createNodeContext({ boundsChecks: false });
 const timedUnchecked = await run(unchecked, iters);
@@ -91,6 +93,7 @@ const units = timed.map((r, i) => {
   const share = Object.fromEntries(Object.entries(ms).sort((x, y) => y[1] - x[1]).filter(([, v]) => v > 0).map(([k, v]) => [k, v / total]));
   const secondsUnchecked = timedUnchecked[i].secondsPerStep;
   const f = fimaq[i];
+  const e = eig[i];
   return {
     unit: r.unit,
     seconds_per_step: r.secondsPerStep,
@@ -101,6 +104,10 @@ const units = timed.map((r, i) => {
     fimaq_seconds_per_step: f.secondsPerStep,
     fimaq_step_vs_mse: f.secondsPerStep / r.secondsPerStep,
     fisher_snapshot_seconds: f.snapshotSeconds,
+    eig_fim_seconds_per_step: e.secondsPerStep,
+    eig_fim_step_vs_fimaq: e.secondsPerStep / f.secondsPerStep,
+    eig_fim_refresh_seconds: e.snapshotSeconds,
+    eig_fim_refresh_vs_snapshot: e.snapshotSeconds !== null && f.snapshotSeconds ? e.snapshotSeconds / f.snapshotSeconds : null,
   };
 });
 const result = {
@@ -116,6 +123,9 @@ const result = {
     k: fimaqK,
     images,
   },
+  eig_fim: {
+    note: `eig_fim_seconds_per_step: a step of the eig-fim loss at rank k = ${fimaqK}; eig_fim_refresh_seconds: one refresh (every image's gradient through the float tail, F's diagonal, ${fimaqK} + 8 directions of subspace iteration) over all ${images} images, timed as fimaq's in the same run`,
+  },
   units,
 };
 for (const u of units) {
@@ -123,6 +133,8 @@ for (const u of units) {
   const snap = u.fisher_snapshot_seconds === null ? '' : `, snapshot ${u.fisher_snapshot_seconds.toFixed(2)} s`;
   console.log(`${u.unit.padEnd(12)} ${(1000 * u.seconds_per_step).toFixed(1)} ms/step (bounds checks off: ${u.speedup_bounds_checks_off.toFixed(2)}x faster; GPU ${u.gpu_ms_per_step.toFixed(1)} ms); ${top}`);
   console.log(`${''.padEnd(12)} fimaq ${(1000 * u.fimaq_seconds_per_step).toFixed(1)} ms/step (${u.fimaq_step_vs_mse.toFixed(2)}x mse)${snap}`);
+  const refresh = u.eig_fim_refresh_vs_snapshot === null ? '' : `, refresh ${u.eig_fim_refresh_vs_snapshot.toFixed(2)}x a snapshot`;
+  console.log(`${''.padEnd(12)} eig-fim ${(1000 * u.eig_fim_seconds_per_step).toFixed(1)} ms/step (${u.eig_fim_step_vs_fimaq.toFixed(2)}x fimaq)${refresh}`);
 }
 console.log(`adapter: ${adapter.vendor} ${adapter.architecture} (${adapter.description}), timing: ${source}`);
 const dir = join(PACKAGE_ROOT, 'bench', 'results');

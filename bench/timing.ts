@@ -63,30 +63,31 @@ export async function reconstructUnits(ctx: GpuContext, r: ReconSetup, o: UnitRu
   return reports;
 }
 
-export interface FimaqCost {
+export interface FisherCost {
   unit: string;
-  /** Seconds per optimisation step with k snapshots taken (the DPLR loss at rank k). */
+  /** Seconds per optimisation step with k snapshots taken (the loss at rank k). */
   secondsPerStep: number;
-  /** Seconds per Fisher snapshot over all `count` images (null: the head, which has none). */
+  /** Seconds per Fisher snapshot (eig-fim: per refresh of its eigenpairs) over all `count` images (null: the head, which has none). */
   snapshotSeconds: number | null;
 }
 
 /**
- * FIMA-Q's costs per unit from two runs of a = k and b > a steps, the k snapshots taken at the
- * first k steps of both: b - a steps make the difference, and what run a spends beyond its a
- * steps is its k snapshots. The pipelines are compiled by a run of the first unit beforehand.
+ * A refreshed loss's costs per unit (FIMA-Q's snapshots, eig-fim's eigenpairs) from two runs of
+ * a = k and b > a steps, the k refreshes taken at the first k steps of both: b - a steps make the
+ * difference, and what run a spends beyond its a steps is its k refreshes. The pipelines are
+ * compiled by a run of the first unit beforehand.
  */
-export async function fimaqCosts(ctx: GpuContext, r: ReconSetup, o: { k: number; b: number; from?: number; units?: number }): Promise<FimaqCost[]> {
+export async function fisherCosts(ctx: GpuContext, r: ReconSetup, o: { method?: 'fimaq' | 'eig-fim'; k: number; b: number; from?: number; units?: number }): Promise<FisherCost[]> {
   const a = o.k;
-  if (o.b <= a) throw new Error(`fimaqCosts: b (${o.b}) must exceed k (${a})`);
-  const base = { method: 'fimaq' as const, k: o.k, from: o.from };
+  if (o.b <= a) throw new Error(`fisherCosts: b (${o.b}) must exceed k (${a})`);
+  const base = { method: o.method ?? 'fimaq', k: o.k, from: o.from };
   await reconstructUnits(ctx, r, { ...base, iters: a, units: 1 });
   const runA = await reconstructUnits(ctx, r, { ...base, iters: a, units: o.units });
   const runB = await reconstructUnits(ctx, r, { ...base, iters: o.b, units: o.units });
   return runA.map((ra, i) => {
     const rb = runB[i];
     const step = (o.b * rb.secondsPerStep - a * ra.secondsPerStep) / (o.b - a);
-    const snapshots = ra.snapshots?.snapshots ?? 0;
+    const snapshots = ra.snapshots?.snapshots ?? ra.eigen?.refreshes ?? 0;
     return { unit: ra.unit, secondsPerStep: step, snapshotSeconds: snapshots > 0 ? (a * ra.secondsPerStep - a * step) / snapshots : null };
   });
 }
