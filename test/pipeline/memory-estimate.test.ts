@@ -59,7 +59,7 @@ describe('memory estimate against the allocation counter', () => {
 
   it('demo Swin, FIMA-Q: calibration search and reconstruction each within 20 %', async () => {
     const swin = await loadCheckpoint('demo/fashion-swin');
-    const settings = { ...PRESETS.quick, iters: 2, calibSize: 48, searchSize: 8, searchCandidates: 16, batch: 12 };
+    const settings = { ...PRESETS.quick, iters: 2, calibSize: 24, searchSize: 4, searchCandidates: 16, batch: 8 };
     await expectPhasesWithin(swin, 'fimaq', 4, settings);
   }, 300_000);
 
