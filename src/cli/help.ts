@@ -79,7 +79,8 @@ Usage:
       every finished run in a JSON file (rewritten atomically after each run, locked while the
       command runs); run the same command again to skip the runs it holds, e.g. after an
       interruption. Reconstruction and Fisher options are part of the record whatever --methods
-      holds, so that runs of other methods added later share them.
+      holds, so that runs of other methods added later share them. --methods takes any quantize
+      method but rtn (eig-fim too).
   fimaq fim --model <dir|demo> --calib <spec> --out <file.png> [--block 1] [--channels 64]
             [--rank 5] [--bits 4] [--calib-size 256] [--seed 3407] [--json]
       The paper's Figure 1 on this model: the empirical Fisher matrix of KL(T = 20) with one
@@ -88,8 +89,10 @@ Usage:
       approximations, as one PNG (a shared blue-white-red scale); prints each approximation's
       relative Frobenius error, and that of the matrices FIMA-Q's loss terms amount to (built
       from the mean absolute gradient ḡ: diag(ḡ), ḡḡᵀ and their sum, at their best scales),
-      |cos| of ḡ with the Fisher matrix's top eigenvectors, and for the class token's gradient
-      its largest mean over channels relative to its rms and its share of all tokens' Σ|g|.
+      |cos| of ḡ with the Fisher matrix's top eigenvectors, eig-fim's own matrix (diag d plus
+      the top --rank eigenpairs of F over the block's whole output) on the slice and over the
+      whole output, and for the class token's gradient its largest mean over channels relative
+      to its rms and its share of all tokens' Σ|g|.
   fimaq info --model <dir|demo> [--method fimaq] [--preset paper|quick] [--calib-size N]
              [--search-size N] [--search-candidates N] [--batch N] [--k 5] [--wbits 4] [--abits 4]
              [--gpu-memory MiB] [--json]

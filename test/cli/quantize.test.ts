@@ -61,6 +61,10 @@ describe('fimaq quantize', () => {
       [['--method', 'magic'], /--method must be one of fimaq, diag-fim, lr-fim, eig-fim, brecq-fim, mse, calib, rtn/],
       [['--calib-indices', bad], /bad\.json: entry 2 \(70000\) is not an image index/],
       [['--calib-size', '70000'], /--calib-size 70000 exceeds the 60000 images/],
+      // eig-fim takes the rank, schedule and temperature, not FIMA-Q's term weights or damping.
+      [['--method', 'eig-fim', '--p1', '2'], /--p1 is a Fisher option \(methods fimaq, diag-fim, lr-fim\); --method eig-fim does not use it/],
+      [['--method', 'fimaq', '--eig-once'], /--eig-once applies to --method eig-fim; --method fimaq does not use it/],
+      [['--method', 'mse', '--k', '3'], /--k is a Fisher option \(methods fimaq, diag-fim, lr-fim, eig-fim\); --method mse does not use it/],
     ] as [string[], RegExp][]) {
       const r = await runCli(['quantize', '--model', 'demo', '--out', out, ...args]);
       expect(r.code).toBe(1);
