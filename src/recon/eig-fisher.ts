@@ -62,7 +62,7 @@ export function orthonormalizeRows(rows: Float64Array[], seed: number): void {
           for (let d = 0; d < row.length; d++) row[d] -= dot * rows[j][d];
         }
       const norm = Math.sqrt(row.reduce((s, v) => s + v * v, 0));
-      if (norm > 1e-10 * Math.max(before, 1e-300) && norm > 0) {
+      if (norm > 0 && norm > 1e-10 * before) {
         for (let d = 0; d < row.length; d++) row[d] /= norm;
         return;
       }

@@ -222,6 +222,11 @@ class ReconEstimate {
       const st = cfg.stages[s.stage]!;
       return s.kind === 'merge' ? 4 * st.resolution ** 2 * st.inDim : st.resolution ** 2 * st.dim;
     };
+    /** Floats per image step `i` outputs (i = steps.length: the head's logits). */
+    const outAt = (i: number) => {
+      const s = steps[i];
+      return s ? cfg.stages[s.stage]!.resolution ** 2 * cfg.stages[s.stage]!.dim : C;
+    };
     /** The float rest from step `first` on (all steps for the patch embedding): forward kept, and the backward's working sets. */
     const tail = (first: number): number[] => {
       const rest = steps.slice(first);
@@ -256,7 +261,7 @@ class ReconEstimate {
       const st = cfg.stages[s.stage]!;
       const L = st.resolution ** 2;
       const input = tokensAt(i);
-      const out = L * st.dim;
+      const out = outAt(i);
       const caches = held + 2 * this.cache(input) + this.cache(out) + this.gradCache(out);
       let forward: number[];
       if (s.kind === 'block') {
@@ -277,7 +282,7 @@ class ReconEstimate {
       // The next unit's inputs from the fake-quant model, while this unit's caches are still held
       // (pooled once released); the next unit's float outputs take new buffers where their size differs.
       const next = tokensAt(i + 1);
-      const nextOut = steps[i + 1] ? cfg.stages[steps[i + 1]!.stage]!.resolution ** 2 * cfg.stages[steps[i + 1]!.stage]!.dim : C;
+      const nextOut = outAt(i + 1);
       const fresh = BufferPool.bucket(4 * nextOut) === BufferPool.bucket(4 * input) ? 0 : this.cache(nextOut);
       this.peak.at(`${s.name} next inputs`, held + 2 * this.cache(input) + this.cache(out) + this.cache(next) + fresh, [B * input, B * out, ...forward]);
     });
