@@ -17,7 +17,7 @@ import { PRESETS, type PresetName } from '../src/recon/settings.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
 import { configureVulkanEnv } from '../src/runtime/vulkan-env.js';
 import { calibrationStageSeconds, median } from './timing.js';
-import { sourceCommit } from './commit.js';
+import { sourceCommit } from '../src/io/source-commit.js';
 
 configureVulkanEnv('auto');
 const arg = (name: string, fallback: string) => {

@@ -30,7 +30,7 @@ import {
   CENSUS_BITS, CENSUS_MODELS, type CensusModel, CensusRecorder, type Phase, censusModels, recordCalibration, recordFisherSnapshot, recordForward, recordReconSteps,
 } from './census-record.js';
 import { Roofline, loadGpus, once, phaseTotals } from './census-roofline.js';
-import { sourceCommit } from './commit.js';
+import { sourceCommit } from '../src/io/source-commit.js';
 
 const args = process.argv.slice(2);
 const arg = (name: string) => {

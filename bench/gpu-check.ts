@@ -34,7 +34,7 @@ import { uniformTensor } from '../src/util/prng.js';
 import { randomVitCheckpoint } from '../test/helpers/random-vit.js';
 import { type Gpu, loadGpus } from './census-roofline.js';
 import { type ReconSetup, calibratedModel, calibrationStageSeconds, fisherCosts, median, reconstructUnits } from './timing.js';
-import { sourceCommit } from './commit.js';
+import { sourceCommit } from '../src/io/source-commit.js';
 
 const driver = configureVulkanEnv('auto');
 const argv = process.argv.slice(2);

@@ -11,7 +11,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../src/runtime/node-gpu.js';
-import { sourceCommit } from './commit.js';
+import { sourceCommit } from '../src/io/source-commit.js';
 
 const cli = join(PACKAGE_ROOT, 'bin', 'fimaq.js');
 const scratch = mkdtempSync(join(tmpdir(), 'fimaq-main-job-'));

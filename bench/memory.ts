@@ -21,7 +21,7 @@ import { PRESETS, type ReconSettings } from '../src/recon/settings.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
 import { uniformTensor } from '../src/util/prng.js';
 import { phasePeaks } from '../test/helpers/phase-peaks.js';
-import { sourceCommit } from './commit.js';
+import { sourceCommit } from '../src/io/source-commit.js';
 import { randomVitCheckpoint } from '../test/helpers/random-vit.js';
 
 const arg = (name: string, fallback: string) => {

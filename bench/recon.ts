@@ -24,7 +24,7 @@ import type { GpuContext } from '../src/runtime/context.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
 import { configureVulkanEnv } from '../src/runtime/vulkan-env.js';
 import { type ReconSetup, calibratedModel, fisherCosts, reconstructUnits } from './timing.js';
-import { sourceCommit } from './commit.js';
+import { sourceCommit } from '../src/io/source-commit.js';
 
 configureVulkanEnv('auto');
 const itersArg = process.argv.indexOf('--iters');

@@ -21,7 +21,7 @@ import { calibrationImages, quantizeModel } from '../src/pipeline/quantize.js';
 import { FakeQuantModel } from '../src/quant/fake-quant-model.js';
 import { PACKAGE_ROOT, createNodeContext } from '../src/runtime/node-gpu.js';
 import { configureVulkanEnv } from '../src/runtime/vulkan-env.js';
-import { sourceCommit } from './commit.js';
+import { sourceCommit } from '../src/io/source-commit.js';
 
 configureVulkanEnv('auto');
 // Taken before the run: the record names the code that was measured, whatever changes meanwhile.

@@ -77,10 +77,10 @@ Usage:
       same images (mean over seeds, then each seed's value) and, with --json, one object with
       every run's top-1, KL, top-1 agreement with the float model and seconds. --record keeps
       every finished run in a JSON file (rewritten atomically after each run, locked while the
-      command runs); run the same command again to skip the runs it holds, e.g. after an
-      interruption. Reconstruction and Fisher options are part of the record whatever --methods
-      holds, so that runs of other methods added later share them. --methods takes any quantize
-      method but rtn (eig-fim too).
+      command runs; each run with its date, source commit and adapter); run the same command
+      again to skip the runs it holds, e.g. after an interruption. Reconstruction and Fisher
+      options are part of the record whatever --methods holds, so that runs of other methods
+      added later share them. --methods takes any quantize method but rtn (eig-fim too).
   fimaq fim --model <dir|demo> --calib <spec> --out <file.png> [--block 1] [--channels 64]
             [--rank 5] [--bits 4] [--calib-size 256] [--seed 3407] [--json]
       The paper's Figure 1 on this model: the empirical Fisher matrix of KL(T = 20) with one

@@ -16,7 +16,8 @@ import { TOOL_VERSION } from './common.js';
 import { HELP } from './help.js';
 import { type OptionName, type Values, parseCommandLine } from './options.js';
 
-type Command = (values: Values, given: Set<OptionName>, extra: string[]) => Promise<void>;
+/** `argv` is the command line as given (a record names the command that made it). */
+type Command = (values: Values, given: Set<OptionName>, extra: string[], argv: string[]) => Promise<void>;
 
 const COMMANDS: Record<string, Command> = {
   eval: commandEval,
@@ -54,7 +55,7 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    await run(values, given, positionals.slice(1));
+    await run(values, given, positionals.slice(1), argv);
     return 0;
   } catch (e) {
     if (e instanceof FimaqError) {

@@ -27,6 +27,10 @@ export interface AblationRun {
   kl_to_float?: number;
   /** Share of images whose top-1 class the quantized and the float model agree on. */
   float_agreement?: number;
+  /** Where the run was made (absent in older records): when it ended, the source commit, the adapter. */
+  date?: string;
+  commit?: string;
+  adapter?: string;
 }
 
 export interface AblationRequest {

@@ -1,8 +1,10 @@
 /** `fimaq ablate` on the demo model with tiny settings: one shared calibration, a table and JSON. */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { describeAdapter } from '../../src/cli/common.js';
 import { runCli } from '../helpers/cli.js';
 
 const TINY = ['--model', 'demo', '--data', 'fashion-mnist:test', '--limit', '32', '--preset', 'quick', '--calib-size', '8', '--search-size', '2', '--batch', '4', '--iters', '2', '--k', '1'];
@@ -40,6 +42,12 @@ describe('fimaq ablate', () => {
       expect(first.code, first.stderr).toBe(0);
       const saved = JSON.parse(readFileSync(record, 'utf8'));
       expect(saved.runs).toHaveLength(1);
+      // Provenance: the command, and per run when it ended, from which commit, on which adapter.
+      expect(saved.command).toBe(`fimaq ablate ${[...TINY, '--methods', 'calib', '--bits', '4', '--record', record, '--json'].join(' ')}`);
+      expect(Math.abs(Date.parse(saved.runs[0].date) - Date.now())).toBeLessThan(600_000);
+      const head = execFileSync('git', ['rev-parse', '--short=7', 'HEAD'], { encoding: 'utf8' }).trim();
+      expect(saved.runs[0].commit).toMatch(new RegExp(`^${head}(-dirty)?$`));
+      expect(saved.runs[0].adapter).toBe(describeAdapter(JSON.parse(first.stdout).adapter));
       // A planted top-1 proves the second command reads the record instead of evaluating again.
       saved.runs[0].top1 = 0.123;
       writeFileSync(record, JSON.stringify(saved));

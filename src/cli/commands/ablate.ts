@@ -4,6 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { openDataset } from '../../data/open.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
+import { sourceCommit } from '../../io/source-commit.js';
 import { type AblationRun, ablationTable, runAblation } from '../../pipeline/ablate.js';
 import { METHODS, type Method } from '../../pipeline/quantize.js';
 import { FimaqError } from '../../util/errors.js';
@@ -34,7 +35,7 @@ async function readAblationRecord(path: string, setup: Record<string, unknown>):
   return { runs: parsed.runs as AblationRun[], floatTop1: typeof parsed.float_top1 === 'number' ? parsed.float_top1 : null };
 }
 
-export async function commandAblate(values: Values, given: Set<OptionName>): Promise<void> {
+export async function commandAblate(values: Values, given: Set<OptionName>, _extra: string[], argv: string[]): Promise<void> {
   const methods = listOption(values.methods, 'methods', ['calib', 'mse', 'brecq-fim', 'diag-fim', 'lr-fim', 'fimaq'] as Method[], (m) => (METHODS.includes(m as Method) && m !== 'rtn' ? (m as Method) : undefined), `one of ${METHODS.filter((m) => m !== 'rtn').join(', ')}`);
   // Reconstruction and Fisher options are taken whatever --methods holds: they belong to the
   // ablation's record, which later runs of other methods must share.
@@ -60,6 +61,8 @@ export async function commandAblate(values: Values, given: Set<OptionName>): Pro
     const ckpt = await loadCheckpoint(modelPath);
     const calibData = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
     const evalData = await openDataset(values.data, ckpt.config.preprocess, labelled(ckpt.config));
+    // The latest command that added runs (a record may grow over several, e.g. with more --methods).
+    const commandLine = ['fimaq', ...argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`))].join(' ');
     const setup = { model: modelPath, calib_data: calibData.description, data: evalData.description, limit: limit ?? null, settings, fisher };
     const record = recordPath ? await readAblationRecord(recordPath, setup) : { runs: [], floatTop1: null };
     await withContext(values, async (ctx) => {
@@ -68,8 +71,10 @@ export async function commandAblate(values: Values, given: Set<OptionName>): Pro
       const result = await runAblation(ctx, { checkpoint: ckpt, calibData, evalData, methods, bits, seeds, settings, fisher, limit, toolVersion: TOOL_VERSION }, {
         recorded: record.runs,
         onProgress: (done, total, stage) => progress.update(done, total, stage),
-        onRun: async (_run, runs) => {
-          if (recordPath) await writeFileAtomic(recordPath, new TextEncoder().encode(`${JSON.stringify({ ...setup, float_top1: floatTop1, runs }, null, 1)}\n`));
+        onRun: async (run, runs) => {
+          // A record is resumed across sessions and commits: each run names its own source and adapter.
+          Object.assign(run, { date: new Date().toISOString(), commit: sourceCommit(), adapter: describeAdapter(ctx.adapter) });
+          if (recordPath) await writeFileAtomic(recordPath, new TextEncoder().encode(`${JSON.stringify({ command: commandLine, ...setup, float_top1: floatTop1, runs }, null, 1)}\n`));
         },
         onFloatTop1: (top1) => {
           floatTop1 = top1;
