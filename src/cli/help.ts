@@ -34,12 +34,14 @@ Usage:
                    refreshed on the snapshot schedule; the loss is divided by its first value
                    after each refresh, times 2
         brecq-fim  BRECQ's Fisher: each sample's squared gradient, computed once per unit
-      Fisher options (fimaq, diag-fim, lr-fim; eig-fim takes --k, --dis-mode, --temperature and
-      --eig-once; brecq-fim uses --temperature):
+      Fisher options (fimaq, diag-fim, lr-fim; eig-fim takes --k, --dis-mode, --temperature,
+      --eig-once and --eig-power; brecq-fim uses --temperature):
         --k 5 (snapshots, the rank)  --p1 1  --p2 1
         --temperature 20  --dis-mode q|qf (every iters/k steps, or the first k)
         --damping 1e-4 (added to the snapshot Gram matrix, relative to its mean diagonal)
         --eig-once   eig-fim: the eigenpairs once per unit, at its first step
+        --eig-power 1  eig-fim: the loss's matrix is diag d^p + U Λ^p Uᵀ; 0.5 scales like the KL's
+                     curvature H (the gradients are taken at the quantized point, F ≈ H E[ΔΔᵀ] H)
       Calibration images are the first --calib-size of a permutation drawn from --seed, or the
       indices listed in a JSON file. --calib defaults to fashion-mnist:train for the demo model.
       Reconstruction options (fimaq, diag-fim, lr-fim, eig-fim, brecq-fim, mse):

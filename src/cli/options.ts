@@ -51,6 +51,7 @@ export const OPTIONS = {
   'dis-mode': { type: 'string' },
   damping: { type: 'string' },
   'eig-once': { type: 'boolean', default: false },
+  'eig-power': { type: 'string' },
   json: { type: 'boolean', default: false },
   adapter: { type: 'string', default: 'auto' },
   'bounds-checks': { type: 'boolean', default: false },

@@ -54,13 +54,14 @@ export function fisherSettings(values: Values): FisherSettings {
     disMode,
     damping: numberOption(values.damping, 'damping', d.damping, nonNegative, 'a non-negative number'),
     ...(values['eig-once'] && { eigOnce: true }),
+    ...(values['eig-power'] !== undefined && { eigPower: numberOption(values['eig-power'], 'eig-power', 1, (n) => n > 0 && n <= 1, 'a number in (0, 1]') }),
   };
 }
 
 export const RECON_OPTIONS: readonly OptionName[] = ['preset', 'iters', 'batch', 'search-size', 'search-candidates', 'search-rounds', 'lr-round', 'lr-scale', 'drop-prob', 'round-weight', 'report-every'];
 export const FISHER_OPTIONS: readonly OptionName[] = ['k', 'p1', 'p2', 'dis-mode', 'damping', 'temperature'];
 /** The Fisher options of eig-fim: its rank and refresh schedule, the snapshots' temperature. */
-export const EIG_FIM_OPTIONS: readonly OptionName[] = ['k', 'dis-mode', 'temperature', 'eig-once'];
+export const EIG_FIM_OPTIONS: readonly OptionName[] = ['k', 'dis-mode', 'temperature', 'eig-once', 'eig-power'];
 
 /** Why an option is refused for a quantize run whose method does not use it. */
 export function unusedBy(method: Method): (o: OptionName) => string {
@@ -68,7 +69,7 @@ export function unusedBy(method: Method): (o: OptionName) => string {
   return (o) => {
     if (RECON_OPTIONS.includes(o) || o === 'resume' || o === 'fresh') return `is a reconstruction option (methods ${RECON_METHODS.join(', ')}); ${methods} does not use it`;
     if (o === 'temperature') return `applies to methods ${[...FISHER_METHODS, 'eig-fim', 'brecq-fim'].join(', ')}; ${methods} does not use it`;
-    if (o === 'eig-once') return `applies to --method eig-fim; ${methods} does not use it`;
+    if (o === 'eig-once' || o === 'eig-power') return `applies to --method eig-fim; ${methods} does not use it`;
     if (EIG_FIM_OPTIONS.includes(o)) return `is a Fisher option (methods ${[...FISHER_METHODS, 'eig-fim'].join(', ')}); ${methods} does not use it`;
     if (FISHER_OPTIONS.includes(o)) return `is a Fisher option (methods ${FISHER_METHODS.join(', ')}); ${methods} does not use it`;
     return 'does not apply to fimaq quantize (see fimaq --help)';

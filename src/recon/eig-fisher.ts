@@ -147,7 +147,7 @@ export async function topEigenpairs(ctx: GpuContext, grads: RowCache, o: Subspac
   };
 }
 
-/** The loss's matrix on the GPU: V = diag(√λ) U [rank, D] and d [D]. */
+/** The loss's matrix on the GPU: V = diag(λ^(p/2)) U [rank, D] and d^p [D] (p = 1: diag d + UΛUᵀ). */
 export interface EigFisherState {
   v: Tensor;
   diag: Tensor;
@@ -163,15 +163,20 @@ export function residualDiagonal(diagF: ArrayLike<number>, eig: Eigenpairs): Flo
   });
 }
 
-export function uploadEigFisher(ctx: GpuContext, eig: Eigenpairs, diag: Float64Array): EigFisherState {
+/**
+ * `power` p raises the spectrum: diag d^p + U Λ^p Uᵀ. The snapshot gradients are taken at the
+ * quantized point, g ≈ H Δ with H the KL's curvature, so F ≈ H E[ΔΔᵀ] H grows like H²: p = 1/2
+ * scales like H itself (exactly when the errors are isotropic and the residual diagonal).
+ */
+export function uploadEigFisher(ctx: GpuContext, eig: Eigenpairs, diag: Float64Array, power = 1): EigFisherState {
   const D = diag.length;
   const rank = eig.values.length;
   const v = new Float32Array(rank * D);
   eig.vectors.forEach((u, r) => {
-    const s = Math.sqrt(eig.values[r]);
+    const s = Math.max(eig.values[r], 0) ** (power / 2);
     for (let d = 0; d < D; d++) v[r * D + d] = s * u[d];
   });
-  return { v: ctx.upload(v, [rank, D], 'eig.v'), diag: ctx.upload(Float32Array.from(diag), [D], 'eig.d'), rank };
+  return { v: ctx.upload(v, [rank, D], 'eig.v'), diag: ctx.upload(Float32Array.from(diag, (x) => x ** power), [D], 'eig.d'), rank };
 }
 
 /**
@@ -210,6 +215,8 @@ export interface EigFisherInputs {
   /** QDrop noise of refresh `refresh`, batch `batchIndex`. */
   noise: (refresh: number, batchIndex: number) => NoiseSource;
   rank: number;
+  /** The loss's matrix is diag d^power + U Λ^power Uᵀ (see uploadEigFisher). */
+  power: number;
   /** Whether step `it` refreshes U, λ and d. */
   due: (it: number) => boolean;
   seed: number;
@@ -254,7 +261,7 @@ export class EigFisherLoss implements UnitLoss {
     squares.release();
     const eig = await topEigenpairs(ctx, grads, { rank: s.rank, seed: (s.seed + refresh * 7919) >>> 0 });
     this.releaseState();
-    this.state = uploadEigFisher(ctx, eig, residualDiagonal(diagF, eig));
+    this.state = uploadEigFisher(ctx, eig, residualDiagonal(diagF, eig), s.power);
     const trace = diagF.reduce((a, b) => a + b, 0);
     this.summary = { refreshes: this.refreshes, capturedShare: trace > 0 ? eig.values.reduce((a, b) => a + b, 0) / trace : 0, values: Array.from(eig.values) };
     this.setNorm = true;

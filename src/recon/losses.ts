@@ -187,6 +187,8 @@ export interface FisherSettings {
   damping: number;
   /** eig-fim: compute the eigenpairs once per unit, at its first step, instead of on the snapshot schedule (absent: the schedule). */
   eigOnce?: boolean;
+  /** eig-fim: the power of the spectrum of its matrix, diag d^p + U Λ^p Uᵀ (absent: 1, F's own). */
+  eigPower?: number;
 }
 
 /** The official defaults: 5 snapshots spread over the unit, both terms weighted 1, T = 20. */

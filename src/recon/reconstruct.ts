@@ -322,6 +322,7 @@ function unitLoss(
       snapshots: { xFp, yFp, logitsFp, batch: Math.min(s.batch, xFp.count), temperature: f.temperature },
       noise,
       rank: f.k,
+      power: f.eigPower ?? 1,
       due: (it) => (f.eigOnce ? it === 0 : snapshotDue(f, s.iters, it)),
       seed: (seed + unitIndex * 104729) >>> 0,
       makeCache: (rowShape) => new RowCache(ctx, xFp.count, rowShape, 'recon.eig.grads', opts.chunkBytes),

@@ -64,6 +64,8 @@ describe('fimaq quantize', () => {
       // eig-fim takes the rank, schedule and temperature, not FIMA-Q's term weights or damping.
       [['--method', 'eig-fim', '--p1', '2'], /--p1 is a Fisher option \(methods fimaq, diag-fim, lr-fim\); --method eig-fim does not use it/],
       [['--method', 'fimaq', '--eig-once'], /--eig-once applies to --method eig-fim; --method fimaq does not use it/],
+      [['--method', 'diag-fim', '--eig-power', '0.5'], /--eig-power applies to --method eig-fim; --method diag-fim does not use it/],
+      [['--method', 'eig-fim', '--eig-power', '2'], /--eig-power must be a number in \(0, 1\], got '2'/],
       [['--method', 'mse', '--k', '3'], /--k is a Fisher option \(methods fimaq, diag-fim, lr-fim, eig-fim\); --method mse does not use it/],
     ] as [string[], RegExp][]) {
       const r = await runCli(['quantize', '--model', 'demo', '--out', out, ...args]);

@@ -161,14 +161,14 @@ describe('eig-fim loss and gradient', () => {
     expectClose(g, fd, 1e-7, 1e-6, 'reference gradient');
   });
 
-  it('the uploaded matrix is diag d + UΛUᵀ: Δᵀ(diag d + UΛUᵀ)Δ equals the two terms', async () => {
+  it.each([1, 0.5])('the uploaded matrix at power %s is diag d^p + UΛ^pUᵀ: its quadratic form equals the two terms', async (power) => {
     const ctx = await testContext();
     const [D, rank] = [30, 3];
     const vectors = Array.from({ length: rank }, (_, r) => Float64Array.from(randomData(D, 1, 40 + r)));
     orthonormalizeRows(vectors, 1);
     const eig = { values: Float64Array.of(3, 1.5, 0.25), vectors };
     const diag = Float64Array.from(randomData(D, 1, 50), Math.abs);
-    const state = uploadEigFisher(ctx, eig, diag);
+    const state = uploadEigFisher(ctx, eig, diag, power);
     const delta = randomData(D, 1, 51);
     const yhat = ctx.upload(delta, [1, D], 'yhat');
     const y = ctx.upload(new Float32Array(D), [1, D], 'y');
@@ -178,8 +178,8 @@ describe('eig-fim loss and gradient', () => {
     let quad = 0;
     for (let i = 0; i < D; i++)
       for (let j = 0; j < D; j++) {
-        let m = i === j ? diag[i]! : 0;
-        for (let r = 0; r < rank; r++) m += eig.values[r]! * vectors[r]![i]! * vectors[r]![j]!;
+        let m = i === j ? diag[i]! ** power : 0;
+        for (let r = 0; r < rank; r++) m += eig.values[r]! ** power * vectors[r]![i]! * vectors[r]![j]!;
         quad += delta[i]! * m * delta[j]!;
       }
     const [lowRank, diagTerm] = await ctx.read(losses);

@@ -39,7 +39,7 @@ export async function commandAblate(values: Values, given: Set<OptionName>, _ext
   const methods = listOption(values.methods, 'methods', ['calib', 'mse', 'brecq-fim', 'diag-fim', 'lr-fim', 'fimaq'] as Method[], (m) => (METHODS.includes(m as Method) && m !== 'rtn' ? (m as Method) : undefined), `one of ${METHODS.filter((m) => m !== 'rtn').join(', ')}`);
   // Reconstruction and Fisher options are taken whatever --methods holds: they belong to the
   // ablation's record, which later runs of other methods must share.
-  checkApplicable(given, ['model', 'calib', 'data', 'methods', 'bits', 'seeds', 'limit', 'record', 'calib-size', ...RECON_OPTIONS, ...FISHER_OPTIONS, 'eig-once'], () => 'does not apply to fimaq ablate (see fimaq --help)');
+  checkApplicable(given, ['model', 'calib', 'data', 'methods', 'bits', 'seeds', 'limit', 'record', 'calib-size', ...RECON_OPTIONS, ...FISHER_OPTIONS, 'eig-once', 'eig-power'], () => 'does not apply to fimaq ablate (see fimaq --help)');
   const modelPath = resolveModelPath(values.model);
   if (!values.data) throw new FimaqError('--data is required (the evaluation images, for example fashion-mnist:test)');
   const bits = listOption(values.bits, 'bits', [4, 3], (b) => (/^[2-8]$/.test(b) ? Number(b) : undefined), 'a bit width from 2 to 8');
