@@ -15,7 +15,7 @@ import { calibrateModel } from '../quant/calibrate-model.js';
 import { FakeQuantModel } from '../quant/fake-quant-model.js';
 import type { QuantizedModel } from '../quant/quantized-model.js';
 import { ClassTokenGradientStats, empiricalFisher, fimApproximations, lossTermFits, renderHeatmaps } from '../recon/fim-picture.js';
-import { type Eigenpairs, residualDiagonal, topEigenpairs } from '../recon/eig-fisher.js';
+import { type Eigenpairs, leadingShare, residualDiagonal, topEigenpairs } from '../recon/eig-fisher.js';
 import { type FloatModel, tailAfter, unitForward, unitNames } from '../recon/unit-graph.js';
 import { RowCache } from '../quant/capture.js';
 import { add } from '../ops/add.js';
@@ -46,9 +46,14 @@ export interface FisherPicture {
    * slice (beside the fits above) and over the whole output, and the share of F's trace ΛU holds.
    */
   eigLoss: { sliceError: number; fullError: number; capturedShare: number };
-  /** A ViT's class-token gradient statistics; null for a Swin, which has no class token. */
+  /**
+   * A ViT's class-token gradient statistics; null for a Swin, which has no class token. Its share
+   * of Σ|g| (FIMA-Q's weights), of Σg² (F's trace) and of ΛU's trace (eig-fim's eigen part).
+   */
   classTokenChannelMeanRatio: number | null;
   classTokenShare: number | null;
+  classTokenSquareShare: number | null;
+  eigClassTokenShare: number | null;
 }
 
 /** The blocks a picture can be taken of, in model order: unit name, tokens and width of the output. */
@@ -134,6 +139,8 @@ export async function fisherPicture(ctx: GpuContext, req: FisherPictureRequest, 
     eigLoss: eigLossFit(fullGrads, eig, f, channels),
     classTokenChannelMeanRatio: classToken?.channelMeanRatio ?? null,
     classTokenShare: classToken?.classTokenShare ?? null,
+    classTokenSquareShare: classToken?.classTokenSquareShare ?? null,
+    eigClassTokenShare: classToken ? leadingShare(eig, cfg.embedDim) : null,
   };
 }
 

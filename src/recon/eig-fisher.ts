@@ -163,6 +163,17 @@ export function residualDiagonal(diagF: ArrayLike<number>, eig: Eigenpairs): Flo
   });
 }
 
+/** The share of Σ_r λ_r ‖u_r‖² = Σ_r λ_r that falls on the first `entries` entries of the vectors. */
+export function leadingShare(eig: Eigenpairs, entries: number): number {
+  let lead = 0;
+  let all = 0;
+  eig.vectors.forEach((u, r) => {
+    for (let j = 0; j < entries; j++) lead += eig.values[r] * u[j] * u[j];
+    all += eig.values[r];
+  });
+  return all > 0 ? lead / all : 0;
+}
+
 /**
  * `power` p raises the spectrum: diag d^p + U Λ^p Uᵀ. The snapshot gradients are taken at the
  * quantized point, g ≈ H Δ with H the KL's curvature, so F ≈ H E[ΔΔᵀ] H grows like H²: p = 1/2

@@ -135,6 +135,8 @@ export class ClassTokenGradientStats {
   private maxMeanRatio = 0;
   private classAbs = 0;
   private allAbs = 0;
+  private classSq = 0;
+  private allSq = 0;
   constructor(private readonly tokens: number, private readonly channels: number) {}
 
   /** Adds a batch of `batch` gradients laid out row after row. */
@@ -142,16 +144,19 @@ export class ClassTokenGradientStats {
     const row = this.tokens * this.channels;
     for (let b = 0; b < batch; b++) {
       // One pass over the sample: the class token is its first `channels` values.
-      let [sum, sumSq, classAbs, allAbs] = [0, 0, 0, 0];
+      let [sum, sumSq, classAbs, allAbs, allSq] = [0, 0, 0, 0, 0];
       for (let i = 0; i < row; i++) {
         const v = g[b * row + i];
         allAbs += Math.abs(v);
+        allSq += v * v;
         if (i < this.channels) [sum, sumSq, classAbs] = [sum + v, sumSq + v * v, classAbs + Math.abs(v)];
       }
       const rms = Math.sqrt(sumSq / this.channels);
       if (rms > 0) this.maxMeanRatio = Math.max(this.maxMeanRatio, Math.abs(sum / this.channels) / rms);
       this.classAbs += classAbs;
       this.allAbs += allAbs;
+      this.classSq += sumSq;
+      this.allSq += allSq;
     }
   }
 
@@ -159,8 +164,14 @@ export class ClassTokenGradientStats {
     return this.maxMeanRatio;
   }
 
+  /** The class token's share of Σ|g| (where FIMA-Q's mean-|g| weights put the loss). */
   get classTokenShare(): number {
     return this.classAbs / this.allAbs;
+  }
+
+  /** The class token's share of Σg², i.e. of F's trace (where g² weights put it). */
+  get classTokenSquareShare(): number {
+    return this.classSq / this.allSq;
   }
 }
 

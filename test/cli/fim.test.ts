@@ -31,6 +31,10 @@ describe('fimaq fim', () => {
       expect(json.class_token_grad_channel_mean_ratio).toBeLessThan(1e-3);
       expect(json.class_token_grad_share).toBeGreaterThan(0);
       expect(json.class_token_grad_share).toBeLessThan(1);
+      for (const share of [json.class_token_grad_square_share, json.eig_fim_class_token_share]) {
+        expect(share).toBeGreaterThan(0);
+        expect(share).toBeLessThan(1);
+      }
       expect(json.tokens).toBe(50);
       expect(json.block_name).toBe('blocks.1');
       // DPLR adds to the rank-k part (or to one loss term) what it lacks, so it is never worse.
@@ -60,7 +64,7 @@ describe('fimaq fim', () => {
       const r = await runCli(['fim', '--model', 'demo/fashion-swin', '--calib', 'fashion-mnist:train', '--block', '2', '--calib-size', '8', '--channels', '6', '--rank', '2', '--bits', '4', '--out', out, '--json']);
       expect(r.code, r.stderr).toBe(0);
       const json = JSON.parse(r.stdout);
-      expect(json).toMatchObject({ command: 'fim', block: 2, block_name: 'layers.1.blocks.0', tokens: 49, channels: 6, images: 8, class_token_grad_share: null });
+      expect(json).toMatchObject({ command: 'fim', block: 2, block_name: 'layers.1.blocks.0', tokens: 49, channels: 6, images: 8, class_token_grad_share: null, class_token_grad_square_share: null, eig_fim_class_token_share: null });
       const e = json.relative_frobenius_error;
       for (const v of [e.diagonal, e.low_rank, e.dplr]) {
         expect(v).toBeGreaterThan(0);

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { eigLossFit } from '../../src/pipeline/fim.js';
 import { RowCache } from '../../src/quant/capture.js';
-import { EIG_WEIGHT, eigFimLossAndGrad, orthonormalizeRows, residualDiagonal, topEigenpairs, uploadEigFisher } from '../../src/recon/eig-fisher.js';
+import { EIG_WEIGHT, eigFimLossAndGrad, leadingShare, orthonormalizeRows, residualDiagonal, topEigenpairs, uploadEigFisher } from '../../src/recon/eig-fisher.js';
 import { empiricalFisher, symmetricEigen } from '../../src/recon/fim-picture.js';
 import { expectClose, randomData, testContext } from '../helpers/gpu.js';
 import { type EigFimInputs, eigFimGradRef, eigFimLossRef } from '../reference/eig-fim.js';
@@ -185,5 +185,17 @@ describe('eig-fim loss and gradient', () => {
     const [lowRank, diagTerm] = await ctx.read(losses);
     expect(lowRank! + diagTerm!).toBeCloseTo(quad, 4);
     for (const t of [state.v, state.diag, yhat, y, losses, norm]) t.release();
+  });
+
+  it('leadingShare: the first entries\' share of UΛUᵀ\'s trace, from the explicit matrix', () => {
+    const [D, rank, entries] = [12, 3, 4];
+    const vectors = Array.from({ length: rank }, (_, r) => Float64Array.from(randomData(D, 1, 60 + r)));
+    orthonormalizeRows(vectors, 1);
+    const eig = { values: Float64Array.of(2, 0.7, 0.1), vectors };
+    const diagOf = (j: number) => vectors.reduce((a, u, r) => a + eig.values[r]! * u[j]! * u[j]!, 0);
+    let [lead, trace] = [0, 0];
+    for (let j = 0; j < D; j++) [lead, trace] = [lead + (j < entries ? diagOf(j) : 0), trace + diagOf(j)];
+    expect(leadingShare(eig, entries)).toBeCloseTo(lead / trace, 9);
+    expect(leadingShare(eig, D)).toBeCloseTo(1, 9);
   });
 });

@@ -1,6 +1,6 @@
 /** The Figure 1 maths: eigen decomposition, the empirical Fisher and its approximations. */
 import { describe, expect, it } from 'vitest';
-import { empiricalFisher, fimApproximations, lossTermFits, renderHeatmaps, symmetricEigen } from '../../src/recon/fim-picture.js';
+import { ClassTokenGradientStats, empiricalFisher, fimApproximations, lossTermFits, renderHeatmaps, symmetricEigen } from '../../src/recon/fim-picture.js';
 import { uniformTensor } from '../../src/util/prng.js';
 
 const n = 12;
@@ -81,5 +81,27 @@ describe('FIM picture', () => {
     expect(fits.topVectorCosines[0]).toBeCloseTo(1, 10);
     expect(fits.errors.dplr).toBeLessThan(1e-12);
     expect(fits.errors.diag).toBeGreaterThan(0.1);
+  });
+
+  it('class-token statistics: its shares of Σ|g| and Σg², and the largest |mean| / rms, against direct sums', () => {
+    const [tokens, channels, batch] = [4, 3, 5];
+    const g = uniformTensor(7, 1, batch * tokens * channels, -1, 1);
+    const stats = new ClassTokenGradientStats(tokens, channels);
+    stats.add(g.subarray(0, 2 * tokens * channels), 2);
+    stats.add(g.subarray(2 * tokens * channels), 3);
+    let [classAbs, allAbs, classSq, allSq, ratio] = [0, 0, 0, 0, 0];
+    for (let b = 0; b < batch; b++) {
+      const row = Array.from(g.subarray(b * tokens * channels, (b + 1) * tokens * channels));
+      const cls = row.slice(0, channels);
+      classAbs += cls.reduce((a, v) => a + Math.abs(v), 0);
+      classSq += cls.reduce((a, v) => a + v * v, 0);
+      allAbs += row.reduce((a, v) => a + Math.abs(v), 0);
+      allSq += row.reduce((a, v) => a + v * v, 0);
+      const mean = cls.reduce((a, v) => a + v, 0) / channels;
+      ratio = Math.max(ratio, Math.abs(mean) / Math.sqrt(cls.reduce((a, v) => a + v * v, 0) / channels));
+    }
+    expect(stats.classTokenShare).toBeCloseTo(classAbs / allAbs, 6);
+    expect(stats.classTokenSquareShare).toBeCloseTo(classSq / allSq, 6);
+    expect(stats.channelMeanRatio).toBeCloseTo(ratio, 6);
   });
 });
