@@ -62,6 +62,8 @@ export async function commandAblate(values: Values, given: Set<OptionName>, _ext
     const calibData = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
     const evalData = await openDataset(values.data, ckpt.config.preprocess, labelled(ckpt.config));
     // The latest command that added runs (a record may grow over several, e.g. with more --methods).
+    // Taken now: the source this process loaded, whatever is edited while its runs go on.
+    const commit = sourceCommit();
     const commandLine = ['fimaq', ...argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`))].join(' ');
     const setup = { model: modelPath, calib_data: calibData.description, data: evalData.description, limit: limit ?? null, settings, fisher };
     const record = recordPath ? await readAblationRecord(recordPath, setup) : { runs: [], floatTop1: null };
@@ -73,7 +75,7 @@ export async function commandAblate(values: Values, given: Set<OptionName>, _ext
         onProgress: (done, total, stage) => progress.update(done, total, stage),
         onRun: async (run, runs) => {
           // A record is resumed across sessions and commits: each run names its own source and adapter.
-          Object.assign(run, { date: new Date().toISOString(), commit: sourceCommit(), adapter: describeAdapter(ctx.adapter) });
+          Object.assign(run, { date: new Date().toISOString(), commit, adapter: describeAdapter(ctx.adapter) });
           if (recordPath) await writeFileAtomic(recordPath, new TextEncoder().encode(`${JSON.stringify({ command: commandLine, ...setup, float_top1: floatTop1, runs }, null, 1)}\n`));
         },
         onFloatTop1: (top1) => {
