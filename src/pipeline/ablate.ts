@@ -44,6 +44,8 @@ export interface AblationRequest {
   fisher: FisherSettings;
   limit?: number;
   toolVersion: string;
+  /** Stamped on each new run with its end date: records are resumed across sessions and commits. */
+  provenance?: { commit: string; adapter: string };
 }
 
 export interface AblationOptions {
@@ -109,7 +111,10 @@ export async function runAblation(ctx: GpuContext, req: AblationRequest, opts: A
         const r = await evaluate(model, evalData, { limit, keepLogits: true, signal: opts.signal, onProgress: () => progress(`${stage}: evaluating`) });
         model.release();
         const fidelity = fidelityTo(await floatReference(), r, ckpt.config.numClasses);
-        const run: AblationRun = { method, bits, seed, top1: r.top1, seconds, kl_to_float: fidelity.kl, float_agreement: fidelity.agreement };
+        const run: AblationRun = {
+          method, bits, seed, top1: r.top1, seconds, kl_to_float: fidelity.kl, float_agreement: fidelity.agreement,
+          ...(req.provenance && { date: new Date().toISOString(), ...req.provenance }),
+        };
         runs.push(run);
         await opts.onRun?.(run, [...recorded.filter((x) => !runs.includes(x)), ...runs]);
       }

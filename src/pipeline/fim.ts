@@ -46,14 +46,17 @@ export interface FisherPicture {
    * slice (beside the fits above) and over the whole output, and the share of F's trace ΛU holds.
    */
   eigLoss: { sliceError: number; fullError: number; capturedShare: number };
-  /**
-   * A ViT's class-token gradient statistics; null for a Swin, which has no class token. Its share
-   * of Σ|g| (FIMA-Q's weights), of Σg² (F's trace) and of ΛU's trace (eig-fim's eigen part).
-   */
-  classTokenChannelMeanRatio: number | null;
-  classTokenShare: number | null;
-  classTokenSquareShare: number | null;
-  eigClassTokenShare: number | null;
+  /** A ViT's class-token gradient statistics; null for a Swin, which has no class token. */
+  classToken: ClassTokenSummary | null;
+}
+
+export interface ClassTokenSummary {
+  /** The largest |mean over channels| / rms of one image's class-token gradient. */
+  channelMeanRatio: number;
+  /** Its share of Σ|g| (FIMA-Q's weights), of Σg² (F's trace) and of ΛU's trace (eig-fim's eigen part). */
+  absShare: number;
+  squareShare: number;
+  eigenShare: number;
 }
 
 /** The blocks a picture can be taken of, in model order: unit name, tokens and width of the output. */
@@ -137,10 +140,12 @@ export async function fisherPicture(ctx: GpuContext, req: FisherPictureRequest, 
     lossTermErrors: fits.errors,
     topVectorCosines: fits.topVectorCosines,
     eigLoss: eigLossFit(fullGrads, eig, f, channels),
-    classTokenChannelMeanRatio: classToken?.channelMeanRatio ?? null,
-    classTokenShare: classToken?.classTokenShare ?? null,
-    classTokenSquareShare: classToken?.classTokenSquareShare ?? null,
-    eigClassTokenShare: classToken ? leadingShare(eig, cfg.embedDim) : null,
+    classToken: classToken && {
+      channelMeanRatio: classToken.channelMeanRatio,
+      absShare: classToken.classTokenShare,
+      squareShare: classToken.classTokenSquareShare,
+      eigenShare: leadingShare(eig, cfg.embedDim),
+    },
   };
 }
 

@@ -61,21 +61,20 @@ export async function commandAblate(values: Values, given: Set<OptionName>, _ext
     const ckpt = await loadCheckpoint(modelPath);
     const calibData = await openDataset(calibSpec, ckpt.config.preprocess, unlabelled(ckpt.config));
     const evalData = await openDataset(values.data, ckpt.config.preprocess, labelled(ckpt.config));
-    // The latest command that added runs (a record may grow over several, e.g. with more --methods).
     // Taken now: the source this process loaded, whatever is edited while its runs go on.
     const commit = sourceCommit();
+    // The latest command that added runs (a record may grow over several, e.g. with more --methods).
     const commandLine = ['fimaq', ...argv.map((a) => (/^[\w@%+=:,./-]+$/.test(a) ? a : `'${a.replaceAll("'", "'\\''")}'`))].join(' ');
     const setup = { model: modelPath, calib_data: calibData.description, data: evalData.description, limit: limit ?? null, settings, fisher };
     const record = recordPath ? await readAblationRecord(recordPath, setup) : { runs: [], floatTop1: null };
     await withContext(values, async (ctx) => {
       const progress = new Progress('ablate');
       let floatTop1 = record.floatTop1;
-      const result = await runAblation(ctx, { checkpoint: ckpt, calibData, evalData, methods, bits, seeds, settings, fisher, limit, toolVersion: TOOL_VERSION }, {
+      const provenance = { commit, adapter: describeAdapter(ctx.adapter) };
+      const result = await runAblation(ctx, { checkpoint: ckpt, calibData, evalData, methods, bits, seeds, settings, fisher, limit, toolVersion: TOOL_VERSION, provenance }, {
         recorded: record.runs,
         onProgress: (done, total, stage) => progress.update(done, total, stage),
-        onRun: async (run, runs) => {
-          // A record is resumed across sessions and commits: each run names its own source and adapter.
-          Object.assign(run, { date: new Date().toISOString(), commit, adapter: describeAdapter(ctx.adapter) });
+        onRun: async (_run, runs) => {
           if (recordPath) await writeFileAtomic(recordPath, new TextEncoder().encode(`${JSON.stringify({ command: commandLine, ...setup, float_top1: floatTop1, runs }, null, 1)}\n`));
         },
         onFloatTop1: (top1) => {

@@ -5,7 +5,7 @@ import { openDataset } from '../../data/open.js';
 import { writeFileAtomic } from '../../io/atomic-write.js';
 import { loadCheckpoint } from '../../io/checkpoint-node.js';
 import { checkOutputs } from '../../io/output-paths.js';
-import { type FisherPicture, fimBlocks, fisherPicture } from '../../pipeline/fim.js';
+import { type ClassTokenSummary, fimBlocks, fisherPicture } from '../../pipeline/fim.js';
 import { seededIndices } from '../../quant/calibration-set.js';
 import { checkBits } from '../../util/pack.js';
 import { FimaqError } from '../../util/errors.js';
@@ -53,10 +53,10 @@ export async function commandFim(values: Values, given: Set<OptionName>): Promis
       // eig-fim's own matrix, diag d + UΛUᵀ from F's top eigenpairs over the whole block output.
       eig_fim_relative_frobenius_error: { slice: r.eigLoss.sliceError, full_output: r.eigLoss.fullError },
       eig_fim_captured_trace_share: r.eigLoss.capturedShare,
-      class_token_grad_channel_mean_ratio: r.classTokenChannelMeanRatio,
-      class_token_grad_share: r.classTokenShare,
-      class_token_grad_square_share: r.classTokenSquareShare,
-      eig_fim_class_token_share: r.eigClassTokenShare,
+      class_token_grad_channel_mean_ratio: r.classToken?.channelMeanRatio ?? null,
+      class_token_grad_share: r.classToken?.absShare ?? null,
+      class_token_grad_square_share: r.classToken?.squareShare ?? null,
+      eig_fim_class_token_share: r.classToken?.eigenShare ?? null,
       block_name: blockName,
       tokens,
       adapter: adapterJson(ctx.adapter),
@@ -66,13 +66,13 @@ export async function commandFim(values: Values, given: Set<OptionName>): Promis
     print(
       values,
       json,
-      `block ${block} (${blockName}), ${cfg.family === 'swin' ? 'first token' : 'class token'} channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nthe loss's terms (ḡ = mean |g|, best scales): diag(ḡ) ${t.diag.toFixed(3)}, ḡḡᵀ ${t.lowRank.toFixed(3)}, both ${t.dplr.toFixed(3)}\n|cos| of ḡ with F's top ${rank} eigenvectors: ${r.topVectorCosines.map((c) => c.toFixed(3)).join(' ')}\neig-fim's matrix (diag d + top ${rank} eigenpairs of F over the whole output, ${(100 * r.eigLoss.capturedShare).toFixed(1)} % of its trace): ${r.eigLoss.sliceError.toFixed(3)} on the slice, ${r.eigLoss.fullError.toFixed(3)} over the whole output${classTokenLine(r, tokens)}\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`,
+      `block ${block} (${blockName}), ${cfg.family === 'swin' ? 'first token' : 'class token'} channels 0..${channels - 1}, ${indices.length} images, W${bits}A${bits}\nrelative Frobenius error: diagonal ${e.diag.toFixed(3)}, rank ${rank} ${e.lowRank.toFixed(3)}, DPLR ${e.dplr.toFixed(3)}\nthe loss's terms (ḡ = mean |g|, best scales): diag(ḡ) ${t.diag.toFixed(3)}, ḡḡᵀ ${t.lowRank.toFixed(3)}, both ${t.dplr.toFixed(3)}\n|cos| of ḡ with F's top ${rank} eigenvectors: ${r.topVectorCosines.map((c) => c.toFixed(3)).join(' ')}\neig-fim's matrix (diag d + top ${rank} eigenpairs of F over the whole output, ${(100 * r.eigLoss.capturedShare).toFixed(1)} % of its trace): ${r.eigLoss.sliceError.toFixed(3)} on the slice, ${r.eigLoss.fullError.toFixed(3)} over the whole output${classTokenLine(r.classToken, tokens)}\nwrote ${out} (panels: empirical FIM, diagonal, rank ${rank}, DPLR)`,
     );
   });
 }
 
 /** A ViT's class-token gradient statistics, as a line of the report (none for a Swin). */
-function classTokenLine(r: FisherPicture, tokens: number): string {
-  if (r.classTokenChannelMeanRatio === null || r.classTokenShare === null || r.classTokenSquareShare === null || r.eigClassTokenShare === null) return '';
-  return `\nclass token: largest |mean over channels| / rms of a gradient ${r.classTokenChannelMeanRatio.toExponential(1)}; share (of ${tokens} tokens) of Σ|g| ${r.classTokenShare.toFixed(3)}, of Σg² ${r.classTokenSquareShare.toFixed(3)}, of eig-fim's ΛU ${r.eigClassTokenShare.toFixed(3)}`;
+function classTokenLine(c: ClassTokenSummary | null, tokens: number): string {
+  if (!c) return '';
+  return `\nclass token: largest |mean over channels| / rms of a gradient ${c.channelMeanRatio.toExponential(1)}; share (of ${tokens} tokens) of Σ|g| ${c.absShare.toFixed(3)}, of Σg² ${c.squareShare.toFixed(3)}, of eig-fim's ΛU ${c.eigenShare.toFixed(3)}`;
 }
