@@ -83,7 +83,7 @@ export async function commandAblate(values: Values, given: Set<OptionName>, _ext
       });
       const floatLine = floatTop1 === null ? [] : [`float model: top-1 ${(100 * floatTop1).toFixed(2)} %`];
       const json = { command: 'ablate', ...setup, float_top1: floatTop1, seeds, runs: result.runs, adapter: adapterJson(ctx.adapter) };
-      print(values, json, [...ablationTable(result.runs, methods, bits, seeds), '', ...floatLine, `seeds ${seeds.join(', ')}; ${settings.iters} iterations per unit; adapter: ${describeAdapter(ctx.adapter)}`].join('\n'));
+      print(values, json, [...ablationTable(result.runs, methods, bits, seeds), '', ...floatLine, `seeds ${seeds.join(', ')}; ${settings.iters} iterations per unit; adapter: ${provenance.adapter}`].join('\n'));
     });
   } finally {
     await lock?.release();
